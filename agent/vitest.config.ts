@@ -1,0 +1,3 @@
+import { sipwallProject } from '../vitest.shared.js';
+
+export default sipwallProject('agent');

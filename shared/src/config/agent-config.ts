@@ -1,0 +1,140 @@
+import { z } from 'zod';
+import { PoliciesSchema } from './policies.js';
+import { DomainSchema, IpAddressSchema, PortOrZeroSchema, PortSchema } from './primitives.js';
+import { SipUserSchema } from './sip-user.js';
+
+export const SipTransportSchema = z.enum(['udp', 'tcp', 'tls']);
+export type SipTransport = z.infer<typeof SipTransportSchema>;
+
+/** One listening interface of the agent. `inside` faces the LAN phones, `outside` the Internet. */
+export const SipInterfaceSchema = z
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .max(32)
+      .regex(/^[a-z][a-z0-9_-]*$/, 'must be a lowercase identifier'),
+    role: z.enum(['inside', 'outside']),
+    address: IpAddressSchema,
+    /** Address advertised to peers when the interface sits behind 1:1 NAT; defaults to `address`. */
+    publicAddress: IpAddressSchema.optional(),
+    /** 0 picks a free port (tests). */
+    port: PortOrZeroSchema.default(5060),
+    transports: z.array(SipTransportSchema).min(1).default(['udp', 'tcp']),
+  })
+  .strict();
+export type SipInterface = z.infer<typeof SipInterfaceSchema>;
+
+export const SipTimersSchema = z
+  .object({
+    t1Ms: z.number().int().min(50).max(10_000).default(500),
+    t2Ms: z.number().int().min(500).max(60_000).default(4000),
+    t4Ms: z.number().int().min(500).max(60_000).default(5000),
+  })
+  .strict()
+  .refine((t) => t.t2Ms >= t.t1Ms, { message: 't2Ms must be at least t1Ms', path: ['t2Ms'] });
+
+export const SipLimitsSchema = z
+  .object({
+    maxMessageBytes: z.number().int().min(1024).max(1_048_576).default(65_535),
+    maxHeaderBytes: z.number().int().min(512).max(262_144).default(16_384),
+    maxConnectionsPerSource: z.number().int().min(1).max(10_000).default(32),
+    maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
+    idleTimeoutMs: z.number().int().min(1000).max(3_600_000).default(120_000),
+    /** Past this many live server transactions new requests get 503 + Retry-After. */
+    maxPendingTransactions: z.number().int().min(10).max(10_000_000).default(50_000),
+    retryAfterSec: z.number().int().min(1).max(3600).default(5),
+  })
+  .strict();
+
+export const RegistrarSettingsSchema = z
+  .object({
+    mode: z.enum(['main', 'passive']).default('main'),
+    minExpiresSec: z.number().int().min(1).max(86_400).default(60),
+    maxExpiresSec: z.number().int().min(1).max(604_800).default(3600),
+    defaultExpiresSec: z.number().int().min(1).max(604_800).default(3600),
+    /** Passive mode: where REGISTERs are relayed to (`host[:port]`). */
+    upstream: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((r) => r.minExpiresSec <= r.maxExpiresSec, {
+    message: 'minExpiresSec must not exceed maxExpiresSec',
+    path: ['minExpiresSec'],
+  });
+
+export const TlsFilesSchema = z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict();
+
+export const ControlPlaneLinkSchema = z
+  .object({
+    /** Base HTTP URL of the control plane, used once to trade the enrollment token for MQTT credentials. */
+    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+    /** One-time enrollment token; ignored once credentials are stored in `stateDir`. */
+    enrollmentToken: z.string().min(16).max(256).optional(),
+    /** Overrides the broker URL the control plane hands out. */
+    mqttUrl: z.url({ protocol: /^mqtts?$/, error: 'must be an mqtt(s) URL' }).optional(),
+  })
+  .strict();
+
+/** The agent's configuration file (YAML), validated at start and by `--check-config`. */
+export const AgentConfigSchema = z
+  .object({
+    site: z.string().min(1).max(128).default('standalone'),
+    /** Directory for durable state (credentials, bindings, outbox). */
+    stateDir: z.string().min(1).default('./agent-state'),
+    log: z
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      })
+      .strict()
+      .default({ level: 'info' }),
+    sip: z
+      .object({
+        domains: z.array(DomainSchema).min(1),
+        interfaces: z.array(SipInterfaceSchema).min(1),
+        tls: TlsFilesSchema.optional(),
+        timers: SipTimersSchema.default({ t1Ms: 500, t2Ms: 4000, t4Ms: 5000 }),
+        limits: SipLimitsSchema.default({
+          maxMessageBytes: 65_535,
+          maxHeaderBytes: 16_384,
+          maxConnectionsPerSource: 32,
+          maxConnections: 10_000,
+          idleTimeoutMs: 120_000,
+          maxPendingTransactions: 50_000,
+          retryAfterSec: 5,
+        }),
+        registrar: RegistrarSettingsSchema.default({
+          mode: 'main',
+          minExpiresSec: 60,
+          maxExpiresSec: 3600,
+          defaultExpiresSec: 3600,
+        }),
+      })
+      .strict()
+      .refine((s) => new Set(s.interfaces.map((i) => i.name)).size === s.interfaces.length, {
+        message: 'interface names must be unique',
+        path: ['interfaces'],
+      })
+      .refine((s) => !s.interfaces.some((i) => i.transports.includes('tls')) || s.tls !== undefined, {
+        message: 'an interface uses tls, so sip.tls (certFile, keyFile) is required',
+        path: ['tls'],
+      }),
+    admin: z
+      .object({ address: IpAddressSchema.default('127.0.0.1'), port: PortOrZeroSchema.default(9090) })
+      .strict()
+      .default({ address: '127.0.0.1', port: 9090 }),
+    media: z
+      .object({
+        driver: z.enum(['relay', 'nftables']).default('relay'),
+        portMin: PortSchema.default(20_000),
+        portMax: PortSchema.default(29_999),
+      })
+      .strict()
+      .refine((m) => m.portMin < m.portMax, { message: 'portMin must be below portMax', path: ['portMin'] })
+      .default({ driver: 'relay', portMin: 20_000, portMax: 29_999 }),
+    users: z.array(SipUserSchema).default([]),
+    policies: PoliciesSchema.default(PoliciesSchema.parse({})),
+    controlPlane: ControlPlaneLinkSchema.optional(),
+  })
+  .strict();
+export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+export type AgentConfigInput = z.input<typeof AgentConfigSchema>;

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { CidrSchema } from './primitives.js';
+
+/** Site policies; pushed by the control plane (per organization, overridable per site) or set locally. */
+export const PoliciesSchema = z
+  .object({
+    /** Methods from the inside that must carry valid digest credentials. REGISTER is always challenged. */
+    authenticate: z
+      .array(z.enum(['INVITE', 'MESSAGE', 'SUBSCRIBE', 'NOTIFY', 'OPTIONS', 'REFER']))
+      .default(['INVITE']),
+    /** Requests whose User-Agent contains one of these (case-insensitive) are dropped silently. */
+    dropUserAgents: z
+      .array(z.string().min(1).max(128))
+      .default(['friendly-scanner', 'sipvicious', 'sipcli', 'VaxSIPUserAgent']),
+    /** Source networks that may register at all (empty = any). */
+    registerAllowFrom: z.array(CidrSchema).default([]),
+    registerDenyFrom: z.array(CidrSchema).default([]),
+    bruteForce: z
+      .object({
+        maxFailures: z.number().int().min(1).max(10_000).default(10),
+        windowSec: z.number().int().min(1).max(86_400).default(60),
+        blockSec: z.number().int().min(1).max(604_800).default(900),
+      })
+      .strict()
+      .default({ maxFailures: 10, windowSec: 60, blockSec: 900 }),
+    maxMediaStreamsPerSession: z.number().int().min(1).max(64).default(4),
+    /** Body MIME types allowed through the proxy; empty = all. */
+    allowedBodyTypes: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+export type Policies = z.infer<typeof PoliciesSchema>;
+export type PoliciesInput = z.input<typeof PoliciesSchema>;
