@@ -1,0 +1,56 @@
+import type { AppRouter } from '@sipwall/control-plane';
+import { QueryCache, QueryClient } from '@tanstack/react-query';
+import { createTRPCClient, httpBatchLink, isTRPCClientError } from '@trpc/client';
+import { createTRPCContext, type inferOutput, type TRPCOptionsProxy } from '@trpc/tanstack-react-query';
+
+/** React bindings for the control plane's tRPC API (typed by `AppRouter`, a type-only import). */
+export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
+
+/** Same-origin `/trpc`; the session travels in the HttpOnly `sipwall_session` cookie, never in JS. */
+export function createApiClient() {
+  return createTRPCClient<AppRouter>({
+    links: [
+      // fetch's default `credentials: 'same-origin'` sends the cookie; nothing else to configure.
+      httpBatchLink({ url: '/trpc' }),
+    ],
+  });
+}
+
+/** Whether an error from a query or mutation means "no (longer a) valid session". */
+export function isUnauthorized(error: unknown): boolean {
+  return isTRPCClientError(error) && error.data?.code === 'UNAUTHORIZED';
+}
+
+/** `auth.me`'s query key, as the tRPC query-key format builds it (`[['auth','me'], …]`). */
+function isMeQuery(queryKey: readonly unknown[]): boolean {
+  const path = queryKey[0];
+  return Array.isArray(path) && path[0] === 'auth' && path[1] === 'me';
+}
+
+export function createQueryClient(): QueryClient {
+  const queryClient: QueryClient = new QueryClient({
+    defaultOptions: {
+      queries: {
+        staleTime: 1_000,
+        // An expired session is not worth retrying; other failures get one retry.
+        retry: (failureCount, error) => !isUnauthorized(error) && failureCount < 1,
+      },
+    },
+    queryCache: new QueryCache({
+      // A query refused for lack of a session sends the operator back to the sign-in form.
+      onError: (error, query) => {
+        if (isUnauthorized(error) && !isMeQuery(query.queryKey)) {
+          void queryClient.invalidateQueries({ predicate: (q) => isMeQuery(q.queryKey) });
+        }
+      },
+    }),
+  });
+  return queryClient;
+}
+
+type Api = TRPCOptionsProxy<AppRouter>;
+export type Operator = NonNullable<inferOutput<Api['auth']['me']>>;
+export type Organization = inferOutput<Api['organizations']['list']>[number];
+export type Site = inferOutput<Api['sites']['list']>[number];
+export type AgentSummary = inferOutput<Api['agents']['list']>[number];
+export type CreatedAgent = inferOutput<Api['agents']['create']>;
