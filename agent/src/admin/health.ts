@@ -1,0 +1,20 @@
+import type { SipListening } from '../sip-service.js';
+
+/** How the agent relates to its control plane right now. */
+export type ControlPlaneState = 'standalone' | 'connected' | 'disconnected';
+
+/** What `/healthz` and `/metrics` show; read fresh on every request. */
+export interface AgentHealth {
+  site: string;
+  version: string;
+  controlPlane: ControlPlaneState;
+  /** Desired-state version in force; null while running on the local file only. */
+  appliedVersion: number | null;
+  sip: readonly SipListening[];
+  /** Desired-state versions applied / rejected since start. */
+  desiredApplied: number;
+  desiredRejected: number;
+}
+
+/** The seam between the admin API and the rest of the agent. */
+export type HealthSource = () => AgentHealth;

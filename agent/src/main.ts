@@ -1,0 +1,157 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { createAdminApp } from './admin/app.js';
+import type { AgentHealth } from './admin/health.js';
+import { type AdminServer, startAdminServer } from './admin/server.js';
+import { EXIT } from './config/cli-args.js';
+import type { LoadedConfig } from './config/load-config.js';
+import { isAgentError } from './errors.js';
+import { createLogger } from './log/logger.js';
+import { type SipService, startSipService } from './sip-service.js';
+import { DEFAULT_BACKOFF } from './sync/backoff.js';
+import { type AppliedConfig, type ConfigStore, createConfigStore } from './sync/config-store.js';
+import { type ControlLink, startControlLink } from './sync/control-link.js';
+import { ControlLinkError } from './sync/control-link-error.js';
+import { createDesiredApplier, type DesiredApplier } from './sync/desired-applier.js';
+import { restoreAppliedConfig } from './sync/restore-desired.js';
+import { createSystemClock } from './util/clock.js';
+import { AGENT_VERSION } from './version.js';
+
+const SHUTDOWN_TIMEOUT_MS = 5000;
+
+/** A running agent, as handed to embedders (the SIP stack subscribes to config through `config`). */
+export interface RunningAgent {
+  readonly config: ConfigStore;
+  /** Resolves with the process exit code once the agent has stopped. */
+  readonly stopped: Promise<number>;
+  stop(exitCode?: number): Promise<number>;
+}
+
+/** Plain-text diagnostics for a person (the logger writes JSON to stdout). */
+export type ErrorSink = (line: string) => void;
+
+/**
+ * Composition root: builds the logger, clock, config store, SIP service, control link and admin
+ * API, wires SIGINT/SIGTERM to a graceful stop. The only module besides `util/clock.ts` that reads
+ * the environment, wall time or timers.
+ */
+export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise<RunningAgent> {
+  const fileConfig = loaded.config;
+  const logger = createLogger({ level: fileConfig.log.level });
+  const clock = createSystemClock();
+  const cp = fileConfig.controlPlane;
+
+  const initial: AppliedConfig =
+    cp === undefined
+      ? { config: fileConfig, appliedVersion: null, desired: null }
+      : await restoreAppliedConfig(fileConfig, fileConfig.stateDir, logger);
+  const store = createConfigStore(initial, (e) => logger.error({ err: e }, 'config listener failed'));
+  store.onConfig((a) => {
+    logger.level = a.config.log.level;
+  });
+
+  let admin: AdminServer | undefined;
+  let sip: SipService | undefined;
+  let link: ControlLink | undefined;
+  let applier: DesiredApplier | undefined;
+  let stopping: Promise<number> | undefined;
+  let resolveStopped: (code: number) => void = () => {};
+  const stopped = new Promise<number>((r) => {
+    resolveStopped = r;
+  });
+
+  const stop = (exitCode: number = EXIT.ok): Promise<number> => {
+    stopping ??= (async () => {
+      logger.info({ exitCode }, 'agent stopping');
+      const steps = [link?.stop(), sip?.stop(), admin?.close()].map((p) =>
+        Promise.resolve(p).catch((e: unknown) => logger.warn({ err: e }, 'error while stopping')),
+      );
+      const timeout = new Promise<void>((r) => clock.setTimeout(r, SHUTDOWN_TIMEOUT_MS));
+      await Promise.race([Promise.all(steps), timeout]);
+      logger.info('agent stopped');
+      logger.flush?.();
+      resolveStopped(exitCode);
+      return exitCode;
+    })();
+    return stopping;
+  };
+
+  const onFatal = (e: unknown) => {
+    const refused = e instanceof ControlLinkError && e.code === 'AGENT_ERR_ENROLL_REFUSED';
+    logFatal(logger, stderr, e);
+    void stop(refused ? EXIT.enrollRefused : EXIT.failure);
+  };
+
+  try {
+    const health = (): AgentHealth => ({
+      site: store.current().config.site,
+      version: AGENT_VERSION,
+      controlPlane: link === undefined ? 'standalone' : link.state(),
+      appliedVersion: store.current().appliedVersion,
+      sip: sip?.listening ?? [],
+      desiredApplied: applier?.stats.applied ?? 0,
+      desiredRejected: applier?.stats.rejected ?? 0,
+    });
+    admin = await startAdminServer(createAdminApp(health), fileConfig.admin.address, fileConfig.admin.port);
+    sip = await startSipService({
+      config: store.current().config,
+      logger: logger.child({ component: 'sip' }),
+      clock,
+    });
+    if (cp !== undefined) {
+      applier = createDesiredApplier({
+        fileConfig,
+        store,
+        stateDir: fileConfig.stateDir,
+        agentVersion: AGENT_VERSION,
+        clock,
+        logger: logger.child({ component: 'sync' }),
+      });
+      link = startControlLink({
+        controlPlane: cp,
+        stateDir: fileConfig.stateDir,
+        agentVersion: AGENT_VERSION,
+        hostname: hostname(),
+        applier,
+        fetch: globalThis.fetch,
+        clock,
+        random: Math.random,
+        logger: logger.child({ component: 'sync' }),
+        backoff: DEFAULT_BACKOFF,
+        onFatal,
+      });
+    }
+  } catch (e) {
+    logFatal(logger, stderr, e);
+    void stop(EXIT.failure);
+    return { config: store, stopped, stop };
+  }
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'signal received');
+      void stop(EXIT.ok);
+    });
+  }
+
+  logger.info(
+    {
+      site: fileConfig.site,
+      config: loaded.path,
+      admin: { address: admin.address, port: admin.port },
+      sip: sip.listening,
+      controlPlane: cp === undefined ? 'standalone' : cp.url,
+      appliedVersion: store.current().appliedVersion,
+      version: AGENT_VERSION,
+    },
+    'agent ready',
+  );
+  return { config: store, stopped, stop };
+}
+
+function logFatal(logger: Logger, stderr: ErrorSink, e: unknown): void {
+  const code = isAgentError(e) ? e.code : 'AGENT_ERR_UNEXPECTED';
+  const message = e instanceof Error ? e.message : String(e);
+  logger.fatal({ code, err: message }, 'agent cannot continue');
+  stderr(`sipwall-agent: ${code}: ${message}`);
+}
