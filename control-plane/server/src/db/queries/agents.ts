@@ -1,0 +1,163 @@
+import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
+import type { Database } from '../client.js';
+import { agents, configVersions, type ReportedError, sites } from '../schema/index.js';
+
+/** What the API shows of an agent (never hashes). */
+export interface AgentView {
+  id: string;
+  name: string;
+  siteId: string;
+  siteName: string;
+  organizationId: string;
+  online: boolean;
+  lastSeenAt: Date | null;
+  appliedVersion: number | null;
+  desiredVersion: number | null;
+  reportedStatus: string | null;
+  errors: ReportedError[];
+  enrolled: boolean;
+  agentVersion: string | null;
+  createdAt: Date;
+}
+
+const desiredVersion = sql<
+  number | null
+>`(select max(${configVersions.version}) from ${configVersions} where ${configVersions.agentId} = ${agents.id})`.mapWith(
+  (v) => (v === null ? null : Number(v)),
+);
+
+const agentView = {
+  id: agents.id,
+  name: agents.name,
+  siteId: agents.siteId,
+  siteName: sites.name,
+  organizationId: sites.organizationId,
+  online: agents.online,
+  lastSeenAt: agents.lastSeenAt,
+  appliedVersion: agents.appliedVersion,
+  desiredVersion,
+  reportedStatus: agents.reportedStatus,
+  errors: agents.reportedErrors,
+  enrolled: sql<boolean>`${agents.enrollmentUsedAt} is not null`.mapWith(Boolean),
+  agentVersion: agents.agentVersion,
+  createdAt: agents.createdAt,
+};
+
+export async function listAgents(db: Database, params: { organizationId: string }): Promise<AgentView[]> {
+  return db
+    .select(agentView)
+    .from(agents)
+    .innerJoin(sites, eq(sites.id, agents.siteId))
+    .where(eq(sites.organizationId, params.organizationId))
+    .orderBy(asc(sites.name), asc(agents.name));
+}
+
+export async function getAgent(db: Database, params: { agentId: string }): Promise<AgentView | null> {
+  const [row] = await db
+    .select(agentView)
+    .from(agents)
+    .innerJoin(sites, eq(sites.id, agents.siteId))
+    .where(eq(agents.id, params.agentId));
+  return row ?? null;
+}
+
+export async function createAgent(
+  db: Database,
+  params: {
+    id: string;
+    siteId: string;
+    name: string;
+    enrollmentTokenHash: string;
+    enrollmentExpiresAt: Date;
+  },
+): Promise<void> {
+  await db.insert(agents).values(params);
+}
+
+/**
+ * Marks an enrollment token used, atomically: only one caller can flip `used_at` from null,
+ * so two concurrent enrollments with the same token cannot both win. Returns the agent id or null.
+ */
+export async function consumeEnrollmentToken(
+  db: Database,
+  params: { tokenHash: string; now: Date; agentVersion: string; hostname: string | null },
+): Promise<string | null> {
+  const [row] = await db
+    .update(agents)
+    .set({ enrollmentUsedAt: params.now, agentVersion: params.agentVersion, hostname: params.hostname })
+    .where(
+      and(
+        eq(agents.enrollmentTokenHash, params.tokenHash),
+        isNull(agents.enrollmentUsedAt),
+        gt(agents.enrollmentExpiresAt, params.now),
+      ),
+    )
+    .returning({ id: agents.id });
+  return row?.id ?? null;
+}
+
+/** Token state, to explain why `consumeEnrollmentToken` refused. */
+export async function findEnrollmentToken(db: Database, params: { tokenHash: string }) {
+  const [row] = await db
+    .select({ id: agents.id, usedAt: agents.enrollmentUsedAt, expiresAt: agents.enrollmentExpiresAt })
+    .from(agents)
+    .where(eq(agents.enrollmentTokenHash, params.tokenHash));
+  return row ?? null;
+}
+
+export async function setMqttPasswordHash(db: Database, params: { agentId: string; hash: string }) {
+  await db.update(agents).set({ mqttPasswordHash: params.hash }).where(eq(agents.id, params.agentId));
+}
+
+export async function getMqttPasswordHash(db: Database, params: { agentId: string }): Promise<string | null> {
+  const [row] = await db
+    .select({ hash: agents.mqttPasswordHash })
+    .from(agents)
+    .where(eq(agents.id, params.agentId));
+  return row?.hash ?? null;
+}
+
+/** Applies an agent's `status` message. Returns false when the agent is unknown. */
+export async function setAgentOnline(
+  db: Database,
+  params: { agentId: string; online: boolean; at: Date },
+): Promise<boolean> {
+  const rows = await db
+    .update(agents)
+    .set({ online: params.online, lastSeenAt: params.at })
+    .where(eq(agents.id, params.agentId))
+    .returning({ id: agents.id });
+  return rows.length > 0;
+}
+
+/** Applies an agent's `reported` message. Returns false when the agent is unknown. */
+export async function setAgentReported(
+  db: Database,
+  params: {
+    agentId: string;
+    appliedVersion: number | null;
+    status: string;
+    errors: ReportedError[];
+    agentVersion: string;
+    at: Date;
+  },
+): Promise<boolean> {
+  const rows = await db
+    .update(agents)
+    .set({
+      appliedVersion: params.appliedVersion,
+      reportedStatus: params.status,
+      reportedErrors: params.errors,
+      agentVersion: params.agentVersion,
+      reportedAt: params.at,
+      lastSeenAt: params.at,
+    })
+    .where(eq(agents.id, params.agentId))
+    .returning({ id: agents.id });
+  return rows.length > 0;
+}
+
+/** Touches lastSeenAt (e.g. on an events batch). */
+export async function touchAgent(db: Database, params: { agentId: string; at: Date }): Promise<void> {
+  await db.update(agents).set({ lastSeenAt: params.at }).where(eq(agents.id, params.agentId));
+}

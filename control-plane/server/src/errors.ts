@@ -1,0 +1,38 @@
+/** Stable codes of domain errors; the tRPC layer maps them in one place (trpc/init.ts). */
+export type DomainErrorCode =
+  | 'not-found'
+  | 'forbidden'
+  | 'unauthenticated'
+  | 'invalid-credentials'
+  | 'conflict'
+  | 'invalid-input';
+
+/** A failure the caller can act on, identified by `code` (never by message text). */
+export class DomainError extends Error {
+  override readonly name = 'DomainError';
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Codes of start-up failures reported by `startControlPlane`. */
+export type StartErrorCode =
+  | 'MQTT_PORT_IN_USE'
+  | 'HTTP_PORT_IN_USE'
+  | 'BROKER_UNREACHABLE'
+  | 'DATABASE_UNAVAILABLE';
+
+/** Start-up failure with a stable `code` and a message a person can act on. */
+export class StartError extends Error {
+  override readonly name = 'StartError';
+  constructor(
+    readonly code: StartErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,169 @@
+import { type DesiredState, DesiredStateSchema, encode, topics } from '@sipwall/shared';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Database } from '../db/client.js';
+import type { Clock, DesiredPublisher } from '../domain/ports.js';
+import { StartError } from '../errors.js';
+import { type Logger, redactUrl } from '../logger.js';
+import { emptyStats, handleAgentMessage, type IngestStats } from './handle-message.js';
+
+/** How the bridge reaches its broker. */
+export interface BridgeOptions {
+  url: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  /** 4 for the embedded aedes (MQTT 3.1.1 only), 5 for Mosquitto/EMQX. */
+  protocolVersion: 4 | 5;
+  /** Whether the broker supports `$share/…` (aedes does not). */
+  sharedSubscriptions: boolean;
+  /** Runs after (re)connecting and before subscribing (e.g. granting our own dynsec role). */
+  beforeSubscribe?: ((client: MqttClient) => Promise<void>) | undefined;
+  connectTimeoutMs?: number;
+  publishTimeoutMs?: number;
+}
+
+/** The control plane's single MQTT client: ingests agent messages, publishes desired state. */
+export interface Bridge extends DesiredPublisher {
+  readonly client: MqttClient;
+  connected(): boolean;
+  stats(): IngestStats;
+  /** Resolves when every message received so far has been applied (tests). */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Subscription filters; the shared one falls back to the plain filter where `$share` is unsupported. */
+export function bridgeFilters(sharedSubscriptions: boolean): string[] {
+  const events = sharedSubscriptions ? topics.all.events : topics.all.events.replace(/^\$share\/[^/]+\//, '');
+  return [topics.all.status, topics.all.reported, events];
+}
+
+/** Connects the bridge; rejects with `StartError('BROKER_UNREACHABLE')` if the first connect fails in time. */
+export async function startBridge(
+  db: Database,
+  deps: { clock: Clock; logger: Logger },
+  opts: BridgeOptions,
+): Promise<Bridge> {
+  const log = deps.logger.child({ component: 'bridge' });
+  const stats = emptyStats();
+  let queue: Promise<void> = Promise.resolve();
+  const client = mqtt.connect(opts.url, {
+    ...(opts.username !== undefined ? { username: opts.username } : {}),
+    ...(opts.password !== undefined ? { password: opts.password } : {}),
+    protocolVersion: opts.protocolVersion,
+    clientId: `sipwall-cp-${Math.random().toString(36).slice(2, 10)}`,
+    clean: true,
+    reconnectPeriod: 1000,
+    connectTimeout: opts.connectTimeoutMs ?? 10_000,
+    resubscribe: false,
+  });
+
+  const subscribe = async () => {
+    if (opts.beforeSubscribe) await opts.beforeSubscribe(client);
+    const granted = await client.subscribeAsync(bridgeFilters(opts.sharedSubscriptions), { qos: 1 });
+    const refused = granted.filter((g) => g.qos >= 0x80);
+    if (refused.length > 0) {
+      throw new Error(
+        `subscription refused: ${refused.map((g) => `${g.topic} (0x${g.qos.toString(16)})`).join(', ')}`,
+      );
+    }
+    log.info({ filters: granted.map((g) => g.topic) }, 'bridge subscribed');
+  };
+  let ready: Promise<void> = Promise.resolve();
+  client.on('connect', () => {
+    ready = subscribe();
+    ready.catch((e: unknown) => log.error({ err: e }, 'bridge subscribe failed'));
+  });
+  client.on('error', (e) => log.warn({ err: e.message, url: redactUrl(opts.url) }, 'bridge mqtt error'));
+  client.on('message', (topic, payload) => {
+    stats.received++;
+    // Sequential, so an agent's online→offline order is kept.
+    queue = queue.then(async () => {
+      try {
+        const outcome = await handleAgentMessage(db, deps.clock, topic, payload);
+        switch (outcome.kind) {
+          case 'processed':
+            stats.processed++;
+            break;
+          case 'ignored':
+            stats.ignored++;
+            break;
+          case 'unknown-agent':
+            stats.unknownAgent++;
+            log.debug({ topic }, 'message from unknown agent');
+            break;
+          case 'invalid':
+            stats.invalid++;
+            log.warn(
+              {
+                topic,
+                error: outcome.error,
+                payloadPrefix: Buffer.from(payload).subarray(0, 64).toString('latin1'),
+              },
+              'invalid mqtt payload dropped',
+            );
+            break;
+        }
+      } catch (e) {
+        stats.invalid++;
+        log.error({ err: e, topic }, 'ingest failed');
+      }
+    });
+  });
+
+  const timeoutMs = opts.connectTimeoutMs ?? 10_000;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no CONNACK within ${timeoutMs} ms`)), timeoutMs);
+      client.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      client.once('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+    await ready;
+  } catch (e) {
+    await client.endAsync(true);
+    throw new StartError(
+      'BROKER_UNREACHABLE',
+      `cannot connect to MQTT broker ${redactUrl(opts.url)}: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
+  }
+
+  const publishTimeoutMs = opts.publishTimeoutMs ?? 5_000;
+  return {
+    client,
+    connected: () => client.connected,
+    stats: () => ({ ...stats }),
+    idle: async () => {
+      await ready;
+      await queue;
+    },
+    async publishDesired(agentId: string, state: DesiredState) {
+      const payload = encode(DesiredStateSchema, state);
+      const sent = client.publishAsync(topics.desired(agentId), payload, { qos: 1, retain: true });
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((r) => {
+        timer = setTimeout(() => r('timeout'), publishTimeoutMs);
+      });
+      try {
+        const r = await Promise.race([sent, timedOut]);
+        if (r === 'timeout') {
+          // The stored version stays authoritative; mqtt.js keeps the message queued until reconnect.
+          log.warn({ agentId, version: state.version }, 'desired state not acknowledged yet; left queued');
+        }
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async close() {
+      await queue;
+      await client.endAsync();
+    },
+  };
+}

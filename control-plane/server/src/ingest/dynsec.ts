@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { agentTopicPrefix, TOPIC_ROOT } from '@sipwall/shared';
+import type { MqttClient } from 'mqtt';
+import type { AgentProvisioner } from '../domain/ports.js';
+import type { Logger } from '../logger.js';
+
+/** Mosquitto dynamic-security control topics (v1). */
+export const DYNSEC_TOPIC = '$CONTROL/dynamic-security/v1';
+export const DYNSEC_RESPONSE_TOPIC = `${DYNSEC_TOPIC}/response`;
+
+/** Role that grants the control plane's own user the agents tree. */
+export const CONTROL_PLANE_ROLE = 'sipwall-control-plane';
+
+type Command = Record<string, unknown> & { command: string };
+interface CommandResponse {
+  command: string;
+  error?: string;
+  correlationData?: string;
+}
+
+/** A dynsec command failed; `code` is stable, the broker's reason is in the message. */
+export class DynsecError extends Error {
+  override readonly name = 'DynsecError';
+  readonly code = 'DYNSEC_COMMAND_FAILED';
+}
+
+/** Roles/ACLs for one agent: its own subtree, nothing else. */
+export function agentRoleCommands(agentId: string): Command[] {
+  const tree = `${agentTopicPrefix(agentId)}#`;
+  const rolename = `agent-${agentId}`;
+  return [
+    {
+      command: 'createRole',
+      rolename,
+      acls: [
+        { acltype: 'publishClientSend', topic: tree, priority: 0, allow: true },
+        { acltype: 'subscribePattern', topic: tree, priority: 0, allow: true },
+        { acltype: 'publishClientReceive', topic: tree, priority: 0, allow: true },
+        { acltype: 'unsubscribePattern', topic: tree, priority: 0, allow: true },
+      ],
+    },
+  ];
+}
+
+const ALREADY = /already exists|already in role/i;
+
+/**
+ * Sends dynsec commands on the bridge's connection and checks every response.
+ * Errors saying a thing already exists are tolerated (provisioning is idempotent).
+ */
+export class DynsecClient {
+  private readonly pending = new Map<string, (r: CommandResponse) => void>();
+
+  constructor(
+    private readonly client: MqttClient,
+    private readonly logger: Logger,
+    private readonly timeoutMs = 10_000,
+  ) {
+    client.on('message', (topic, payload) => {
+      if (topic !== DYNSEC_RESPONSE_TOPIC) return;
+      let body: { responses?: CommandResponse[] };
+      try {
+        body = JSON.parse(payload.toString('utf8')) as { responses?: CommandResponse[] };
+      } catch {
+        return;
+      }
+      for (const r of body.responses ?? []) {
+        if (r.correlationData) this.pending.get(r.correlationData)?.(r);
+      }
+    });
+  }
+
+  /** Subscribes to the response topic; call after each (re)connect. */
+  async attach(): Promise<void> {
+    const [g] = await this.client.subscribeAsync(DYNSEC_RESPONSE_TOPIC, { qos: 1 });
+    if (!g || g.qos >= 0x80) throw new DynsecError(`subscription to ${DYNSEC_RESPONSE_TOPIC} refused`);
+  }
+
+  /** Runs commands in order (one message each, so order is kept) and returns their responses. */
+  async run(commands: Command[], tolerate: RegExp = ALREADY): Promise<CommandResponse[]> {
+    const out: CommandResponse[] = [];
+    for (const cmd of commands) {
+      const id = randomUUID();
+      const response = new Promise<CommandResponse>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(new DynsecError(`dynsec ${cmd.command}: no response within ${this.timeoutMs} ms`));
+        }, this.timeoutMs);
+        this.pending.set(id, (r) => {
+          clearTimeout(timer);
+          this.pending.delete(id);
+          resolve(r);
+        });
+      });
+      await this.client.publishAsync(
+        DYNSEC_TOPIC,
+        JSON.stringify({ commands: [{ ...cmd, correlationData: id }] }),
+        {
+          qos: 1,
+        },
+      );
+      const r = await response;
+      if (r.error && !tolerate.test(r.error)) {
+        throw new DynsecError(`dynsec ${cmd.command} failed: ${r.error}`);
+      }
+      if (r.error) this.logger.debug({ command: cmd.command, error: r.error }, 'dynsec: tolerated');
+      out.push(r);
+    }
+    return out;
+  }
+
+  /** Grants the control plane's own user publish/subscribe on the whole agents tree. */
+  async grantControlPlane(username: string): Promise<void> {
+    const tree = `${TOPIC_ROOT}/#`;
+    await this.run([
+      {
+        command: 'createRole',
+        rolename: CONTROL_PLANE_ROLE,
+        acls: [
+          { acltype: 'publishClientSend', topic: tree, priority: 0, allow: true },
+          { acltype: 'subscribePattern', topic: tree, priority: 0, allow: true },
+          { acltype: 'publishClientReceive', topic: tree, priority: 0, allow: true },
+        ],
+      },
+      { command: 'addClientRole', username, rolename: CONTROL_PLANE_ROLE, priority: 10 },
+    ]);
+  }
+}
+
+/** Provisions agents on Mosquitto's dynamic security plugin. */
+export function dynsecProvisioner(dynsec: DynsecClient): AgentProvisioner {
+  return {
+    async provisionAgent(agentId, password) {
+      const rolename = `agent-${agentId}`;
+      await dynsec.run(agentRoleCommands(agentId));
+      const [created] = await dynsec.run([
+        { command: 'createClient', username: agentId, password, clientid: agentId },
+      ]);
+      if (created?.error) {
+        // Already exists (e.g. re-provisioning): reset the password.
+        await dynsec.run([{ command: 'setClientPassword', username: agentId, password }]);
+      }
+      await dynsec.run([{ command: 'addClientRole', username: agentId, rolename, priority: 0 }]);
+    },
+  };
+}
+
+/** Provisioner for brokers that authenticate against our database (embedded) or are managed elsewhere. */
+export const noopProvisioner: AgentProvisioner = { provisionAgent: async () => {} };

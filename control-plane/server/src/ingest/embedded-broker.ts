@@ -1,0 +1,136 @@
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { isValidAgentId } from '@sipwall/shared';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import type { Database } from '../db/client.js';
+import { getMqttPasswordHash } from '../db/queries/agents.js';
+import { StartError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { verifySecret } from '../security/password.js';
+import { randomToken, safeEqual } from '../security/tokens.js';
+import { mayAccess, type Principal } from './acl.js';
+
+/** Credentials of the control plane's own bridge client; generated at every start. */
+export interface ServiceCredentials {
+  username: string;
+  password: string;
+}
+
+/** A running embedded broker. */
+export interface EmbeddedBroker {
+  readonly host: string;
+  readonly port: number;
+  readonly service: ServiceCredentials;
+  close(): Promise<void>;
+}
+
+// MQTT 3.1.1 CONNACK return codes (aedes' AuthErrorCode is a const enum we cannot import).
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+function authError(message: string, returnCode: number): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+/**
+ * Starts aedes (MQTT 3.1.1; aedes v1 does not speak MQTT 5 nor `$share`) on a TCP server with
+ * per-agent authentication (scrypt hash in the database) and the topic ACL of `acl.ts`.
+ * Rejects with `StartError('MQTT_PORT_IN_USE')` when the port is taken.
+ */
+export async function startEmbeddedBroker(params: {
+  host: string;
+  port: number;
+  db: Database;
+  logger: Logger;
+}): Promise<EmbeddedBroker> {
+  const { db, logger } = params;
+  const service: ServiceCredentials = { username: `sipwall-cp-${randomToken(6)}`, password: randomToken() };
+  const principals = new WeakMap<Client, Principal>();
+
+  const broker = await Aedes.createBroker({
+    authenticate(client, username, password, done) {
+      const pw = password?.toString('utf8') ?? '';
+      if (username === service.username) {
+        if (safeEqual(pw, service.password)) {
+          principals.set(client, { kind: 'service' });
+          return done(null, true);
+        }
+        return done(authError('bad credentials', BAD_USERNAME_OR_PASSWORD), false);
+      }
+      if (!username || !isValidAgentId(username)) {
+        return done(authError('bad credentials', BAD_USERNAME_OR_PASSWORD), false);
+      }
+      // The client id must be the agent id, so one agent cannot take over another's session.
+      if (client.id !== username)
+        return done(authError('client id must equal username', NOT_AUTHORIZED), false);
+      getMqttPasswordHash(db, { agentId: username })
+        .then(async (hash) => {
+          if (hash && (await verifySecret(pw, hash))) {
+            principals.set(client, { kind: 'agent', agentId: username });
+            done(null, true);
+          } else {
+            logger.warn({ username }, 'mqtt authentication failed');
+            done(authError('bad credentials', BAD_USERNAME_OR_PASSWORD), false);
+          }
+        })
+        .catch((e: unknown) => {
+          logger.error({ err: e }, 'mqtt authentication error');
+          done(authError('server unavailable', 3), false);
+        });
+    },
+    authorizePublish(client, packet, callback) {
+      if (client === null) return callback(null); // the broker's own publishes
+      const principal = principals.get(client);
+      if (principal && mayAccess(principal, packet.topic)) return callback(null);
+      logger.warn({ clientId: client.id, topic: packet.topic }, 'mqtt publish refused');
+      callback(new Error('publish not authorized'));
+    },
+    authorizeSubscribe(client, sub, callback) {
+      const principal = principals.get(client);
+      if (principal && mayAccess(principal, sub.topic)) return callback(null, sub);
+      logger.warn({ clientId: client.id, topic: sub.topic }, 'mqtt subscribe refused');
+      // null subscription → SUBACK 0x80 (MQTT 3.1.1 §3.9.3), the client stays connected.
+      callback(null, null);
+    },
+  });
+
+  const server: Server = createServer((socket) => broker.handle(socket));
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  try {
+    server.listen(params.port, params.host);
+    await Promise.race([
+      once(server, 'listening'),
+      once(server, 'error').then(([e]) => {
+        throw e;
+      }),
+    ]);
+  } catch (e) {
+    await new Promise<void>((r) => broker.close(() => r()));
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new StartError(
+        'MQTT_PORT_IN_USE',
+        `MQTT port ${params.host}:${params.port} is already in use; set MQTT_PORT to a free port, or MQTT_URL to use an existing broker`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ host: params.host, port }, 'embedded mqtt broker listening');
+
+  return {
+    host: params.host,
+    port,
+    service,
+    async close() {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => broker.close(() => r()));
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,225 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { createApp } from './app.js';
+import { type DatabaseHandle, type DatabaseTarget, openDatabase } from './db/client.js';
+import { type BootstrapResult, ensureAdmin } from './domain/bootstrap.js';
+import type { AgentProvisioner, Clock } from './domain/ports.js';
+import { StartError } from './errors.js';
+import { type Bridge, startBridge } from './ingest/bridge.js';
+import { DynsecClient, dynsecProvisioner, noopProvisioner } from './ingest/dynsec.js';
+import { type EmbeddedBroker, startEmbeddedBroker } from './ingest/embedded-broker.js';
+import { type Logger, redactUrl } from './logger.js';
+import type { ApiDeps } from './trpc/context.js';
+
+/** Everything `startControlPlane` needs; main.ts builds it from the environment. */
+export interface ControlPlaneOptions {
+  host: string;
+  /** HTTP port; 0 picks a free one. */
+  port: number;
+  database: DatabaseTarget;
+  /** `external`: connect to MQTT_URL; `embedded`: run aedes on `mqttPort` (0 picks a free one). */
+  broker:
+    | { kind: 'embedded'; port: number }
+    | { kind: 'external'; url: string; provisioning: 'dynsec' | 'none' };
+  /** Broker URL handed to agents at enrollment (overrides the derived one). */
+  agentMqttUrl?: string | undefined;
+  admin: { email: string; password?: string | undefined };
+  /** Where `initial-admin.txt` goes on first start; null: nowhere (tests). */
+  dataDir: string | null;
+  dashboardDir?: string | undefined;
+  secureCookies?: boolean;
+  logger: Logger;
+  clock?: Clock;
+}
+
+/** A running control plane. */
+export interface ControlPlane {
+  /** Dashboard / API base URL, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  /** Broker URL agents use (no credentials). */
+  mqttUrl: string;
+  /** Set when this start created the first admin. */
+  bootstrap: BootstrapResult;
+  /** Internals for in-process tests and tools. */
+  database: DatabaseHandle;
+  api: ApiDeps;
+  bridge: Bridge;
+  stop(): Promise<void>;
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Address to dial for a listener bound to `host` (wildcards → loopback). */
+function dialHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
+}
+
+/** Splits an MQTT URL into a credential-free URL and its credentials. */
+function splitCredentials(url: string) {
+  const u = new URL(url);
+  const username = u.username ? decodeURIComponent(u.username) : undefined;
+  const password = u.password ? decodeURIComponent(u.password) : undefined;
+  u.username = '';
+  u.password = '';
+  return { url: u.toString().replace(/\/$/, ''), username, password };
+}
+
+/**
+ * Starts database (with migrations), broker or broker connection, MQTT bridge and HTTP server.
+ * Port 0 works for both HTTP and the embedded broker; the returned URLs carry the real ports.
+ * Rejects with a `StartError` (stable `code`) when a part cannot start; started parts are stopped.
+ */
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const { logger } = opts;
+  const clock = opts.clock ?? (() => new Date());
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse())
+      await fn().catch((e: unknown) => logger.warn({ err: e }, 'stop step failed'));
+    cleanups.length = 0;
+  };
+  try {
+    const database = await openDatabase(opts.database).catch((e: unknown) => {
+      throw new StartError('DATABASE_UNAVAILABLE', `cannot open database: ${(e as Error).message}`, {
+        cause: e,
+      });
+    });
+    cleanups.push(() => database.close());
+    const bootstrap = await ensureAdmin(database.db, opts.admin);
+    if (bootstrap.created && bootstrap.generated && opts.dataDir !== null) {
+      mkdirSync(opts.dataDir, { recursive: true });
+      const file = join(opts.dataDir, 'initial-admin.txt');
+      writeFileSync(file, `email: ${bootstrap.email}\npassword: ${bootstrap.password}\n`, { mode: 0o600 });
+    }
+
+    let bridge: Bridge;
+    let provisioner: AgentProvisioner = noopProvisioner;
+    let agentMqttUrl: string;
+    let broker: EmbeddedBroker | null = null;
+    if (opts.broker.kind === 'embedded') {
+      broker = await startEmbeddedBroker({
+        host: opts.host,
+        port: opts.broker.port,
+        db: database.db,
+        logger,
+      });
+      const b = broker;
+      cleanups.push(() => b.close());
+      agentMqttUrl = `mqtt://${urlHost(opts.host)}:${broker.port}`;
+      bridge = await startBridge(
+        database.db,
+        { clock, logger },
+        {
+          url: `mqtt://${urlHost(dialHost(opts.host))}:${broker.port}`,
+          username: broker.service.username,
+          password: broker.service.password,
+          protocolVersion: 4,
+          sharedSubscriptions: false, // aedes v1 has no `$share`; one control plane per embedded broker anyway
+        },
+      );
+    } else {
+      const ext = splitCredentials(opts.broker.url);
+      agentMqttUrl = ext.url;
+      let dynsec: DynsecClient | null = null;
+      const provisioning = opts.broker.provisioning;
+      bridge = await startBridge(
+        database.db,
+        { clock, logger },
+        {
+          url: ext.url,
+          username: ext.username,
+          password: ext.password,
+          protocolVersion: 5,
+          sharedSubscriptions: true,
+          beforeSubscribe:
+            provisioning === 'dynsec'
+              ? async (client) => {
+                  dynsec ??= new DynsecClient(client, logger);
+                  await dynsec.attach();
+                  if (ext.username) await dynsec.grantControlPlane(ext.username);
+                }
+              : undefined,
+        },
+      );
+      if (dynsec) provisioner = dynsecProvisioner(dynsec);
+    }
+    const br = bridge;
+    cleanups.push(() => br.close());
+    agentMqttUrl = opts.agentMqttUrl ?? agentMqttUrl;
+
+    const api: ApiDeps = {
+      db: database.db,
+      clock,
+      publisher: bridge,
+      secureCookies: opts.secureCookies ?? false,
+    };
+    const app = createApp({
+      api,
+      enroll: { clock, provisioner, publisher: bridge, agentMqttUrl },
+      health: async () => ({
+        database: { kind: database.kind, ok: await database.ping() },
+        broker: { kind: opts.broker.kind, connected: br.connected() },
+      }),
+      logger,
+      dashboardDir: opts.dashboardDir,
+    });
+
+    const server = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host });
+    try {
+      await Promise.race([
+        once(server, 'listening'),
+        once(server, 'error').then(([e]) => {
+          throw e;
+        }),
+      ]);
+    } catch (e) {
+      server.close();
+      if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new StartError(
+          'HTTP_PORT_IN_USE',
+          `HTTP port ${opts.host}:${opts.port} is already in use; set PORT`,
+          {
+            cause: e,
+          },
+        );
+      }
+      throw e;
+    }
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        }),
+    );
+    const port = (server.address() as AddressInfo).port;
+    const url = `http://${urlHost(opts.host)}:${port}`;
+    logger.info(
+      { url, database: database.kind, broker: opts.broker.kind, mqttUrl: redactUrl(agentMqttUrl) },
+      'control plane started',
+    );
+    let stopping: Promise<void> | null = null;
+    return {
+      url,
+      mqttUrl: agentMqttUrl,
+      bootstrap,
+      database,
+      api,
+      bridge,
+      stop: () => {
+        stopping ??= cleanup();
+        return stopping;
+      },
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}

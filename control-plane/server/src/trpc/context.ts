@@ -1,0 +1,50 @@
+import type { Database } from '../db/client.js';
+import type { OperatorView } from '../db/queries/operators.js';
+import { findSessionOperator } from '../db/queries/sessions.js';
+import type { Clock, DesiredPublisher } from '../domain/ports.js';
+import { hashToken } from '../security/tokens.js';
+
+/** Name of the session cookie. */
+export const SESSION_COOKIE = 'sipwall_session';
+
+/** What every request shares: built once by the composition root. */
+export interface ApiDeps {
+  db: Database;
+  clock: Clock;
+  publisher: DesiredPublisher;
+  /** Adds `Secure` to the session cookie (behind HTTPS). */
+  secureCookies: boolean;
+}
+
+/** Per-request tRPC context. */
+export interface Context extends ApiDeps {
+  operator: OperatorView | null;
+  sessionTokenHash: string | null;
+  /** Response headers of the current request (Set-Cookie goes here). */
+  resHeaders: Headers;
+}
+
+/** Reads one cookie from a Cookie header. */
+export function readCookie(header: string | null | undefined, name: string): string | null {
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return null;
+}
+
+/** Builds the context from request headers: resolves the session cookie to an operator. */
+export async function createContext(
+  deps: ApiDeps,
+  req: { headers: Headers },
+  resHeaders: Headers = new Headers(),
+): Promise<Context> {
+  const token = readCookie(req.headers.get('cookie'), SESSION_COOKIE);
+  const sessionTokenHash = token ? hashToken(token) : null;
+  const operator = sessionTokenHash
+    ? await findSessionOperator(deps.db, { tokenHash: sessionTokenHash, now: deps.clock() })
+    : null;
+  return { ...deps, operator, sessionTokenHash: operator ? sessionTokenHash : null, resHeaders };
+}

@@ -1,0 +1,56 @@
+import { toFieldIssues } from '@sipwall/shared';
+import { initTRPC, TRPCError } from '@trpc/server';
+import { ZodError } from 'zod';
+import { DomainError, type DomainErrorCode } from '../errors.js';
+import type { Context } from './context.js';
+
+type TrpcCode = TRPCError['code'];
+
+/** The one table from domain error codes to tRPC codes. */
+const DOMAIN_TO_TRPC: Record<DomainErrorCode, TrpcCode> = {
+  'not-found': 'NOT_FOUND',
+  forbidden: 'FORBIDDEN',
+  unauthenticated: 'UNAUTHORIZED',
+  'invalid-credentials': 'UNAUTHORIZED',
+  conflict: 'CONFLICT',
+  'invalid-input': 'BAD_REQUEST',
+};
+
+const t = initTRPC.context<Context>().create({
+  errorFormatter({ shape, error }) {
+    const cause = error.cause;
+    return {
+      ...shape,
+      data: {
+        ...shape.data,
+        // Zod input errors flattened to `{path, message}`; clients match on `path`.
+        issues: cause instanceof ZodError ? toFieldIssues(cause) : null,
+        domainCode: cause instanceof DomainError ? cause.code : null,
+        // Never ship stack traces.
+        stack: undefined,
+      },
+    };
+  },
+});
+
+/** Maps `DomainError`s thrown by procedures to tRPC errors, in one place. */
+const mapDomainErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof DomainError) {
+    const cause = result.error.cause;
+    throw new TRPCError({ code: DOMAIN_TO_TRPC[cause.code], message: cause.message, cause });
+  }
+  return result;
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/** Anyone may call. */
+export const publicProcedure = t.procedure.use(mapDomainErrors);
+
+/** Needs a signed-in operator; narrows `ctx.operator`. */
+export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.operator) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' });
+  return next({ ctx: { ...ctx, operator: ctx.operator } });
+});
