@@ -75,7 +75,9 @@ export class StreamFramer {
     const headerEnd = this.buffer.indexOf(HEADER_END, Math.max(0, this.scanFrom - 3));
     if (headerEnd < 0) {
       this.scanFrom = this.buffer.length;
-      return this.buffer.length > this.limits.maxHeaderBytes ? { kind: 'error', reason: 'header-too-large' } : undefined;
+      return this.buffer.length > this.limits.maxHeaderBytes
+        ? { kind: 'error', reason: 'header-too-large' }
+        : undefined;
     }
     const headerLength = headerEnd + HEADER_END.length;
     const headerBytes = this.buffer.subarray(0, headerLength);
@@ -121,7 +123,9 @@ export class StreamFramer {
  * Finds Content-Length (or compact `l`, RFC 3261 §7.3.3) in a header section. Multiple
  * differing values or a non-numeric value are invalid; absence is an error on a stream.
  */
-export function readContentLength(header: string): number | 'missing-content-length' | 'invalid-content-length' {
+export function readContentLength(
+  header: string,
+): number | 'missing-content-length' | 'invalid-content-length' {
   let found: number | undefined;
   const lines = header.split('\r\n');
   for (let i = 1; i < lines.length; i++) {

@@ -25,12 +25,19 @@ function feed(framer: StreamFramer, wire: Buffer, cuts: number[]): FramerEvent[]
 
 describe('StreamFramer', () => {
   it('reassembles back-to-back messages exactly under any split', () => {
-    const messages = [options(1), options(2, 'v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\n'), options(3, '\r\n\r\nbinary\u00ff'), options(4)];
+    const messages = [
+      options(1),
+      options(2, 'v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\n'),
+      options(3, '\r\n\r\nbinary\u00ff'),
+      options(4),
+    ];
     const wire = Buffer.from(messages.join(''), 'latin1');
     fc.assert(
       fc.property(fc.array(fc.nat(), { maxLength: 40 }), (cuts) => {
         const events = feed(new StreamFramer(limits), wire, cuts);
-        expect(events.map((e) => (e.kind === 'message' ? e.bytes.toString('latin1') : e.kind))).toEqual(messages);
+        expect(events.map((e) => (e.kind === 'message' ? e.bytes.toString('latin1') : e.kind))).toEqual(
+          messages,
+        );
       }),
       { numRuns: 300 },
     );
@@ -78,8 +85,12 @@ describe('StreamFramer', () => {
 
   it('fails on conflicting or non-numeric Content-Length', () => {
     const twice = options(1).replace('Content-Length: 0\r\n', 'Content-Length: 0\r\nl: 5\r\n');
-    expect(new StreamFramer(limits).push(Buffer.from(twice))[0]).toMatchObject({ reason: 'invalid-content-length' });
+    expect(new StreamFramer(limits).push(Buffer.from(twice))[0]).toMatchObject({
+      reason: 'invalid-content-length',
+    });
     const junk = options(1).replace('Content-Length: 0', 'Content-Length: -1');
-    expect(new StreamFramer(limits).push(Buffer.from(junk))[0]).toMatchObject({ reason: 'invalid-content-length' });
+    expect(new StreamFramer(limits).push(Buffer.from(junk))[0]).toMatchObject({
+      reason: 'invalid-content-length',
+    });
   });
 });

@@ -1,0 +1,129 @@
+import type { Logger } from 'pino';
+import { createResponse } from '../sip/build.js';
+import type { SipRequest, SipResponse } from '../sip/message.js';
+import { buildAckForNon2xx } from './build-ack.js';
+import { TimerSlots } from './timer-slots.js';
+import type {
+  ClientChannel,
+  ClientTransaction,
+  ClientTransactionState,
+  ClientTransactionUser,
+  TransactionContext,
+} from './types.js';
+
+type Timer = 'A' | 'B' | 'D' | 'M';
+
+/**
+ * INVITE client transaction (RFC 3261 §17.1.1, with the RFC 6026 §7.2 "Accepted" state).
+ *
+ *   Calling ──Timer A──▶ Calling (retransmit; A doubles, no cap)   [unreliable only]
+ *   Calling/Proceeding ──Timer B──▶ Terminated (synthetic 408 to the TU)
+ *   Calling/Proceeding ──1xx──▶ Proceeding (to TU)
+ *   Calling/Proceeding ──2xx──▶ Accepted (to TU; Timer M; further 2xx to TU)
+ *   Calling/Proceeding ─3-6xx─▶ Completed (ACK sent, to TU; Timer D; retransmits → ACK again)
+ */
+export class ClientInviteTransaction implements ClientTransaction {
+  readonly kind = 'client-invite' as const;
+  private current: ClientTransactionState = 'calling';
+  private readonly timers: TimerSlots<Timer>;
+  private readonly log: Logger;
+  private timerAInterval: number;
+  private ack: SipRequest | undefined;
+
+  constructor(
+    readonly request: SipRequest,
+    private readonly channel: ClientChannel,
+    private readonly ctx: TransactionContext,
+    private readonly user: ClientTransactionUser,
+    private readonly onTerminated: () => void = () => {},
+  ) {
+    this.timers = new TimerSlots(ctx.clock);
+    this.timerAInterval = ctx.timers.timerA;
+    this.log = ctx.logger.child({
+      transaction: 'ict',
+      callId: request.callId,
+      branch: request.via[0]?.branch,
+    });
+  }
+
+  get state(): ClientTransactionState {
+    return this.current;
+  }
+
+  /** Sends the INVITE and arms Timers A (unreliable only) and B. */
+  start(): void {
+    this.transmit(this.request);
+    if (!this.channel.reliable) this.startTimerA();
+    this.timers.start('B', this.ctx.timers.timerB, () => {
+      if (this.current !== 'calling' && this.current !== 'proceeding') return;
+      // §17.1.1.2: Timer B → inform the TU of a timeout (a 408, §8.1.3.1).
+      this.log.info('Timer B fired: INVITE timed out');
+      this.user.onResponse(createResponse(this.request, 408, 'Request Timeout'), 'timeout');
+      this.terminate();
+    });
+  }
+
+  private startTimerA(): void {
+    this.timers.start('A', this.timerAInterval, () => {
+      if (this.current !== 'calling') return;
+      this.transmit(this.request);
+      this.timerAInterval *= 2; // §17.1.1.2: A doubles each time, with no T2 cap for INVITE.
+      this.startTimerA();
+    });
+  }
+
+  receiveResponse(response: SipResponse): void {
+    const status = response.status;
+    switch (this.current) {
+      case 'calling':
+      case 'proceeding':
+        this.timers.stop('A');
+        if (status < 200) {
+          this.current = 'proceeding';
+          this.user.onResponse(response);
+          return;
+        }
+        this.timers.stop('B');
+        if (status < 300) {
+          this.current = 'accepted';
+          this.timers.start('M', this.ctx.timers.timerM, () => this.terminate());
+          this.user.onResponse(response);
+          return;
+        }
+        this.current = 'completed';
+        this.ack = buildAckForNon2xx(this.request, response);
+        this.transmit(this.ack);
+        this.timers.start('D', this.ctx.timers.timerD, () => this.terminate());
+        this.user.onResponse(response);
+        return;
+      case 'accepted':
+        // RFC 6026 §7.2: 2xx retransmissions (and 2xx from other forks) go to the TU.
+        if (status >= 200 && status < 300) this.user.onResponse(response);
+        return;
+      case 'completed':
+        // §17.1.1.2: a retransmitted final response gets the ACK again, not passed up.
+        if (status >= 300 && this.ack !== undefined) this.transmit(this.ack);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private transmit(request: SipRequest): void {
+    this.channel.sendRequest(request).catch((e: unknown) => {
+      if (this.current === 'terminated' || this.current === 'completed' || this.current === 'accepted')
+        return;
+      // §17.1.4 + §8.1.3.1: a transport failure is reported as a 503.
+      this.log.warn({ err: e }, 'sending INVITE failed');
+      this.user.onResponse(createResponse(this.request, 503, 'Service Unavailable'), 'transport-error');
+      this.terminate();
+    });
+  }
+
+  terminate(): void {
+    if (this.current === 'terminated') return;
+    this.current = 'terminated';
+    this.timers.stopAll();
+    this.onTerminated();
+  }
+}

@@ -1,0 +1,233 @@
+import type { Logger } from 'pino';
+import { createResponse } from '../sip/build.js';
+import type { SipRequest } from '../sip/message.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { ClientInviteTransaction } from './client-invite.js';
+import { ClientNonInviteTransaction } from './client-non-invite.js';
+import { cancelTargetKey, clientTransactionKey, requestMatchesToTag, serverTransactionKey } from './keys.js';
+import { ServerInviteTransaction } from './server-invite.js';
+import { ServerNonInviteTransaction } from './server-non-invite.js';
+import { type TimerConfig, timerValues } from './timers.js';
+import type { InboundRequest, InboundResponse, TransactionUser } from './transaction-user.js';
+import type { ClientChannel, ClientTransaction, ClientTransactionUser, ServerTransaction } from './types.js';
+
+type AnyServer = ServerInviteTransaction | ServerNonInviteTransaction;
+type AnyClient = ClientInviteTransaction | ClientNonInviteTransaction;
+
+export interface TransactionLayerOptions {
+  readonly timers: TimerConfig;
+  /** Past this many live server transactions, new requests get 503 + Retry-After. */
+  readonly maxPendingTransactions: number;
+  readonly retryAfterSec: number;
+  /**
+   * Safety net against a TU that never answers: a server transaction still without a final
+   * response after this long is dropped (non-INVITE: 64·T1, the client gave up by Timer F).
+   */
+  readonly inviteAnswerDeadlineMs?: number;
+}
+
+export interface TransactionLayerDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly user: TransactionUser;
+}
+
+/** What the layer absorbed or refused, for `/metrics`. */
+export interface TransactionCounters {
+  requestRetransmissionsAbsorbed: number;
+  acksAbsorbed: number;
+  overloadRejected: number;
+  strayResponses: number;
+  tuErrors: number;
+  unansweredDropped: number;
+}
+
+/**
+ * The transaction table and dispatcher (RFC 3261 §17): matches inbound messages to
+ * transactions (keys.ts), creates server transactions for new requests and hands them to the
+ * TU exactly once, sends `100 Trying` for INVITEs the TU has not answered synchronously
+ * (§17.2.1), and sheds load with 503 + Retry-After past `maxPendingTransactions`.
+ */
+export class TransactionLayer {
+  private readonly servers = new Map<string, { tx: AnyServer; guard: TimerHandle | undefined }>();
+  private readonly clients = new Map<string, AnyClient>();
+  readonly counters: TransactionCounters = {
+    requestRetransmissionsAbsorbed: 0,
+    acksAbsorbed: 0,
+    overloadRejected: 0,
+    strayResponses: 0,
+    tuErrors: 0,
+    unansweredDropped: 0,
+  };
+
+  constructor(
+    private readonly options: TransactionLayerOptions,
+    private readonly deps: TransactionLayerDeps,
+  ) {}
+
+  get serverTransactionCount(): number {
+    return this.servers.size;
+  }
+
+  get clientTransactionCount(): number {
+    return this.clients.size;
+  }
+
+  receiveRequest(inbound: InboundRequest): void {
+    const { request } = inbound;
+    const key = serverTransactionKey(request);
+    if (key === undefined) return; // No Via: the parser rejects this; nothing to answer to.
+    const existing = this.servers.get(key)?.tx;
+    if (existing !== undefined && requestMatchesToTag(request, existing.request, existing.lastResponse)) {
+      this.dispatchToExisting(existing, request);
+      return;
+    }
+    if (request.method === 'ACK') {
+      this.deps.user.onStrayAck?.(request, inbound.context);
+      return;
+    }
+    if (this.servers.size >= this.options.maxPendingTransactions) {
+      this.rejectOverload(inbound);
+      return;
+    }
+    this.createServer(key, inbound);
+  }
+
+  private dispatchToExisting(tx: AnyServer, request: SipRequest): void {
+    if (request.method === 'ACK') {
+      if (tx instanceof ServerInviteTransaction) {
+        this.counters.acksAbsorbed++;
+        tx.receiveAck(request);
+      }
+      return;
+    }
+    this.counters.requestRetransmissionsAbsorbed++;
+    tx.receiveRequest(request);
+  }
+
+  /** RFC 3261 §21.5.4 / RFC 3261 §20.33: refuse instead of queueing, say when to come back. */
+  private rejectOverload(inbound: InboundRequest): void {
+    this.counters.overloadRejected++;
+    const response = createResponse(inbound.request, 503, 'Service Unavailable', {
+      headers: [['Retry-After', String(this.options.retryAfterSec)]],
+    });
+    inbound.channel.sendResponse(response).catch(() => {});
+  }
+
+  private createServer(key: string, inbound: InboundRequest): void {
+    const { request, channel, context } = inbound;
+    const ctx = {
+      clock: this.deps.clock,
+      timers: timerValues(this.options.timers, channel.reliable),
+      logger: this.deps.logger,
+    };
+    let tx: AnyServer;
+    const events = {
+      onTerminated: () => this.forgetServer(key, tx),
+      onFailure: (cause: 'timeout' | 'transport-error') =>
+        this.deps.user.onServerTransactionFailure?.(tx, cause),
+    };
+    tx =
+      request.method === 'INVITE'
+        ? new ServerInviteTransaction(request, channel, ctx, events)
+        : new ServerNonInviteTransaction(request, channel, ctx, events);
+    const deadline =
+      request.method === 'INVITE' ? (this.options.inviteAnswerDeadlineMs ?? 360_000) : ctx.timers.timerF;
+    const guard = this.deps.clock.setTimeout(() => this.dropUnanswered(key, tx), deadline);
+    this.servers.set(key, { tx, guard });
+
+    const cancels = request.method === 'CANCEL' ? this.findCancelTarget(request) : undefined;
+    try {
+      this.deps.user.onRequest(request, tx, context, request.method === 'CANCEL' ? { cancels } : {});
+    } catch (e) {
+      // A TU bug must not leave the client hanging: answer 500 (§21.5.1) and carry on.
+      this.counters.tuErrors++;
+      this.deps.logger.error(
+        { err: e, callId: request.callId, method: request.method },
+        'TU failed on request',
+      );
+      if (tx.lastResponse === undefined || tx.lastResponse.status < 200) {
+        tx.respond(createResponse(request, 500, 'Server Internal Error'));
+      }
+      return;
+    }
+    // §17.2.1: the server transaction sends 100 Trying unless the TU answers within 200 ms;
+    // we do not wait: if the TU did not answer synchronously, 100 goes out now.
+    if (tx instanceof ServerInviteTransaction && tx.state === 'proceeding' && tx.lastResponse === undefined) {
+      tx.respond(createResponse(request, 100, 'Trying'));
+    }
+  }
+
+  /** §9.2: the INVITE server transaction a CANCEL targets, with the To-tag check of 2543 matching. */
+  findCancelTarget(cancel: SipRequest): ServerTransaction | undefined {
+    const key = cancelTargetKey(cancel);
+    const target = key === undefined ? undefined : this.servers.get(key)?.tx;
+    if (target === undefined || target.kind !== 'server-invite') return undefined;
+    return requestMatchesToTag(cancel, target.request, undefined) ? target : undefined;
+  }
+
+  private dropUnanswered(key: string, tx: AnyServer): void {
+    const entry = this.servers.get(key);
+    if (entry === undefined || entry.tx !== tx) return;
+    entry.guard = undefined;
+    const status = tx.lastResponse?.status ?? 0;
+    if (status >= 200) return; // Answered: its own timers end it.
+    this.counters.unansweredDropped++;
+    this.deps.logger.warn(
+      { callId: tx.request.callId, method: tx.request.method },
+      'TU never answered: transaction dropped',
+    );
+    tx.terminate();
+  }
+
+  private forgetServer(key: string, tx: AnyServer): void {
+    const entry = this.servers.get(key);
+    if (entry === undefined || entry.tx !== tx) return;
+    if (entry.guard !== undefined) this.deps.clock.clearTimeout(entry.guard);
+    this.servers.delete(key);
+  }
+
+  receiveResponse(inbound: InboundResponse): void {
+    const key = clientTransactionKey(inbound.response);
+    const tx = key === undefined ? undefined : this.clients.get(key);
+    if (tx === undefined) {
+      this.counters.strayResponses++;
+      this.deps.user.onStrayResponse?.(inbound.response, inbound.context);
+      return;
+    }
+    tx.receiveResponse(inbound.response);
+  }
+
+  /**
+   * Starts a client transaction. The request's top Via must carry a fresh `z9hG4bK` branch;
+   * `channel` is bound to the transport and destination chosen by the caller.
+   */
+  sendRequest(request: SipRequest, channel: ClientChannel, user: ClientTransactionUser): ClientTransaction {
+    if (request.method === 'ACK') throw new Error('ACK is not sent in a client transaction (RFC 3261 §17.1)');
+    const key = clientTransactionKey(request);
+    if (key === undefined) throw new Error('request needs a top Via with a branch');
+    if (this.clients.has(key)) throw new Error(`client transaction ${key} already exists`);
+    const ctx = {
+      clock: this.deps.clock,
+      timers: timerValues(this.options.timers, channel.reliable),
+      logger: this.deps.logger,
+    };
+    let tx: AnyClient;
+    const forget = () => {
+      if (this.clients.get(key) === tx) this.clients.delete(key);
+    };
+    tx =
+      request.method === 'INVITE'
+        ? new ClientInviteTransaction(request, channel, ctx, user, forget)
+        : new ClientNonInviteTransaction(request, channel, ctx, user, forget);
+    this.clients.set(key, tx);
+    tx.start();
+    return tx;
+  }
+
+  /** Ends every transaction (shutdown). */
+  stop(): void {
+    for (const { tx } of [...this.servers.values()]) tx.terminate();
+    for (const tx of [...this.clients.values()]) tx.terminate();
+  }
+}

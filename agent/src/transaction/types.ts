@@ -1,0 +1,75 @@
+import type { Logger } from 'pino';
+import type { SipRequest, SipResponse } from '../sip/message.js';
+import type { TransportError } from '../transport/transport-error.js';
+import type { Clock } from '../util/clock.js';
+import type { TimerValues } from './timers.js';
+
+/** Where a server transaction's responses go (the transport layer routes them, RFC 3261 §18.2.2). */
+export interface ServerChannel {
+  readonly reliable: boolean;
+  sendResponse(response: SipResponse): Promise<void>;
+}
+
+/** Where a client transaction's request (and, for INVITE, its ACK) goes. */
+export interface ClientChannel {
+  readonly reliable: boolean;
+  sendRequest(request: SipRequest): Promise<void>;
+}
+
+/** What every machine needs: time, timer values for its transport, a logger with its tag. */
+export interface TransactionContext {
+  readonly clock: Clock;
+  readonly timers: TimerValues;
+  readonly logger: Logger;
+}
+
+/** Why a client transaction ended without a real final response. */
+export type SyntheticCause = 'timeout' | 'transport-error';
+
+/** Callbacks a client transaction reports to; bound per request by whoever sent it. */
+export interface ClientTransactionUser {
+  /**
+   * Every response the TU must see: provisional, final, and the synthetic 408 (Timer B/F,
+   * §17.1.1.2/§17.1.2.2 + §8.1.3.1) or 503 (transport error, §8.1.3.1), flagged by `synthetic`.
+   */
+  onResponse(response: SipResponse, synthetic?: SyntheticCause): void;
+}
+
+/** Callbacks a server transaction reports to (besides the request itself, see TransactionUser). */
+export interface ServerTransactionEvents {
+  /** Timer H fired (no ACK for a non-2xx) or sending a response failed (§17.2.4). */
+  onFailure?(cause: 'timeout' | 'transport-error', error?: TransportError): void;
+  onTerminated?(): void;
+}
+
+export type ServerTransactionState =
+  | 'trying'
+  | 'proceeding'
+  | 'accepted'
+  | 'completed'
+  | 'confirmed'
+  | 'terminated';
+export type ClientTransactionState =
+  | 'calling'
+  | 'trying'
+  | 'proceeding'
+  | 'accepted'
+  | 'completed'
+  | 'terminated';
+
+/** What a TU may do with a server transaction. */
+export interface ServerTransaction {
+  readonly kind: 'server-invite' | 'server-non-invite';
+  readonly request: SipRequest;
+  readonly state: ServerTransactionState;
+  /** The last response passed to `respond`. */
+  readonly lastResponse: SipResponse | undefined;
+  /** Sends a response through the machine (which retransmits as §17.2 requires). */
+  respond(response: SipResponse): void;
+}
+
+export interface ClientTransaction {
+  readonly kind: 'client-invite' | 'client-non-invite';
+  readonly request: SipRequest;
+  readonly state: ClientTransactionState;
+}

@@ -1,0 +1,85 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import type { Logger } from 'pino';
+import type { TransportCounters } from './counters.js';
+import { TransportError, toTransportError } from './transport-error.js';
+import type { Endpoint, InboundSink, Transport } from './types.js';
+
+export interface UdpTransportOptions {
+  readonly interfaceName: string;
+  readonly address: string;
+  /** 0 = ephemeral; `local.port` reports the real one. */
+  readonly port: number;
+  readonly maxMessageBytes: number;
+  readonly sink: InboundSink;
+  readonly counters: TransportCounters;
+  readonly logger: Logger;
+}
+
+/** One UDP socket: one datagram = one SIP message (RFC 3261 §18.3 framing does not apply). */
+export class UdpTransport implements Transport {
+  readonly protocol = 'udp' as const;
+  readonly reliable = false;
+  readonly interfaceName: string;
+  private closed = false;
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly local: Endpoint,
+    options: UdpTransportOptions,
+  ) {
+    this.interfaceName = options.interfaceName;
+  }
+
+  static async listen(options: UdpTransportOptions): Promise<UdpTransport> {
+    const socket = createSocket({
+      type: isIPv6(options.address) ? 'udp6' : 'udp4',
+      ipv6Only: isIPv6(options.address),
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(options.port, options.address, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = socket.address();
+    const transport = new UdpTransport(socket, { address: bound.address, port: bound.port }, options);
+    const log = options.logger.child({ transport: 'udp', interface: options.interfaceName });
+    socket.on('error', (e) => log.warn({ err: e }, 'udp socket error'));
+    socket.on('message', (bytes, rinfo) => {
+      options.counters.datagramsReceived++;
+      if (bytes.length > options.maxMessageBytes) {
+        options.counters.datagramsTooLarge++;
+        return;
+      }
+      try {
+        options.sink.onMessage({ bytes, source: { address: rinfo.address, port: rinfo.port }, transport });
+      } catch (e) {
+        // The sink has its own per-message guard; this is the last line of defence.
+        options.counters.handlerErrors++;
+        log.error({ err: e }, 'udp datagram handler failed; datagram dropped');
+      }
+    });
+    return transport;
+  }
+
+  send(bytes: Uint8Array, to: Endpoint): Promise<void> {
+    if (this.closed) return Promise.reject(new TransportError('closed', 'udp transport is closed'));
+    return new Promise<void>((resolve, reject) => {
+      try {
+        this.socket.send(bytes, to.port, to.address, (e) =>
+          e ? reject(toTransportError('send-failed', e)) : resolve(),
+        );
+      } catch (e) {
+        reject(toTransportError('send-failed', e));
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+  }
+}
