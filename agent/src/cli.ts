@@ -2,7 +2,6 @@ import { EXIT, parseCliArgs, USAGE } from './config/cli-args.js';
 import { ConfigError } from './config/config-error.js';
 import { loadConfig } from './config/load-config.js';
 import { summarizeConfig } from './config/summary.js';
-import { runAgent } from './main.js';
 import { AGENT_VERSION } from './version.js';
 
 /** Where the CLI writes plain text. */
@@ -39,6 +38,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.out(summarizeConfig(loaded.path, loaded.config));
     return EXIT.ok;
   }
+  // Loaded lazily so --help/--version/--check-config stay quick.
+  const { runAgent } = await import('./main.js');
   const agent = await runAgent(loaded, io.err);
   return agent.stopped;
 }

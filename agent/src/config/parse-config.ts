@@ -9,7 +9,7 @@ import {
   type Result,
   toFieldIssues,
 } from '@sipwall/shared';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from './config-error.js';
 
 /**
@@ -21,12 +21,13 @@ export function parseConfigText(
   source: string,
   configDir: string,
 ): Result<AgentConfig, ConfigError> {
-  const doc = parseDocument(text, { prettyErrors: false });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter });
   if (doc.errors.length > 0) {
     const issues: FieldIssue[] = doc.errors.map((e) => {
-      const pos = e.linePos?.[0];
+      const pos = lineCounter.linePos(e.pos[0]);
       return {
-        path: pos === undefined ? '(yaml)' : `line ${pos.line}, column ${pos.col}`,
+        path: `line ${pos.line}, column ${pos.col}`,
         message: e.message.split('\n')[0] ?? e.code,
       };
     });
