@@ -1,35 +1,172 @@
-import type { SipMessage, SipRequest } from './message.js';
+/**
+ * Edits return a new message; the input is never mutated. Header fields an edit does not
+ * touch keep their raw text, so serialization re-emits them byte for byte. Edits throw
+ * (a bug in the caller, STYLE §3.7 kind 3) on values containing CR/LF (header injection)
+ * or when the result would break a routing header.
+ */
+import { deriveRouting } from './derive.js';
+import { headerKey, headerSpelling } from './compact-forms.js';
+import type { HeaderField, Param, SipMessage, SipRequest } from './message.js';
+import { findParam, formatParams } from './params.js';
+import { splitTopLevel } from './scan.js';
+import { parseUri } from './uri.js';
 
-export function setTopViaParams<M extends SipMessage>(
-  _msg: M,
-  _params: { readonly received?: string; readonly rport?: number },
+const MANDATORY = new Set(['from', 'to', 'call-id', 'cseq']);
+
+function assertSafe(text: string): void {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters
+  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(text)) throw new Error('SIP edit: value contains control characters');
+}
+
+export function makeField(name: string, value: string): HeaderField {
+  assertSafe(name);
+  assertSafe(value);
+  return { name, key: headerKey(name), value, raw: `${name}: ${value}\r\n` };
+}
+
+/** Rebuilds the model around new headers/body/start line; routing fields are re-derived. */
+function rebuild<M extends SipMessage>(
+  msg: M,
+  headers: readonly HeaderField[],
+  changes: { body?: Buffer; startLine?: string; requestUri?: SipRequest['requestUri'] } = {},
 ): M {
-  throw new Error('not implemented');
+  const derived = deriveRouting(headers, false);
+  if (derived.routing === undefined) {
+    throw new Error(`SIP edit: result has an invalid ${derived.failure?.header ?? 'routing'} header`);
+  }
+  return {
+    ...msg,
+    ...derived.routing,
+    ...changes,
+    headers,
+    wire: undefined,
+  };
 }
-export function prependVia<M extends SipMessage>(_msg: M, _value: string): M {
-  throw new Error('not implemented');
+
+function replaceFirstPart(field: HeaderField, oldPart: string, newPart: string): HeaderField {
+  const colon = field.raw.indexOf(':');
+  const at = field.raw.indexOf(oldPart, colon + 1);
+  const vAt = field.value.indexOf(oldPart);
+  if (at < 0 || vAt < 0) {
+    const parts = splitTopLevel(field.value, 0x2c) ?? [field.value];
+    parts[0] = newPart;
+    return makeField(field.name, parts.join(', '));
+  }
+  return {
+    ...field,
+    value: field.value.slice(0, vAt) + newPart + field.value.slice(vAt + oldPart.length),
+    raw: field.raw.slice(0, at) + newPart + field.raw.slice(at + oldPart.length),
+  };
 }
-export function removeTopVia<M extends SipMessage>(_msg: M): M {
-  throw new Error('not implemented');
+
+/**
+ * Sets `received` and/or `rport` on the top Via (RFC 3261 §18.2.1, RFC 3581 §4); other
+ * params keep their order. Only the top Via's text changes.
+ */
+export function setTopViaParams<M extends SipMessage>(
+  msg: M,
+  params: { readonly received?: string; readonly rport?: number },
+): M {
+  const top = msg.via[0];
+  const index = msg.headers.findIndex((h) => h.key === 'via');
+  const field = msg.headers[index];
+  if (top === undefined || field === undefined) throw new Error('SIP edit: no Via');
+  let list: Param[] = [...top.params];
+  const put = (name: string, value: string) => {
+    assertSafe(value);
+    const existing = findParam(list, name);
+    list = existing
+      ? list.map((p) => (p === existing ? { name: p.name, value } : p))
+      : [...list, { name, value }];
+  };
+  if (params.received !== undefined) put('received', params.received);
+  if (params.rport !== undefined) put('rport', String(params.rport));
+  const semi = top.raw.indexOf(';');
+  const head = (semi < 0 ? top.raw : top.raw.slice(0, semi)).trimEnd();
+  const headers = [...msg.headers];
+  headers[index] = replaceFirstPart(field, top.raw, head + formatParams(list));
+  return rebuild(msg, headers);
 }
-export function prependHeader<M extends SipMessage>(_msg: M, _name: string, _value: string): M {
-  throw new Error('not implemented');
+
+/** Adds a Via on top (RFC 3261 §16.6 step 8), as its own field before the existing ones. */
+export function prependVia<M extends SipMessage>(msg: M, value: string): M {
+  return prependHeader(msg, 'Via', value);
 }
-export function appendHeader<M extends SipMessage>(_msg: M, _name: string, _value: string): M {
-  throw new Error('not implemented');
+
+/** Removes the top Via value (RFC 3261 §16.7 step 3); a multi-value line keeps its other values. */
+export function removeTopVia<M extends SipMessage>(msg: M): M {
+  return removeFirstHeaderValue(msg, 'via');
 }
-export function setHeader<M extends SipMessage>(_msg: M, _name: string, _value: string): M {
-  throw new Error('not implemented');
+
+/** Inserts a field before the first field of the same name (or first in the header section). */
+export function prependHeader<M extends SipMessage>(msg: M, name: string, value: string): M {
+  const field = makeField(name, value);
+  const at = msg.headers.findIndex((h) => h.key === field.key);
+  const headers = [...msg.headers];
+  headers.splice(at < 0 ? 0 : at, 0, field);
+  return rebuild(msg, headers);
 }
-export function removeHeader<M extends SipMessage>(_msg: M, _name: string): M {
-  throw new Error('not implemented');
+
+/** Inserts a field after the last field of the same name (or last). */
+export function appendHeader<M extends SipMessage>(msg: M, name: string, value: string): M {
+  const field = makeField(name, value);
+  let at = msg.headers.length;
+  msg.headers.forEach((h, i) => {
+    if (h.key === field.key) at = i + 1;
+  });
+  const headers = [...msg.headers];
+  headers.splice(at, 0, field);
+  return rebuild(msg, headers);
 }
-export function removeFirstHeaderValue<M extends SipMessage>(_msg: M, _name: string): M {
-  throw new Error('not implemented');
+
+/** Replaces every field of that name by one field at the first one's position (or appends). */
+export function setHeader<M extends SipMessage>(msg: M, name: string, value: string): M {
+  const field = makeField(name, value);
+  const at = msg.headers.findIndex((h) => h.key === field.key);
+  if (at < 0) return appendHeader(msg, name, value);
+  const headers = msg.headers.filter((h, i) => i === at || h.key !== field.key);
+  headers[at] = field;
+  return rebuild(msg, headers);
 }
-export function setRequestUri(_req: SipRequest, _uri: string): SipRequest {
-  throw new Error('not implemented');
+
+/** Removes every field of that name. From/To/Call-ID/CSeq cannot be removed. */
+export function removeHeader<M extends SipMessage>(msg: M, name: string): M {
+  const key = headerKey(name);
+  if (MANDATORY.has(key)) throw new Error(`SIP edit: cannot remove ${headerSpelling(key)}`);
+  return rebuild(
+    msg,
+    msg.headers.filter((h) => h.key !== key),
+  );
 }
-export function setBody<M extends SipMessage>(_msg: M, _body: Uint8Array, _contentType?: string): M {
-  throw new Error('not implemented');
+
+/** Removes the first value of a list header (top Via, top Route §16.4); the field goes when empty. */
+export function removeFirstHeaderValue<M extends SipMessage>(msg: M, name: string): M {
+  const key = headerKey(name);
+  const index = msg.headers.findIndex((h) => h.key === key);
+  const field = msg.headers[index];
+  if (field === undefined) return msg;
+  const parts = splitTopLevel(field.value, 0x2c) ?? [field.value];
+  const headers = [...msg.headers];
+  if (parts.length <= 1) headers.splice(index, 1);
+  else headers[index] = makeField(field.name, parts.slice(1).join(', '));
+  return rebuild(msg, headers);
+}
+
+/** Replaces the Request-URI (RFC 3261 §16.6 step 2). Throws on an unparsable URI. */
+export function setRequestUri(req: SipRequest, uri: string): SipRequest {
+  const requestUri = parseUri(uri);
+  if (requestUri === undefined) throw new Error('SIP edit: invalid Request-URI');
+  return rebuild(req, req.headers, { requestUri, startLine: `${req.method} ${uri} ${req.version}` });
+}
+
+/**
+ * Replaces the body and sets Content-Length (and Content-Type when given; an empty body
+ * without a type drops Content-Type).
+ */
+export function setBody<M extends SipMessage>(msg: M, body: Uint8Array, contentType?: string): M {
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  let next: M = setHeader(msg, 'Content-Length', String(bytes.length));
+  if (contentType !== undefined) next = setHeader(next, 'Content-Type', contentType);
+  else if (bytes.length === 0) next = removeHeader(next, 'content-type');
+  return rebuild(next, next.headers, { body: bytes });
 }

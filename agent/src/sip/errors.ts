@@ -57,3 +57,73 @@ export interface SipParseError {
   /** Present exactly when `canRespond`. */
   readonly partial?: PartialRequest;
 }
+
+/** One table: code → status and fixed reason phrase (RFC 3261 §21). */
+const TABLE: Readonly<Record<SipParseErrorCode, readonly [SipParseErrorStatus, string]>> = {
+  empty: [400, 'Empty Message'],
+  'no-header-end': [400, 'Incomplete Header Section'],
+  'message-too-large': [413, 'Request Entity Too Large'],
+  'headers-too-large': [513, 'Message Too Large'],
+  'too-many-headers': [513, 'Too Many Header Fields'],
+  'control-char': [400, 'Control Character In Message'],
+  'bad-line-ending': [400, 'Bad Line Ending'],
+  'bad-start-line': [400, 'Malformed Start Line'],
+  'bad-method': [400, 'Malformed Method'],
+  'bad-request-uri': [400, 'Malformed Request-URI'],
+  'unsupported-uri-scheme': [416, 'Unsupported URI Scheme'],
+  'unsupported-version': [505, 'Version Not Supported'],
+  'bad-status-code': [400, 'Bad Status Code'],
+  'bad-header-line': [400, 'Malformed Header Field'],
+  'missing-header': [400, 'Missing Header'],
+  'duplicate-header': [400, 'Duplicate Header'],
+  'bad-via': [400, 'Malformed Via'],
+  'bad-from': [400, 'Malformed From'],
+  'bad-to': [400, 'Malformed To'],
+  'bad-call-id': [400, 'Malformed Call-ID'],
+  'bad-cseq': [400, 'Malformed CSeq'],
+  'cseq-method-mismatch': [400, 'CSeq Method Mismatch'],
+  'bad-max-forwards': [400, 'Malformed Max-Forwards'],
+  'bad-content-length': [400, 'Malformed Content-Length'],
+  'body-too-short': [400, 'Content-Length Exceeds Body'],
+  internal: [400, 'Unparsable Message'],
+};
+
+/** Builds a SipParseError; `partial` (and so `canRespond`) only for answerable requests. */
+export function parseError(
+  code: SipParseErrorCode,
+  extra: {
+    position?: number | undefined;
+    header?: string | undefined;
+    partial?: PartialRequest | undefined;
+  } = {},
+): SipParseError {
+  const [status, fixed] = TABLE[code];
+  const header = extra.header === undefined ? undefined : spellHeader(extra.header);
+  const reason =
+    header !== undefined && (code === 'missing-header' || code === 'duplicate-header')
+      ? `${code === 'missing-header' ? 'Missing' : 'Duplicate'} ${header} Header`
+      : fixed;
+  return {
+    code,
+    reason,
+    status,
+    canRespond: extra.partial !== undefined,
+    ...(extra.position === undefined ? {} : { position: extra.position }),
+    ...(header === undefined ? {} : { header }),
+    ...(extra.partial === undefined ? {} : { partial: extra.partial }),
+  };
+}
+
+/** Only our own fixed spellings reach a reason phrase, never input text. */
+function spellHeader(key: string): string {
+  const known: Record<string, string> = {
+    via: 'Via',
+    from: 'From',
+    to: 'To',
+    'call-id': 'Call-ID',
+    cseq: 'CSeq',
+    'max-forwards': 'Max-Forwards',
+    'content-length': 'Content-Length',
+  };
+  return known[key] ?? 'Header';
+}

@@ -7,3 +7,7 @@ export { serializeMessage } from './serialize.js';
 export { createResponse, createErrorResponse, type CreateResponseOptions } from './build.js';
 export * from './accessors.js';
 export * from './edit.js';
+export { parseUri, decodeEscapes } from './uri.js';
+export { parseNameAddr } from './name-addr.js';
+export { headerKey, isListHeader } from './compact-forms.js';
+export { reasonPhrase } from './reason-phrases.js';

@@ -1,14 +1,128 @@
-import type { Result } from '@sipwall/shared';
-import type { SipParseError } from './errors.js';
+/**
+ * bytes → SipMessage (RFC 3261 §7, §18.3). Never throws, never logs.
+ *
+ * Order of checks: framing (blank line, limits) → header-section scan (line endings,
+ * control characters) → start line → routing headers (derive.ts) → CSeq method → body.
+ * Every failure after framing still computes `partial`, so an answerable request gets
+ * its 400/413/416/505 (RFC 3261 §8.2.2, RFC 4475 §3.1.2).
+ */
+import { err, ok, type Result } from '@sipwall/shared';
+import { deriveRouting, type RespondFields } from './derive.js';
+import { type PartialRequest, parseError, type SipParseError, type SipParseErrorCode } from './errors.js';
+import { scanHeaderSection } from './header-section.js';
 import type { SipMessage } from './message.js';
-import type { ParseOptions } from './options.js';
+import { type ParseLimits, type ParseOptions, resolveLimits } from './options.js';
+import { parseStartLine } from './start-line.js';
 
 export type { ParseOptions } from './options.js';
 
+const BLANK_LINE = Buffer.from('\r\n\r\n', 'latin1');
+
 /**
  * Parses one complete SIP message (one datagram, or one stream frame cut by Content-Length).
- * Never throws and never logs.
+ *
+ * - Leading CRLFs are skipped (§7.5); `wire` starts after them.
+ * - Content-Length larger than the remaining bytes → `body-too-short` (§18.3, RFC 4475 §3.1.2.2).
+ * - Bytes beyond Content-Length are discarded (§18.3, RFC 4475 §3.1.1.8); without a
+ *   Content-Length the body runs to the end of the input (datagram rule, §18.3).
+ * - Max-Forwards may be absent (`maxForwards: undefined`); the proxy applies §16.6 step 3.
+ *
+ * @example
+ * const r = parseMessage(datagram);
+ * if (!r.ok) r.error.canRespond ? reply(createErrorResponse(r.error, { toTag })) : countDrop(r.error.code);
  */
-export function parseMessage(_bytes: Buffer, _opts?: ParseOptions): Result<SipMessage, SipParseError> {
-  throw new Error('not implemented');
+export function parseMessage(bytes: Buffer, opts?: ParseOptions): Result<SipMessage, SipParseError> {
+  try {
+    return parseUnsafe(bytes, resolveLimits(opts));
+  } catch {
+    return err(parseError('internal'));
+  }
+}
+
+function parseUnsafe(bytes: Buffer, limits: ParseLimits): Result<SipMessage, SipParseError> {
+  const len = bytes.length;
+  let start = 0;
+  while (start + 1 < len && bytes[start] === 0x0d && bytes[start + 1] === 0x0a) start += 2;
+  if (start >= len) return err(parseError('empty'));
+
+  // Look for the blank line only within the header limit, so huge inputs cost nothing extra.
+  const searchEnd = Math.min(len, start + limits.maxHeaderBytes);
+  const blank = bytes.subarray(0, searchEnd).indexOf(BLANK_LINE, start);
+  if (blank < 0) {
+    return err(parseError(len - start >= limits.maxHeaderBytes ? 'headers-too-large' : 'no-header-end'));
+  }
+  const text = bytes.toString('latin1', start, blank + 2);
+  const section = scanHeaderSection(text, start, limits.maxHeaders);
+  if ('tooMany' in section) return err(parseError('too-many-headers'));
+
+  const line = parseStartLine(section.startLine);
+  const derived = deriveRouting(section.headers, true);
+  const isRequest = line.ok ? line.value.kind === 'request' : line.isRequest;
+  const partial = isRequest
+    ? toPartial(derived.respond, line.ok && line.value.kind === 'request' ? line.value.method : undefined)
+    : undefined;
+  const fail = (
+    code: SipParseErrorCode,
+    extra: { position?: number; header?: string; clean?: boolean } = {},
+  ) =>
+    err(
+      parseError(code, {
+        position: extra.position,
+        header: extra.header,
+        partial: extra.clean === false && partial !== undefined && !isClean(partial) ? undefined : partial,
+      }),
+    );
+
+  if (section.defect !== undefined) {
+    return fail(section.defect.code, { position: section.defect.position, clean: false });
+  }
+  if (!line.ok) return fail(line.code, { position: start });
+  if (derived.routing === undefined) {
+    const failure = derived.failure ?? { code: 'internal' as const, header: '' };
+    return fail(failure.code, { header: failure.header });
+  }
+  const routing = derived.routing;
+  const sl = line.value;
+  // RFC 3261 §8.2.2 / RFC 4475 §3.1.2.17: CSeq method must match the request method.
+  if (sl.kind === 'request' && routing.cseq.method !== sl.method) {
+    return fail('cseq-method-mismatch', { header: 'cseq' });
+  }
+
+  const bodyStart = blank + 4;
+  const available = len - bodyStart;
+  const bodyLength = routing.contentLength ?? available;
+  if (bodyLength > available) return fail('body-too-short', { header: 'content-length' });
+  if (bodyStart + bodyLength - start > limits.maxMessageBytes) return fail('message-too-large');
+  const end = bodyStart + bodyLength;
+
+  const common = {
+    version: sl.version,
+    startLine: section.startLine,
+    headers: section.headers,
+    body: bytes.subarray(bodyStart, end),
+    ...routing,
+    wire: bytes.subarray(start, end),
+  };
+  return ok(
+    sl.kind === 'request'
+      ? { kind: 'request', method: sl.method, requestUri: sl.requestUri, ...common }
+      : { kind: 'response', status: sl.status, reason: sl.reason, ...common },
+  );
+}
+
+function toPartial(
+  fields: RespondFields | undefined,
+  method: string | undefined,
+): PartialRequest | undefined {
+  if (fields === undefined) return undefined;
+  return { method: method ?? fields.cseq.value.replace(/^\d+\s+/, ''), ...fields };
+}
+
+/** The copied fields must be free of control characters (other than folding) to be echoed. */
+function isClean(p: PartialRequest): boolean {
+  for (const f of [...p.via, p.from, p.to, p.callId, p.cseq]) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
+    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(f.raw.replace(/\r\n(?=[ \t])/g, '').slice(0, -2))) return false;
+  }
+  return true;
 }
