@@ -1,0 +1,157 @@
+import { topics } from '@sipwall/shared';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestControlPlane } from '../helpers/control-plane.js';
+import { waitFor } from '../helpers/control-plane.js';
+import { createFleet, enrolledAgent } from '../helpers/fleet.js';
+import { collect, connectClient, sleep, trySubscribe } from '../helpers/mqtt-client.js';
+
+export interface BrokerSuiteOptions {
+  start: () => Promise<TestControlPlane>;
+  /** Whether the broker enforces per-agent credentials and ACLs. */
+  acl: boolean;
+  protocolVersion: 4 | 5;
+}
+
+/**
+ * One suite for every broker the control plane supports (embedded aedes, Mosquitto + dynsec,
+ * anonymous external Mosquitto): real mqtt.js clients on loopback, real enrollment.
+ */
+export function brokerSuite(name: string, opts: BrokerSuiteOptions): void {
+  describe(name, () => {
+    let cp: TestControlPlane;
+    let a: Awaited<ReturnType<typeof enrolledAgent>>;
+    let b: Awaited<ReturnType<typeof enrolledAgent>>;
+    let fleet: Awaited<ReturnType<typeof createFleet>>;
+    const clients: MqttClient[] = [];
+
+    const connectAs = async (agent: typeof a, password = agent.creds.mqtt.password) => {
+      const c = await connectClient(agent.creds.mqtt.url, {
+        clientId: agent.creds.mqtt.clientId,
+        username: agent.creds.mqtt.username,
+        password,
+        protocolVersion: opts.protocolVersion,
+      });
+      clients.push(c);
+      return c;
+    };
+
+    beforeAll(async () => {
+      cp = await opts.start();
+      fleet = await createFleet(cp, `owner-${Math.random().toString(36).slice(2)}@broker.test`);
+      a = await enrolledAgent(cp, fleet.owner, fleet.site.id, 'fw-a');
+      b = await enrolledAgent(cp, fleet.owner, fleet.site.id, 'fw-b');
+    });
+    afterAll(async () => {
+      for (const c of clients) await c.endAsync(true).catch(() => {});
+      await cp?.close();
+    });
+
+    it('an agent can publish and subscribe in its own subtree', async () => {
+      const c = await connectAs(a);
+      expect(await trySubscribe(c, `sipwall/v1/agents/${a.agentId}/rpc/#`)).toBeLessThan(0x80);
+      const got = collect(c, topics.rpc(a.agentId, 'ping'));
+      await c.publishAsync(topics.rpc(a.agentId, 'ping'), 'hello', { qos: 1 });
+      await waitFor(async () => got.length > 0, 5_000, 'own message');
+      expect(got).toEqual(['hello']);
+    });
+
+    it('pushDesired reaches the agent as a retained desired message', async () => {
+      const { version } = await fleet.owner.api.agents.pushDesired({
+        agentId: a.agentId,
+        config: { logLevel: 'debug' },
+        users: [],
+        policies: {},
+      });
+      const c = await connectAs(a);
+      const got = collect(c, topics.desired(a.agentId));
+      expect(await trySubscribe(c, topics.desired(a.agentId))).toBeLessThan(0x80);
+      await waitFor(async () => got.length > 0, 5_000, 'retained desired');
+      expect(JSON.parse(got[0]!)).toMatchObject({ version, config: { logLevel: 'debug' } });
+    });
+
+    it('ingests status online/offline and reported appliedVersion', async () => {
+      const c = await connectAs(b);
+      await c.publishAsync(topics.status(b.agentId), JSON.stringify({ state: 'online' }), { qos: 1, retain: true });
+      await waitFor(async () => (await fleet.owner.api.agents.get({ agentId: b.agentId })).online, 5_000, 'online');
+      const reported = {
+        appliedVersion: 3,
+        status: 'applied',
+        errors: [],
+        agentVersion: 'test-1.0',
+        reportedAt: new Date().toISOString(),
+      };
+      await c.publishAsync(topics.reported(b.agentId), JSON.stringify(reported), { qos: 1, retain: true });
+      const got = await waitFor(
+        async () => {
+          const g = await fleet.owner.api.agents.get({ agentId: b.agentId });
+          return g.appliedVersion === 3 ? g : null;
+        },
+        5_000,
+        'appliedVersion',
+      );
+      expect(got).toMatchObject({ reportedStatus: 'applied', errors: [], online: true });
+      expect(got.lastSeenAt).toBeInstanceOf(Date);
+      await c.publishAsync(topics.status(b.agentId), JSON.stringify({ state: 'offline' }), { qos: 1, retain: true });
+      await waitFor(async () => !(await fleet.owner.api.agents.get({ agentId: b.agentId })).online, 5_000, 'offline');
+    });
+
+    it('a garbage status payload is counted and ignored without crashing', async () => {
+      const c = await connectAs(b);
+      const before = cp.bridge.stats().invalid;
+      await c.publishAsync(topics.status(b.agentId), '{"state":"sideways"', { qos: 1 });
+      await c.publishAsync(topics.status(b.agentId), Buffer.from([0xff, 0xfe, 0x00]), { qos: 1 });
+      await waitFor(async () => cp.bridge.stats().invalid >= before + 2, 5_000, 'invalid counted');
+      // Still working afterwards.
+      await c.publishAsync(topics.status(b.agentId), JSON.stringify({ state: 'online' }), { qos: 1 });
+      await waitFor(async () => (await fleet.owner.api.agents.get({ agentId: b.agentId })).online, 5_000, 'online');
+      const health = await fetch(`${cp.url}/healthz`);
+      expect(health.status).toBe(200);
+    });
+
+    if (!opts.acl) return;
+
+    it("subscribing to another agent's topics or the whole tree is refused", async () => {
+      const c = await connectAs(a);
+      for (const filter of [
+        topics.desired(b.agentId),
+        `sipwall/v1/agents/${b.agentId}/#`,
+        'sipwall/v1/agents/#',
+        'sipwall/v1/agents/+/status',
+        '#',
+        '+/v1/agents/#',
+        `$share/x/sipwall/v1/agents/${a.agentId}/events`,
+      ]) {
+        expect({ filter, code: await trySubscribe(c, filter) }).toEqual({ filter, code: expect.any(Number) });
+        expect(await trySubscribe(c.connected ? c : await connectAs(a), filter), filter).toBeGreaterThanOrEqual(0x80);
+      }
+    });
+
+    it("publishing under another agent's topics never reaches that agent", async () => {
+      const victim = await connectAs(b);
+      const target = topics.rpc(b.agentId, 'reboot');
+      expect(await trySubscribe(victim, `sipwall/v1/agents/${b.agentId}/rpc/#`)).toBeLessThan(0x80);
+      const got = collect(victim, target);
+      const attacker = await connectAs(a);
+      attacker.publish(target, 'evil', { qos: 0 });
+      attacker.publish(topics.desired(b.agentId), 'evil', { qos: 0 });
+      await sleep(700);
+      expect(got).toEqual([]);
+    });
+
+    it('a wrong password is refused at CONNACK', async () => {
+      await expect(connectAs(a, 'definitely-not-the-password')).rejects.toThrow();
+    });
+
+    it("an agent cannot log in with another agent's client id", async () => {
+      await expect(
+        connectClient(a.creds.mqtt.url, {
+          clientId: b.agentId,
+          username: a.agentId,
+          password: a.creds.mqtt.password,
+          protocolVersion: opts.protocolVersion,
+        }),
+      ).rejects.toThrow();
+    });
+  });
+}
