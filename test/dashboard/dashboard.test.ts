@@ -123,6 +123,8 @@ describe.skipIf(!haveChromium)(suiteName, () => {
   let cp: ControlPlane | undefined;
   let browser: TestBrowser | undefined;
   let agent: RunningAgent | undefined;
+  /** Screenshots go to $SIPWALL_DASHBOARD_SCREENSHOTS (a directory) to be looked at, else to the temp dir. */
+  const screenshotPath = (name: string) => join(process.env['SIPWALL_DASHBOARD_SCREENSHOTS'] ?? dir, name);
 
   beforeAll(async () => {
     ensureDashboardBuilt();
@@ -159,12 +161,16 @@ describe.skipIf(!haveChromium)(suiteName, () => {
       expect(await page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(true);
       expect(await page.getByLabel('Password').isVisible()).toBe(true);
       expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+      await page.screenshot({ path: screenshotPath('sign-in-error.png') });
     } finally {
       await page.close();
     }
   });
 
-  it('signs in, adds an agent, sees it go online live, and sees a pushed config applied', async () => {
+  // Generous: three bounded waits on a real agent process, on a possibly busy CI machine.
+  it('signs in, adds an agent, sees it go online live, and sees a pushed config applied', {
+    timeout: 120_000,
+  }, async () => {
     const page = await browser!.context.newPage();
     page.setDefaultTimeout(UI_TIMEOUT_MS);
     try {
@@ -196,7 +202,7 @@ describe.skipIf(!haveChromium)(suiteName, () => {
 
       // Marks this document, so we can tell later that the page was never reloaded.
       await page.evaluate(() => {
-        (window as unknown as { __noReload: boolean }).__noReload = true;
+        (globalThis as unknown as { __noReload: boolean }).__noReload = true;
       });
 
       agent = await startAgent(dir, cp!.url, token);
@@ -206,9 +212,13 @@ describe.skipIf(!haveChromium)(suiteName, () => {
           .getByText('online', { exact: true })
           .waitFor({ timeout: ONLINE_TIMEOUT_MS });
       } catch (e) {
-        throw new Error(`agent (${agent.kind}) never showed online: ${(e as Error).message}\n${agent.output()}`);
+        throw new Error(
+          `agent (${agent.kind}) never showed online: ${(e as Error).message}\n${agent.output()}`,
+        );
       }
-      expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
+      expect(await page.evaluate(() => (globalThis as unknown as { __noReload?: boolean }).__noReload)).toBe(
+        true,
+      );
 
       // Push a config from the agent's detail panel and watch the applied version follow.
       await site.getByRole('button', { name: 'edge-fw-1' }).click();
@@ -227,9 +237,21 @@ describe.skipIf(!haveChromium)(suiteName, () => {
           });
       }
 
-      const screenshot = process.env['SIPWALL_DASHBOARD_SCREENSHOT'] ?? join(dir, 'fleet.png');
+      const screenshot = screenshotPath('fleet.png');
       await page.screenshot({ path: screenshot, fullPage: true });
       expect(existsSync(screenshot)).toBe(true);
+
+      // A stopped agent announces `offline`; the badge follows, still without a reload.
+      if (agent.kind === 'process') {
+        await agent.stop();
+        await page
+          .getByTestId(`agent-status-${agentId}`)
+          .getByText('offline', { exact: true })
+          .waitFor({ timeout: ONLINE_TIMEOUT_MS });
+        expect(
+          await page.evaluate(() => (globalThis as unknown as { __noReload?: boolean }).__noReload),
+        ).toBe(true);
+      }
     } finally {
       await page.close();
     }

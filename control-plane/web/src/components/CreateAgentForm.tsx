@@ -42,7 +42,7 @@ export function CreateAgentForm({ siteId, siteName }: CreateAgentFormProps) {
             required
             value={name}
             onChange={(e) => setName(e.target.value)}
-            placeholder="edge-fw-1"
+            placeholder="e.g. edge-fw-1"
           />
         </div>
         <button type="submit" disabled={create.isPending}>

@@ -36,7 +36,7 @@ export function CreateOrganizationForm({ onCreated }: CreateOrganizationFormProp
           required
           value={name}
           onChange={(e) => setName(e.target.value)}
-          placeholder="Acme Corp"
+          placeholder="e.g. Acme Corp"
         />
       </div>
       <button type="submit" disabled={create.isPending}>

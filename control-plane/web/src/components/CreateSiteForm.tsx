@@ -35,7 +35,7 @@ export function CreateSiteForm({ organizationId }: CreateSiteFormProps) {
           required
           value={name}
           onChange={(e) => setName(e.target.value)}
-          placeholder="Berlin office"
+          placeholder="e.g. Berlin office"
         />
       </div>
       <button type="submit" disabled={create.isPending}>
