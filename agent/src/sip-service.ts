@@ -1,5 +1,15 @@
+import { readFile } from 'node:fs/promises';
 import type { AgentConfig } from '@sipwall/shared';
 import type { Logger } from 'pino';
+import { CoreUser } from './core/core-user.js';
+import { RequestHandlerRegistry } from './core/request-handlers.js';
+import { createCryptoIds } from './transaction/ids.js';
+import { TransactionLayer } from './transaction/transaction-layer.js';
+import { createTransportCounters } from './transport/counters.js';
+import { StreamTransportListener } from './transport/stream-transport.js';
+import { TransportLayer } from './transport/transport-layer.js';
+import type { Transport } from './transport/types.js';
+import { UdpTransport } from './transport/udp-transport.js';
 import type { Clock } from './util/clock.js';
 
 /** One bound SIP listener. */
@@ -12,6 +22,8 @@ export interface SipListening {
 
 export interface SipService {
   readonly listening: readonly SipListening[];
+  /** Counters for `/metrics` (plain numbers, read at scrape time). */
+  readonly metrics?: () => Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -21,11 +33,115 @@ export interface SipServiceDeps {
   clock: Clock;
 }
 
+type SipInterface = AgentConfig['sip']['interfaces'][number];
+
+/** With port 0, the first transport of an interface picks a port and the others try to share it. */
+const SHARED_PORT_ATTEMPTS = 5;
+
 /**
- * Starts the SIP side of the agent (transports → transactions → request handling).
- * Owned by the SIP core work; until it lands the agent binds no SIP sockets and says so.
+ * Starts the SIP side of the agent: listeners for every configured interface and transport →
+ * transport layer → transaction layer → core TU (OPTIONS, CANCEL, refusals; the registrar and
+ * proxy will register handlers on its `RequestHandlerRegistry`).
  */
 export async function startSipService(deps: SipServiceDeps): Promise<SipService> {
-  deps.logger.warn('SIP stack not wired yet: no SIP listeners started');
-  return { listening: [], stop: async () => {} };
+  const { config, clock } = deps;
+  const logger = deps.logger.child({ component: 'sip' });
+  const sip = config.sip;
+  const localHosts = [
+    ...sip.domains,
+    ...sip.interfaces.flatMap((i) => (i.publicAddress ? [i.address, i.publicAddress] : [i.address])),
+  ];
+  const counters = createTransportCounters();
+  const core = new CoreUser(
+    { localHosts },
+    { handlers: new RequestHandlerRegistry(), ids: createCryptoIds(), logger },
+  );
+  const transactions = new TransactionLayer(
+    {
+      timers: sip.timers,
+      maxPendingTransactions: sip.limits.maxPendingTransactions,
+      retryAfterSec: sip.limits.retryAfterSec,
+    },
+    { clock, logger, user: core },
+  );
+  const transportLayer = new TransportLayer(
+    { maxMessageBytes: sip.limits.maxMessageBytes, maxHeaderBytes: sip.limits.maxHeaderBytes, localHosts },
+    { upper: transactions, counters, logger },
+  );
+  const tls =
+    sip.tls === undefined
+      ? undefined
+      : { cert: await readFile(sip.tls.certFile), key: await readFile(sip.tls.keyFile) };
+
+  const transports: Transport[] = [];
+  try {
+    for (const iface of sip.interfaces) {
+      transports.push(...(await listenInterface(iface)));
+    }
+  } catch (e) {
+    await Promise.allSettled(transports.map((t) => t.close()));
+    throw e;
+  }
+  for (const t of transports) transportLayer.addTransport(t);
+
+  const listening: SipListening[] = transports.map((t) => ({
+    interface: t.interfaceName,
+    transport: t.protocol,
+    address: t.local.address,
+    port: t.local.port,
+  }));
+  logger.info({ sip: listening }, 'SIP listening');
+
+  async function listenInterface(iface: SipInterface): Promise<Transport[]> {
+    for (let attempt = 1; ; attempt++) {
+      const bound: Transport[] = [];
+      let port = iface.port;
+      try {
+        for (const protocol of iface.transports) {
+          const t = await listenOne(iface, protocol, port);
+          bound.push(t);
+          port = t.local.port;
+        }
+        return bound;
+      } catch (e) {
+        await Promise.allSettled(bound.map((t) => t.close()));
+        const inUse = (e as NodeJS.ErrnoException).code === 'EADDRINUSE';
+        if (iface.port !== 0 || !inUse || attempt >= SHARED_PORT_ATTEMPTS) throw e;
+      }
+    }
+  }
+
+  function listenOne(iface: SipInterface, protocol: 'udp' | 'tcp' | 'tls', port: number): Promise<Transport> {
+    const common = { interfaceName: iface.name, address: iface.address, port, counters, logger };
+    if (protocol === 'udp') {
+      return UdpTransport.listen({
+        ...common,
+        maxMessageBytes: sip.limits.maxMessageBytes,
+        sink: transportLayer,
+      });
+    }
+    return StreamTransportListener.listen({
+      ...common,
+      protocol,
+      limits: sip.limits,
+      ...(protocol === 'tls' && tls !== undefined ? { tls } : {}),
+      sink: transportLayer,
+      clock,
+    });
+  }
+
+  return {
+    listening,
+    metrics: () => ({
+      ...counters,
+      ...transactions.counters,
+      serverTransactions: transactions.serverTransactionCount,
+      clientTransactions: transactions.clientTransactionCount,
+    }),
+    async stop() {
+      transactions.stop();
+      await Promise.allSettled(transports.map((t) => t.close()));
+      logger.info('SIP stopped');
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import type { SipMessage, SipRequest, SipResponse, Uri, Via } from '../sip/message.js';
+import { defaultPort } from '../transport/default-port.js';
 
 /**
  * Transaction matching (RFC 3261 §17.1.3, §17.2.3). Pure functions from a message to a
@@ -10,12 +11,6 @@ export const MAGIC_COOKIE = 'z9hG4bK';
 
 export function hasMagicCookie(branch: string | undefined): branch is string {
   return branch !== undefined && branch.startsWith(MAGIC_COOKIE) && branch.length > MAGIC_COOKIE.length;
-}
-
-/** Default port of a Via transport when sent-by has none (RFC 3261 §18.2.2 / §19.1.2). */
-export function defaultPort(viaTransport: string): number {
-  const t = viaTransport.toUpperCase();
-  return t === 'TLS' || t === 'WSS' ? 5061 : 5060;
 }
 
 function sentBy(via: Via): string {

@@ -1,25 +1,8 @@
 import type { SipRequest, SipResponse } from '../sip/message.js';
-import type { Endpoint, Transport } from '../transport/types.js';
-import type { ServerChannel, ServerTransaction } from './types.js';
+import type { InboundContext } from '../transport/channels.js';
+import type { ServerTransaction } from './types.js';
 
-/** Where an inbound message came from; handed to the TU with each request. */
-export interface InboundContext {
-  readonly source: Endpoint;
-  readonly transport: Transport;
-  readonly connectionId?: number;
-}
-
-/** An inbound request plus the channel its responses must take (built by the transport layer). */
-export interface InboundRequest {
-  readonly request: SipRequest;
-  readonly channel: ServerChannel;
-  readonly context: InboundContext;
-}
-
-export interface InboundResponse {
-  readonly response: SipResponse;
-  readonly context: InboundContext;
-}
+export type { InboundContext, InboundRequest, InboundResponse } from '../transport/channels.js';
 
 /**
  * The seam between the transaction layer and whatever uses it (core, registrar, proxy), as in

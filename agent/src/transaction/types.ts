@@ -4,17 +4,7 @@ import type { TransportError } from '../transport/transport-error.js';
 import type { Clock } from '../util/clock.js';
 import type { TimerValues } from './timers.js';
 
-/** Where a server transaction's responses go (the transport layer routes them, RFC 3261 §18.2.2). */
-export interface ServerChannel {
-  readonly reliable: boolean;
-  sendResponse(response: SipResponse): Promise<void>;
-}
-
-/** Where a client transaction's request (and, for INVITE, its ACK) goes. */
-export interface ClientChannel {
-  readonly reliable: boolean;
-  sendRequest(request: SipRequest): Promise<void>;
-}
+export type { ClientChannel, ServerChannel } from '../transport/channels.js';
 
 /** What every machine needs: time, timer values for its transport, a logger with its tag. */
 export interface TransactionContext {

@@ -1,0 +1,127 @@
+import type { Logger } from 'pino';
+import { createResponse } from '../sip/build.js';
+import type { SipRequest, Uri } from '../sip/message.js';
+import type { InboundContext } from '../transport/channels.js';
+import type { IdGenerator } from '../transaction/ids.js';
+import type { TransactionUser } from '../transaction/transaction-user.js';
+import type { ServerTransaction } from '../transaction/types.js';
+import { normalizeHost } from '../transport/via-stamp.js';
+import { KNOWN_METHODS, type RequestHandlerRegistry } from './request-handlers.js';
+
+export interface CoreUserOptions {
+  /** SIP domains and addresses that mean "this agent" in a Request-URI. */
+  readonly localHosts: readonly string[];
+}
+
+export interface CoreUserDeps {
+  readonly handlers: RequestHandlerRegistry;
+  readonly ids: IdGenerator;
+  readonly logger: Logger;
+}
+
+/** Methods the core itself always handles. */
+const CORE_METHODS = ['OPTIONS', 'ACK', 'CANCEL'];
+
+/**
+ * The agent's transaction user until the registrar and proxy exist: answers OPTIONS addressed
+ * to the agent, dispatches everything else to the handler registered for its method, handles
+ * CANCEL when nobody else does (§9.2) and refuses the rest:
+ * - a method we recognize, addressed to us, that nobody handles yet → 405 + Allow (§8.2.1 MUST);
+ * - a method we do not recognize, or a request for elsewhere (no proxy yet) → 501 (§21.5.2).
+ */
+export class CoreUser implements TransactionUser {
+  private readonly localHosts: Set<string>;
+
+  constructor(
+    options: CoreUserOptions,
+    private readonly deps: CoreUserDeps,
+  ) {
+    this.localHosts = new Set(options.localHosts.map(normalizeHost));
+  }
+
+  /** Allow header value: core methods plus every registered handler. */
+  allow(): string {
+    return [...new Set([...CORE_METHODS, ...this.deps.handlers.methods()])].join(', ');
+  }
+
+  onRequest(
+    request: SipRequest,
+    transaction: ServerTransaction,
+    context: InboundContext,
+    related: { readonly cancels?: ServerTransaction | undefined },
+  ): void {
+    if (request.method === 'OPTIONS' && this.isForUs(request.requestUri)) {
+      this.answerOptions(request, transaction);
+      return;
+    }
+    const handler = this.deps.handlers.get(request.method);
+    if (handler !== undefined) {
+      handler(request, transaction, context, related);
+      return;
+    }
+    if (request.method === 'CANCEL') {
+      this.answerCancel(request, transaction, related.cancels);
+      return;
+    }
+    this.refuse(request, transaction);
+  }
+
+  onStrayAck(ack: SipRequest): void {
+    this.deps.logger.debug({ callId: ack.callId }, 'ACK matching no transaction dropped');
+  }
+
+  private isForUs(uri: Uri): boolean {
+    return uri.kind === 'sip' && this.localHosts.has(normalizeHost(uri.host));
+  }
+
+  private answerOptions(request: SipRequest, transaction: ServerTransaction): void {
+    // RFC 3261 §11.2: 200 with Allow, Accept, Supported (and no body).
+    transaction.respond(
+      createResponse(request, 200, 'OK', {
+        toTag: this.deps.ids.tag(),
+        headers: [
+          ['Allow', this.allow()],
+          ['Accept', 'application/sdp'],
+          ['Accept-Encoding', 'identity'],
+          ['Supported', ''],
+        ],
+      }),
+    );
+  }
+
+  /** §9.2: 200 for a CANCEL matching an INVITE transaction (which gets 487 if unanswered), else 481. */
+  private answerCancel(
+    cancel: SipRequest,
+    transaction: ServerTransaction,
+    invite: ServerTransaction | undefined,
+  ): void {
+    if (invite === undefined) {
+      transaction.respond(
+        createResponse(cancel, 481, 'Call/Transaction Does Not Exist', { toTag: this.deps.ids.tag() }),
+      );
+      return;
+    }
+    transaction.respond(
+      createResponse(cancel, 200, 'OK', { toTag: invite.lastResponse?.to.tag ?? this.deps.ids.tag() }),
+    );
+    if ((invite.lastResponse?.status ?? 0) < 200) {
+      invite.respond(
+        createResponse(invite.request, 487, 'Request Terminated', {
+          toTag: invite.lastResponse?.to.tag ?? this.deps.ids.tag(),
+        }),
+      );
+    }
+  }
+
+  private refuse(request: SipRequest, transaction: ServerTransaction): void {
+    const toTag = this.deps.ids.tag();
+    const headers: [string, string][] = [['Allow', this.allow()]];
+    if (KNOWN_METHODS.has(request.method) && this.isForUs(request.requestUri)) {
+      // §8.2.1: recognized but not supported (yet) → 405 with Allow.
+      transaction.respond(createResponse(request, 405, 'Method Not Allowed', { toTag, headers }));
+      return;
+    }
+    // §21.5.2: an unrecognized method, or a request for elsewhere while proxying is not built → 501.
+    transaction.respond(createResponse(request, 501, 'Not Implemented', { toTag, headers }));
+  }
+}

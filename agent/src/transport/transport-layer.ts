@@ -1,0 +1,305 @@
+import type { Logger } from 'pino';
+import { createErrorResponse, createResponse } from '../sip/build.js';
+import { prependVia, removeTopVia, setTopViaParams } from '../sip/edit.js';
+import type { SipParseError } from '../sip/errors.js';
+import type { SipMessage, SipRequest, SipResponse } from '../sip/message.js';
+import { parseMessage } from '../sip/parse.js';
+import { serializeMessage } from '../sip/serialize.js';
+import type { ClientChannel, MessageSink, ServerChannel } from './channels.js';
+import type { TransportCounters } from './counters.js';
+import { mustSwitchToTcp } from './mtu.js';
+import { routeResponse } from './response-route.js';
+import type { FramingErrorReason } from './stream-framer.js';
+import { TransportError } from './transport-error.js';
+import {
+  type Endpoint,
+  type InboundBytes,
+  type InboundSink,
+  isStreamTransport,
+  type StreamErrorInfo,
+  type Transport,
+  type TransportProtocol,
+} from './types.js';
+import { normalizeHost, viaStampFor } from './via-stamp.js';
+
+export interface TransportLayerOptions {
+  readonly maxMessageBytes: number;
+  readonly maxHeaderBytes: number;
+  /** Hosts (addresses and domains) that are "us" in a response's top Via sent-by (§18.1.2). */
+  readonly localHosts: readonly string[];
+}
+
+export interface TransportLayerDeps {
+  readonly upper: MessageSink;
+  readonly counters: TransportCounters;
+  readonly logger: Logger;
+}
+
+/** Where the TU wants a request sent. */
+export interface RequestTarget {
+  readonly protocol: TransportProtocol;
+  readonly destination: Endpoint;
+  /** Interface to send from; the first with that protocol when absent. */
+  readonly interfaceName?: string;
+}
+
+const ONLY_WHITESPACE = /^[\r\n \t]*$/;
+const CALL_ID = /^(?:call-id|i)[ \t]*:[ \t]*([^\r\n]{1,200})/im;
+
+/** Best-effort Call-ID for logging a message that could not be handled. */
+export function sniffCallId(bytes: Buffer): string | undefined {
+  return CALL_ID.exec(bytes.subarray(0, 16_384).toString('latin1'))?.[1]?.trim();
+}
+
+/**
+ * Between the sockets and the transaction layer: parses each inbound message inside its own
+ * try/catch, answers malformed requests (the parser's 400/413/416/505), stamps
+ * received/rport (RFC 3581), drops responses not addressed to us (§18.1.2), routes responses
+ * (§18.2.2) and applies the UDP size rule to requests (§18.1.1).
+ */
+export class TransportLayer implements InboundSink {
+  private readonly transports: Transport[] = [];
+  private readonly bytesCache = new WeakMap<SipMessage, Buffer>();
+  private readonly localHosts: Set<string>;
+
+  constructor(
+    private readonly options: TransportLayerOptions,
+    private readonly deps: TransportLayerDeps,
+  ) {
+    this.localHosts = new Set(options.localHosts.map(normalizeHost));
+  }
+
+  addTransport(transport: Transport): void {
+    this.transports.push(transport);
+    this.localHosts.add(normalizeHost(transport.local.address));
+  }
+
+  get all(): readonly Transport[] {
+    return this.transports;
+  }
+
+  onMessage(inbound: InboundBytes): void {
+    try {
+      this.handle(inbound);
+    } catch (e) {
+      // STYLE §3.7: a bug while handling one message drops that message, never the process.
+      this.deps.counters.handlerErrors++;
+      this.deps.logger.error(
+        {
+          err: e,
+          callId: sniffCallId(inbound.bytes),
+          source: inbound.source,
+          transport: inbound.transport.protocol,
+        },
+        'message handling failed; message dropped',
+      );
+    }
+  }
+
+  private handle(inbound: InboundBytes): void {
+    if (
+      ONLY_WHITESPACE.test(inbound.bytes.subarray(0, 64).toString('latin1')) &&
+      inbound.bytes.length <= 64
+    ) {
+      return; // UDP keep-alive (CRLF) datagram: nothing to parse.
+    }
+    const parsed = parseMessage(inbound.bytes, {
+      maxMessageBytes: this.options.maxMessageBytes,
+      maxHeaderBytes: this.options.maxHeaderBytes,
+    });
+    if (!parsed.ok) {
+      this.answerMalformed(parsed.error, inbound);
+      return;
+    }
+    const message = parsed.value;
+    const context = {
+      source: inbound.source,
+      transport: inbound.transport,
+      ...(inbound.connectionId !== undefined ? { connectionId: inbound.connectionId } : {}),
+    };
+    if (message.kind === 'response') {
+      if (!this.isLocalSentBy(message)) {
+        this.deps.counters.responsesDropped++;
+        return; // §18.1.2: top Via not ours → discard silently.
+      }
+      this.deps.upper.receiveResponse({ response: message, context });
+      return;
+    }
+    const request = this.stampVia(message, inbound.source);
+    this.deps.upper.receiveRequest({ request, channel: this.serverChannel(inbound), context });
+  }
+
+  private stampVia(request: SipRequest, source: Endpoint): SipRequest {
+    const top = request.via[0];
+    if (top === undefined) return request;
+    const stamp = viaStampFor(top, source);
+    return stamp === undefined ? request : setTopViaParams(request, stamp);
+  }
+
+  private isLocalSentBy(response: SipResponse): boolean {
+    const top = response.via[0];
+    return top !== undefined && this.localHosts.has(normalizeHost(top.host));
+  }
+
+  private answerMalformed(error: SipParseError, inbound: InboundBytes): void {
+    const response = error.canRespond ? createErrorResponse(error) : undefined;
+    if (response === undefined) {
+      this.deps.counters.malformedDropped++;
+      this.deps.logger.debug({ code: error.code, source: inbound.source }, 'malformed message dropped');
+      return;
+    }
+    this.deps.counters.malformedAnswered++;
+    this.deps.logger.debug(
+      { code: error.code, status: error.status, source: inbound.source },
+      'malformed request answered',
+    );
+    // The request's Via could not be trusted: answer the packet's source (or its connection).
+    this.sendToArrival(response, inbound).catch(() => {});
+  }
+
+  /** Framing violation on a stream: answer if the header section allows it; the listener then closes. */
+  async onStreamError(info: StreamErrorInfo): Promise<void> {
+    if (info.headerBytes === undefined) {
+      this.deps.counters.malformedDropped++;
+      return;
+    }
+    const { status, reason } = framingAnswer(info.reason);
+    const parsed = parseMessage(info.headerBytes, {
+      maxMessageBytes: this.options.maxMessageBytes,
+      maxHeaderBytes: this.options.maxHeaderBytes,
+    });
+    let response: SipResponse | undefined;
+    if (parsed.ok) {
+      const msg = parsed.value;
+      if (msg.kind === 'request' && msg.method !== 'ACK') response = createResponse(msg, status, reason);
+    } else if (parsed.error.canRespond) {
+      response = createErrorResponse({ ...parsed.error, status, reason });
+    }
+    if (response === undefined) {
+      this.deps.counters.malformedDropped++;
+      return;
+    }
+    this.deps.counters.malformedAnswered++;
+    await info.transport.sendOnConnection(info.connectionId, this.bytesOf(response)).catch(() => false);
+  }
+
+  private async sendToArrival(response: SipResponse, inbound: InboundBytes): Promise<void> {
+    const t = inbound.transport;
+    const bytes = this.bytesOf(response);
+    if (isStreamTransport(t) && inbound.connectionId !== undefined) {
+      await t.sendOnConnection(inbound.connectionId, bytes);
+      return;
+    }
+    await t.send(bytes, inbound.source);
+  }
+
+  /** The channel a server transaction answers through: §18.2.2 routing on the arrival transport. */
+  serverChannel(inbound: Pick<InboundBytes, 'transport' | 'connectionId'>): ServerChannel {
+    const transport = inbound.transport;
+    return {
+      reliable: transport.reliable,
+      sendResponse: async (response) => {
+        try {
+          await this.sendResponse(response, transport, inbound.connectionId);
+        } catch (e) {
+          this.deps.counters.sendErrors++;
+          throw e;
+        }
+      },
+    };
+  }
+
+  private async sendResponse(
+    response: SipResponse,
+    transport: Transport,
+    connectionId: number | undefined,
+  ): Promise<void> {
+    const top = response.via[0];
+    if (top === undefined) throw new TransportError('no-route', 'response has no Via');
+    const bytes = this.bytesOf(response);
+    const route = routeResponse(top, { connectionId });
+    if (route.kind === 'connection' && isStreamTransport(transport)) {
+      if (await transport.sendOnConnection(route.connectionId, bytes)) return;
+      // §18.2.2: connection gone → open a new one to the received address and sent-by port.
+      await transport.send(bytes, route.fallback);
+      return;
+    }
+    const destination = route.kind === 'endpoint' ? route.destination : route.fallback;
+    await transport.send(bytes, destination);
+  }
+
+  /**
+   * Picks the transport for an outgoing request and applies RFC 3261 §18.1.1: over UDP, a
+   * request larger than 1300 bytes goes over TCP when the interface has TCP; the top Via
+   * transport (and sent-by port) is rewritten to match. Returns the request to put in the
+   * client transaction and its channel.
+   */
+  prepareRequest(
+    request: SipRequest,
+    target: RequestTarget,
+  ): { request: SipRequest; channel: ClientChannel } {
+    let transport = this.pick(target.protocol, target.interfaceName);
+    let outgoing = request;
+    if (mustSwitchToTcp(this.bytesOf(request).length, target.protocol)) {
+      const tcp = this.find('tcp', transport?.interfaceName ?? target.interfaceName);
+      const top = request.via[0];
+      if (tcp !== undefined && top !== undefined) {
+        transport = tcp;
+        const host = top.host;
+        const params = top.raw.slice(top.raw.indexOf(';') >= 0 ? top.raw.indexOf(';') : top.raw.length);
+        outgoing = prependVia(removeTopVia(request), `SIP/2.0/TCP ${host}:${tcp.local.port}${params}`);
+      }
+    }
+    const chosen = transport;
+    return {
+      request: outgoing,
+      channel: {
+        reliable: chosen?.reliable ?? false,
+        sendRequest: async (req) => {
+          if (chosen === undefined)
+            throw new TransportError('unsupported-transport', `no ${target.protocol} listener`);
+          try {
+            await chosen.send(this.bytesOf(req), target.destination);
+          } catch (e) {
+            this.deps.counters.sendErrors++;
+            throw e;
+          }
+        },
+      },
+    };
+  }
+
+  private pick(protocol: TransportProtocol, interfaceName: string | undefined): Transport | undefined {
+    return this.find(protocol, interfaceName) ?? this.find(protocol, undefined);
+  }
+
+  private find(protocol: TransportProtocol, interfaceName: string | undefined): Transport | undefined {
+    return this.transports.find(
+      (t) => t.protocol === protocol && (interfaceName === undefined || t.interfaceName === interfaceName),
+    );
+  }
+
+  /** Serializes once per message object (retransmissions reuse the bytes). */
+  private bytesOf(message: SipMessage): Buffer {
+    let bytes = this.bytesCache.get(message);
+    if (bytes === undefined) {
+      bytes = serializeMessage(message);
+      this.bytesCache.set(message, bytes);
+    }
+    return bytes;
+  }
+}
+
+/** RFC 3261 §21.4.11: a body larger than we accept is 413; other framing faults are 400. */
+function framingAnswer(reason: FramingErrorReason): { status: 400 | 413; reason: string } {
+  switch (reason) {
+    case 'message-too-large':
+      return { status: 413, reason: 'Request Entity Too Large' };
+    case 'missing-content-length':
+      return { status: 400, reason: 'Missing Content-Length' };
+    case 'invalid-content-length':
+      return { status: 400, reason: 'Bad Content-Length' };
+    case 'header-too-large':
+      return { status: 400, reason: 'Header Too Large' };
+  }
+}
