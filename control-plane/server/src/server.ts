@@ -143,7 +143,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
               ? async (client) => {
                   dynsec ??= new DynsecClient(client, logger);
                   await dynsec.attach();
-                  if (ext.username) await dynsec.grantControlPlane(ext.username);
+                  return ext.username ? dynsec.grantControlPlane(ext.username) : 'ok';
                 }
               : undefined,
         },

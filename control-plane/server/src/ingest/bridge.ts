@@ -15,8 +15,11 @@ export interface BridgeOptions {
   protocolVersion: 4 | 5;
   /** Whether the broker supports `$share/…` (aedes does not). */
   sharedSubscriptions: boolean;
-  /** Runs after (re)connecting and before subscribing (e.g. granting our own dynsec role). */
-  beforeSubscribe?: ((client: MqttClient) => Promise<void>) | undefined;
+  /**
+   * Runs after (re)connecting and before subscribing (e.g. granting our own dynsec role).
+   * `'reconnect'` means the broker is about to drop us; subscribing waits for the next connect.
+   */
+  beforeSubscribe?: ((client: MqttClient) => Promise<'ok' | 'reconnect'>) | undefined;
   connectTimeoutMs?: number;
   publishTimeoutMs?: number;
 }
@@ -57,21 +60,31 @@ export async function startBridge(
     resubscribe: false,
   });
 
-  const subscribe = async () => {
-    if (opts.beforeSubscribe) await opts.beforeSubscribe(client);
+  const subscribe = async (): Promise<boolean> => {
+    if (opts.beforeSubscribe && (await opts.beforeSubscribe(client)) === 'reconnect') return false;
     const granted = await client.subscribeAsync(bridgeFilters(opts.sharedSubscriptions), { qos: 1 });
     const refused = granted.filter((g) => g.qos >= 0x80);
     if (refused.length > 0) {
-      throw new Error(
-        `subscription refused: ${refused.map((g) => `${g.topic} (0x${g.qos.toString(16)})`).join(', ')}`,
-      );
+      throw new Error(`subscription refused: ${refused.map((g) => `${g.topic} (0x${g.qos.toString(16)})`).join(', ')}`);
     }
     log.info({ filters: granted.map((g) => g.topic) }, 'bridge subscribed');
+    return true;
   };
-  let ready: Promise<void> = Promise.resolve();
+  let firstReady!: { resolve: () => void; reject: (e: unknown) => void };
+  const firstReadyP = new Promise<void>((resolve, reject) => {
+    firstReady = { resolve, reject };
+  });
+  let ready: Promise<unknown> = Promise.resolve();
   client.on('connect', () => {
-    ready = subscribe();
-    ready.catch((e: unknown) => log.error({ err: e }, 'bridge subscribe failed'));
+    ready = subscribe().then(
+      (done) => {
+        if (done) firstReady.resolve();
+      },
+      (e: unknown) => {
+        log.error({ err: e }, 'bridge subscribe failed');
+        firstReady.reject(e);
+      },
+    );
   });
   client.on('error', (e) => log.warn({ err: e.message, url: redactUrl(opts.url) }, 'bridge mqtt error'));
   client.on('message', (topic, payload) => {
@@ -111,28 +124,24 @@ export async function startBridge(
   });
 
   const timeoutMs = opts.connectTimeoutMs ?? 10_000;
+  let timer: NodeJS.Timeout | undefined;
+  const onError = (e: Error) => firstReady.reject(e);
+  client.once('error', onError);
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no CONNACK within ${timeoutMs} ms`)), timeoutMs);
-      client.once('connect', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      client.once('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-    });
-    await ready;
+    await Promise.race([
+      firstReadyP,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`not connected and subscribed within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
   } catch (e) {
     await client.endAsync(true);
-    throw new StartError(
-      'BROKER_UNREACHABLE',
-      `cannot connect to MQTT broker ${redactUrl(opts.url)}: ${(e as Error).message}`,
-      {
-        cause: e,
-      },
-    );
+    throw new StartError('BROKER_UNREACHABLE', `cannot connect to MQTT broker ${redactUrl(opts.url)}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  } finally {
+    clearTimeout(timer);
+    client.off('error', onError);
   }
 
   const publishTimeoutMs = opts.publishTimeoutMs ?? 5_000;

@@ -15,6 +15,7 @@ type Command = Record<string, unknown> & { command: string };
 interface CommandResponse {
   command: string;
   error?: string;
+  data?: { client?: { roles?: { rolename: string }[] } };
   correlationData?: string;
 }
 
@@ -109,8 +110,12 @@ export class DynsecClient {
     return out;
   }
 
-  /** Grants the control plane's own user publish/subscribe on the whole agents tree. */
-  async grantControlPlane(username: string): Promise<void> {
+  /**
+   * Grants the control plane's own user publish/subscribe on the whole agents tree.
+   * Mosquitto disconnects a client whose roles change, so when the role has to be added this
+   * returns `'reconnect'`: the bridge reconnects and calls again, and then it returns `'ok'`.
+   */
+  async grantControlPlane(username: string): Promise<'ok' | 'reconnect'> {
     const tree = `${TOPIC_ROOT}/#`;
     await this.run([
       {
@@ -122,8 +127,17 @@ export class DynsecClient {
           { acltype: 'publishClientReceive', topic: tree, priority: 0, allow: true },
         ],
       },
-      { command: 'addClientRole', username, rolename: CONTROL_PLANE_ROLE, priority: 10 },
     ]);
+    const [info] = await this.run([{ command: 'getClient', username }], /^$/);
+    if (info?.data?.client?.roles?.some((r) => r.rolename === CONTROL_PLANE_ROLE)) return 'ok';
+    this.logger.info({ username, role: CONTROL_PLANE_ROLE }, 'dynsec: granting the control plane role (broker will reconnect us)');
+    // No response to wait for: the broker kicks us as soon as the role is added.
+    await this.client.publishAsync(
+      DYNSEC_TOPIC,
+      JSON.stringify({ commands: [{ command: 'addClientRole', username, rolename: CONTROL_PLANE_ROLE, priority: 10 }] }),
+      { qos: 1 },
+    );
+    return 'reconnect';
   }
 }
 

@@ -74,11 +74,15 @@ export async function startTestControlPlane(
 }
 
 /** Polls `probe` until it returns a truthy value or `timeoutMs` passes (bounded wait). */
-export async function waitFor<T>(probe: () => Promise<T>, timeoutMs = 5_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T>,
+  timeoutMs = 5_000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
-    if (v) return v;
+    if (v) return v as NonNullable<T>;
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -122,8 +122,8 @@ export function brokerSuite(name: string, opts: BrokerSuiteOptions): void {
         '+/v1/agents/#',
         `$share/x/sipwall/v1/agents/${a.agentId}/events`,
       ]) {
-        expect({ filter, code: await trySubscribe(c, filter) }).toEqual({ filter, code: expect.any(Number) });
-        expect(await trySubscribe(c.connected ? c : await connectAs(a), filter), filter).toBeGreaterThanOrEqual(0x80);
+        const client = c.connected ? c : await connectAs(a);
+        expect(await trySubscribe(client, filter), filter).toBeGreaterThanOrEqual(0x80);
       }
     });
 
