@@ -1,0 +1,65 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { checkNonce, createNonceVerifier, issueNonce, nonceIssuedAt } from '../../src/auth/nonce.js';
+
+const secret = Buffer.alloc(32, 7);
+const opts = { secret, maxAgeMs: 300_000 };
+let counter = 0;
+const random = (n: number) => Buffer.alloc(n, ++counter);
+const T0 = 1_700_000_000_000;
+
+describe('stateless nonces', () => {
+  it('verifies a nonce it issued for the same realm', () => {
+    const n = issueNonce(opts, 'example.com', T0, random);
+    expect(checkNonce(opts, 'example.com', n, T0 + 1000)).toBe('valid');
+    expect(nonceIssuedAt(n)).toBe(T0);
+  });
+
+  it('is base64url, safe inside a quoted-string', () => {
+    expect(issueNonce(opts, 'example.com', T0, random)).toMatch(/^[A-Za-z0-9_-]{70}$/);
+  });
+
+  it('two nonces issued in the same millisecond differ', () => {
+    expect(issueNonce(opts, 'r', T0, random)).not.toBe(issueNonce(opts, 'r', T0, random));
+  });
+
+  it('is stale once older than maxAgeMs, and valid right up to it', () => {
+    const n = issueNonce(opts, 'example.com', T0, random);
+    expect(checkNonce(opts, 'example.com', n, T0 + 300_000)).toBe('valid');
+    expect(checkNonce(opts, 'example.com', n, T0 + 300_001)).toBe('stale');
+  });
+
+  it('is invalid for another realm, another secret, or when any byte changes', () => {
+    const n = issueNonce(opts, 'example.com', T0, random);
+    expect(checkNonce(opts, 'example.org', n, T0)).toBe('invalid');
+    expect(checkNonce({ ...opts, secret: Buffer.alloc(32, 8) }, 'example.com', n, T0)).toBe('invalid');
+    for (let i = 0; i < n.length; i++) {
+      const c = n[i] === 'A' ? 'B' : 'A';
+      expect(checkNonce(opts, 'example.com', n.slice(0, i) + c + n.slice(i + 1), T0)).toBe('invalid');
+    }
+  });
+
+  it('is invalid when it claims to come from the future', () => {
+    const n = issueNonce(opts, 'example.com', T0 + 60_000, random);
+    expect(checkNonce(opts, 'example.com', n, T0)).toBe('invalid');
+  });
+
+  it('does not depend on any client address (works across NAT rebinding)', () => {
+    // The API has no address input at all; the same nonce verifies for every caller.
+    const v = createNonceVerifier(opts);
+    const n = issueNonce(opts, 'example.com', T0, random);
+    expect(v.check('example.com', n, T0)).toBe('valid');
+    expect(v.issuedAt(n)).toBe(T0);
+  });
+
+  it('refuses a short secret (a bug, thrown)', () => {
+    expect(() => issueNonce({ secret: Buffer.alloc(8), maxAgeMs: 1 }, 'r', T0, random)).toThrow();
+  });
+
+  it('random strings never throw and never verify', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 100 }), (s) => checkNonce(opts, 'example.com', s, T0) === 'invalid'),
+      { numRuns: 2000 },
+    );
+  });
+});
