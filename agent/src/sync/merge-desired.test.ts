@@ -1,7 +1,7 @@
 import { DesiredStateSchema } from '@sipwall/shared';
 import { describe, expect, it } from 'vitest';
 import { decideDesired } from './desired-decision.js';
-import { desiredFixture, fileConfigFixture } from './fixtures.js';
+import { desiredFixture, fileConfigFixture } from '../../test/sync/fixtures.js';
 import { mergeDesired } from './merge-desired.js';
 
 describe('mergeDesired', () => {

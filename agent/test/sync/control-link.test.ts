@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EnrollResponse, encode, DesiredStateSchema, topics } from '@sipwall/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { desiredFixture } from '../../src/sync/fixtures.js';
+import { desiredFixture } from './fixtures.js';
 import { spawnAgent, startAgent, stopAllAgents } from '../helpers/spawn-agent.js';
 import {
   type Observer,

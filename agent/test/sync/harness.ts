@@ -102,8 +102,13 @@ export async function startObserver(
   password: string,
   filter: string,
 ): Promise<Observer> {
-  const client = mqtt.connect(url, { protocolVersion: 4, username, password, reconnectPeriod: 200 });
-  await once(client, 'connect');
+  // aedes speaks MQTT 3.1.1 only.
+  const client = await mqtt.connectAsync(url, {
+    protocolVersion: 4,
+    username,
+    password,
+    reconnectPeriod: 200,
+  });
   const messages: Observer['messages'] = [];
   const waiters = new Set<() => void>();
   client.on('message', (topic, payload, packet) => {
