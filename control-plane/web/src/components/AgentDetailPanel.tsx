@@ -57,11 +57,16 @@ export function AgentDetailPanel({ agent, onClose }: AgentDetailPanelProps) {
           <ReportedStatus status={agent.reportedStatus} errors={agent.errors} />
         </dd>
       </dl>
-      <PushConfigForm
-        agentId={agent.id}
-        appliedVersion={agent.appliedVersion}
-        latestPayload={versions[0]?.payload}
-      />
+      {detail.isPending ? (
+        <p className="muted">Loading config history…</p>
+      ) : (
+        // Mounted once the history is known, so the form starts from the latest pushed values.
+        <PushConfigForm
+          agentId={agent.id}
+          appliedVersion={agent.appliedVersion}
+          latestPayload={versions[0]?.payload}
+        />
+      )}
       <ErrorMessage error={detail.error} title="Could not load the agent's config history" />
       <ConfigVersionList versions={versions} appliedVersion={agent.appliedVersion} />
     </aside>

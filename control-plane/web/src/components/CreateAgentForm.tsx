@@ -7,10 +7,12 @@ import { ErrorMessage } from './ErrorMessage.js';
 interface CreateAgentFormProps {
   siteId: string;
   siteName: string;
+  /** Whether the agent has traded its token yet (from the polled fleet list). */
+  isEnrolled: (agentId: string) => boolean;
 }
 
 /** Adds an agent to a site and shows its one-time enrollment token (kept in memory only). */
-export function CreateAgentForm({ siteId, siteName }: CreateAgentFormProps) {
+export function CreateAgentForm({ siteId, siteName, isEnrolled }: CreateAgentFormProps) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [name, setName] = useState('');
@@ -55,6 +57,7 @@ export function CreateAgentForm({ siteId, siteName }: CreateAgentFormProps) {
           agentName={created.agent.name}
           siteName={siteName}
           token={created.enrollmentToken}
+          enrolled={isEnrolled(created.agent.id)}
           onDismiss={() => setCreated(null)}
         />
       ) : null}

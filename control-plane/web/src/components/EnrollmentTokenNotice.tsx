@@ -5,6 +5,8 @@ interface EnrollmentTokenNoticeProps {
   agentName: string;
   siteName: string;
   token: string;
+  /** The agent has used the token: say so, so the operator knows the setup worked. */
+  enrolled: boolean;
   onDismiss: () => void;
 }
 
@@ -25,7 +27,13 @@ export function agentConfigSnippet(siteName: string, token: string, url: string)
 }
 
 /** Shown once, right after `agents.create`: the server keeps only a hash of the token. */
-export function EnrollmentTokenNotice({ agentName, siteName, token, onDismiss }: EnrollmentTokenNoticeProps) {
+export function EnrollmentTokenNotice({
+  agentName,
+  siteName,
+  token,
+  enrolled,
+  onDismiss,
+}: EnrollmentTokenNoticeProps) {
   const titleId = useId();
   const snippet = agentConfigSnippet(siteName, token, window.location.origin);
   return (
@@ -46,8 +54,13 @@ export function EnrollmentTokenNotice({ agentName, siteName, token, onDismiss }:
         <CopyButton text={snippet} label="Copy agent config" />
       </div>
       <pre className="snippet">{snippet}</pre>
+      {enrolled ? (
+        <p className="success" role="status">
+          {agentName} has enrolled with this token; it cannot be used again.
+        </p>
+      ) : null}
       <button type="button" onClick={onDismiss}>
-        I have saved the token
+        {enrolled ? 'Close' : 'I have saved the token'}
       </button>
     </section>
   );

@@ -53,7 +53,10 @@ export function OrganizationFleet({ organizationId }: OrganizationFleetProps) {
           />
         ))}
       </div>
-      {selected ? <AgentDetailPanel agent={selected} onClose={() => setSelectedAgentId(null)} /> : null}
+      {selected ? (
+        // Keyed by agent: switching agents starts a fresh panel (and a fresh push form).
+        <AgentDetailPanel key={selected.id} agent={selected} onClose={() => setSelectedAgentId(null)} />
+      ) : null}
     </div>
   );
 }

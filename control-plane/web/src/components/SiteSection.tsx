@@ -33,7 +33,11 @@ export function SiteSection({
       ) : agentsLoaded ? (
         <p className="empty">No agents at this site yet.</p>
       ) : null}
-      <CreateAgentForm siteId={site.id} siteName={site.name} />
+      <CreateAgentForm
+        siteId={site.id}
+        siteName={site.name}
+        isEnrolled={(agentId) => agents.some((a) => a.id === agentId && a.enrolled)}
+      />
     </section>
   );
 }
