@@ -45,7 +45,7 @@ const SHARED_PORT_ATTEMPTS = 5;
  */
 export async function startSipService(deps: SipServiceDeps): Promise<SipService> {
   const { config, clock } = deps;
-  const logger = deps.logger.child({ component: 'sip' });
+  const logger = deps.logger;
   const sip = config.sip;
   const localHosts = [
     ...sip.domains,
