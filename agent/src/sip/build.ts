@@ -12,7 +12,6 @@ export interface CreateResponseOptions {
   readonly body?: { readonly bytes: Uint8Array; readonly contentType: string };
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters
 const UNSAFE = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 function safe(text: string, what: string): string {

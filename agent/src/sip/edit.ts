@@ -14,7 +14,6 @@ import { parseUri } from './uri.js';
 const MANDATORY = new Set(['from', 'to', 'call-id', 'cseq']);
 
 function assertSafe(text: string): void {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters
   if (/[\x00-\x08\x0a-\x1f\x7f]/.test(text)) throw new Error('SIP edit: value contains control characters');
 }
 

@@ -121,7 +121,6 @@ function toPartial(
 /** The copied fields must be free of control characters (other than folding) to be echoed. */
 function isClean(p: PartialRequest): boolean {
   for (const f of [...p.via, p.from, p.to, p.callId, p.cseq]) {
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
     if (/[\x00-\x08\x0a-\x1f\x7f]/.test(f.raw.replace(/\r\n(?=[ \t])/g, '').slice(0, -2))) return false;
   }
   return true;

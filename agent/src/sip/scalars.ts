@@ -19,7 +19,7 @@ export function parseCSeq(value: string): CSeq | undefined {
 
 /** 0–255 (RFC 3261 §20.22 is 1*DIGIT; RFC 4475 §3.1.2.4 treats 300 as invalid). */
 export function parseMaxForwards(value: string): number | undefined {
-  const n = parseDigits(value, 3);
+  const n = parseDigits(value, 10);
   return n === undefined || n > 255 ? undefined : n;
 }
 
