@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import type { SipRequest } from '../../src/sip/message.js';
+import { TransactionLayer } from '../../src/transaction/transaction-layer.js';
+import type { TransactionUser } from '../../src/transaction/transaction-user.js';
+import type { ServerTransaction } from '../../src/transaction/types.js';
+import type { Transport } from '../../src/transport/types.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { RecordingChannel, silent, T } from './harness.js';
+import { aRequest, aResponseTo } from './messages.js';
+
+const transport = { protocol: 'udp' } as Transport;
+const context = { source: { address: '10.0.0.1', port: 5060 }, transport };
+
+interface Seen {
+  method: string;
+  tx: ServerTransaction;
+  cancels: ServerTransaction | undefined;
+}
+
+function setup(answer: (req: SipRequest, tx: ServerTransaction) => void = () => {}, maxPending = 100) {
+  const clock = new ManualClock();
+  const seen: Seen[] = [];
+  const strayAcks: SipRequest[] = [];
+  const user: TransactionUser = {
+    onRequest: (req, tx, _ctx, related) => {
+      seen.push({ method: req.method, tx, cancels: related.cancels });
+      answer(req, tx);
+    },
+    onStrayAck: (ack) => strayAcks.push(ack),
+  };
+  const layer = new TransactionLayer(
+    { timers: T, maxPendingTransactions: maxPending, retryAfterSec: 7 },
+    { clock, logger: silent, user },
+  );
+  const channel = new RecordingChannel(clock);
+  const deliver = (request: SipRequest, ch = channel) =>
+    layer.receiveRequest({ request, channel: ch, context });
+  return { clock, layer, seen, strayAcks, channel, deliver };
+}
+
+const statuses = (c: RecordingChannel) => c.responses.map((s) => s.response.status);
+
+describe('transaction layer', () => {
+  it('hands a request to the TU once and absorbs its retransmissions', () => {
+    const { seen, deliver, layer, channel } = setup((req, tx) => tx.respond(aResponseTo(req, 200)));
+    const req = aRequest({ method: 'OPTIONS' });
+    deliver(req);
+    deliver(req);
+    deliver(req);
+    expect(seen).toHaveLength(1);
+    expect(statuses(channel)).toEqual([200, 200, 200]);
+    expect(layer.counters.requestRetransmissionsAbsorbed).toBe(2);
+  });
+
+  it('sends 100 Trying for an INVITE the TU did not answer synchronously, and only then', () => {
+    const slow = setup();
+    slow.deliver(aRequest());
+    expect(statuses(slow.channel)).toEqual([100]);
+    const quick = setup((req, tx) => tx.respond(aResponseTo(req, 486)));
+    quick.deliver(aRequest());
+    expect(statuses(quick.channel)).toEqual([486]);
+  });
+
+  it('consumes the ACK for a non-2xx inside the transaction (Timer G stops, TU never sees it)', () => {
+    const { seen, deliver, channel, clock, layer, strayAcks } = setup((req, tx) =>
+      tx.respond(aResponseTo(req, 486)),
+    );
+    deliver(aRequest());
+    deliver(aRequest({ method: 'ACK', cseqMethod: 'ACK', toTag: 'to-1' }));
+    clock.advance(10_000);
+    expect(statuses(channel)).toEqual([486]);
+    expect(seen.map((s) => s.method)).toEqual(['INVITE']);
+    expect(strayAcks).toEqual([]);
+    clock.advance(5000); // Timer I
+    expect(layer.serverTransactionCount).toBe(0);
+  });
+
+  it('passes an ACK matching no transaction (ACK for 2xx) to the TU as stray', () => {
+    const { deliver, strayAcks } = setup();
+    deliver(aRequest({ method: 'ACK', cseqMethod: 'ACK', branch: 'z9hG4bK-new', toTag: 'x' }));
+    expect(strayAcks).toHaveLength(1);
+  });
+
+  it('matches a CANCEL to its INVITE server transaction (§9.2) and hands both to the TU', () => {
+    const { seen, deliver } = setup((req, tx) => {
+      if (req.method === 'CANCEL') tx.respond(aResponseTo(req, 200));
+    });
+    deliver(aRequest());
+    deliver(aRequest({ method: 'CANCEL', cseqMethod: 'CANCEL' }));
+    deliver(aRequest({ method: 'CANCEL', cseqMethod: 'CANCEL', branch: 'z9hG4bK-other', callId: 'other' }));
+    expect(seen.map((s) => s.method)).toEqual(['INVITE', 'CANCEL', 'CANCEL']);
+    expect(seen[1]?.cancels).toBe(seen[0]?.tx);
+    expect(seen[2]?.cancels).toBeUndefined();
+  });
+
+  it('matches RFC 2543 requests (no magic cookie) by Request-URI, tags, Call-ID, CSeq and top Via', () => {
+    const { seen, deliver, channel } = setup((req, tx) => tx.respond(aResponseTo(req, 486)));
+    const invite = aRequest({ branch: 'old-style-1' });
+    deliver(invite);
+    deliver(aRequest({ branch: 'old-style-1' })); // retransmission: same fields
+    expect(seen).toHaveLength(1);
+    expect(statuses(channel)).toEqual([486, 486]);
+    deliver(aRequest({ branch: 'old-style-1', seq: 2 })); // different CSeq: a new transaction
+    expect(seen).toHaveLength(2);
+    // ACK with the To tag of our response matches the first INVITE; with a wrong tag it is stray.
+    deliver(aRequest({ method: 'ACK', cseqMethod: 'ACK', branch: 'old-style-1', toTag: 'wrong' }));
+    expect(seen[0]?.tx.state).toBe('completed');
+    deliver(aRequest({ method: 'ACK', cseqMethod: 'ACK', branch: 'old-style-1', toTag: 'to-1' }));
+    expect(seen[0]?.tx.state).toBe('confirmed');
+  });
+
+  it('RFC 2543 CANCEL matches the INVITE without a branch cookie', () => {
+    const { seen, deliver } = setup((req, tx) => {
+      if (req.method === 'CANCEL') tx.respond(aResponseTo(req, 200));
+    });
+    deliver(aRequest({ branch: 'legacy' }));
+    deliver(aRequest({ method: 'CANCEL', cseqMethod: 'CANCEL', branch: 'legacy' }));
+    expect(seen[1]?.cancels).toBe(seen[0]?.tx);
+  });
+
+  it('answers 503 with Retry-After instead of queueing past maxPendingTransactions', () => {
+    const { seen, deliver, channel, layer } = setup(() => {}, 10);
+    for (let i = 0; i < 11; i++)
+      deliver(aRequest({ method: 'OPTIONS', branch: `z9hG4bK-p${i}`, callId: `c${i}` }));
+    expect(seen).toHaveLength(10);
+    const last = channel.responses.at(-1)?.response;
+    expect(last?.status).toBe(503);
+    expect(last?.headers.find((h) => h.key === 'retry-after')?.value).toBe('7');
+    expect(layer.counters.overloadRejected).toBe(1);
+  });
+
+  it('answers 500 when the TU throws, and keeps going', () => {
+    const { deliver, channel, layer } = setup(() => {
+      throw new Error('bug');
+    });
+    deliver(aRequest({ method: 'OPTIONS' }));
+    expect(statuses(channel)).toEqual([500]);
+    expect(layer.counters.tuErrors).toBe(1);
+  });
+
+  it('drops a non-INVITE transaction the TU never answers after 64·T1', () => {
+    const { deliver, clock, layer } = setup();
+    deliver(aRequest({ method: 'OPTIONS' }));
+    expect(layer.serverTransactionCount).toBe(1);
+    clock.advance(32_000);
+    expect(layer.serverTransactionCount).toBe(0);
+    expect(layer.counters.unansweredDropped).toBe(1);
+  });
+
+  it('routes responses to client transactions by branch + CSeq method; strays are counted', () => {
+    const { layer, clock } = setup();
+    const channel = new RecordingChannel(clock);
+    const got: number[] = [];
+    const req = aRequest({ method: 'OPTIONS', branch: 'z9hG4bK-client' });
+    layer.sendRequest(req, channel, { onResponse: (r) => got.push(r.status) });
+    layer.receiveResponse({ response: aResponseTo(req, 200), context });
+    layer.receiveResponse({ response: aResponseTo(aRequest({ branch: 'z9hG4bK-nobody' }), 200), context });
+    expect(got).toEqual([200]);
+    expect(layer.counters.strayResponses).toBe(1);
+  });
+});
