@@ -23,7 +23,7 @@ async function configFile(name: string, text: string): Promise<string> {
   return path;
 }
 
-describe('sipwall-agent CLI', { timeout: 30_000, concurrent: true }, () => {
+describe('sipwall-agent CLI', { timeout: 60_000, concurrent: true }, () => {
   it('--version prints the agent version', async () => {
     const r = await runCli(['--version']);
     expect(r.code).toBe(0);
