@@ -1,0 +1,146 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ControlPlane, startControlPlane } from '@sipwall/control-plane';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SpawnedAgent, startAgent } from '../../agent/test/helpers/spawn-agent.js';
+import { apiClient, eventually } from '../helpers/api-client.js';
+import { type ServicesUnderTest, servicesUnderTest } from '../helpers/services.js';
+
+const ADMIN = { email: 'admin@fleet.test', password: 'fleet-e2e-password-1234' };
+
+/**
+ * The whole slice: control plane (tRPC, database, broker, bridge) ↔ a real agent process.
+ * Runs on the embedded defaults, and against real PostgreSQL + Mosquitto when DATABASE_URL/MQTT_URL are set.
+ */
+describe('fleet lifecycle: create, enroll, online, push config, applied, offline', () => {
+  let services: ServicesUnderTest;
+  let cp: ControlPlane;
+  let dir: string;
+  const agents: SpawnedAgent[] = [];
+
+  beforeAll(async () => {
+    services = await servicesUnderTest();
+    cp = await startControlPlane({
+      host: '127.0.0.1',
+      port: 0,
+      database: services.database,
+      broker: services.broker,
+      admin: ADMIN,
+      dataDir: null,
+      logger: pino({ level: 'silent' }),
+    });
+    dir = mkdtempSync(join(tmpdir(), 'sipwall-fleet-'));
+  });
+
+  afterAll(async () => {
+    for (const a of agents) await a.stop().catch(() => {});
+    await cp?.stop();
+    await services?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('drives one agent through its whole life', async () => {
+    const api = apiClient(cp.url);
+    await api.auth.signIn.mutate(ADMIN);
+    const org = await api.organizations.create.mutate({ name: `Fleet e2e (${services.label})` });
+    const site = await api.sites.create.mutate({ organizationId: org.id, name: 'Branch office' });
+    const { agent, enrollmentToken } = await api.agents.create.mutate({ siteId: site.id, name: 'branch-fw' });
+
+    const listed = async () =>
+      (await api.agents.list.query({ organizationId: org.id })).find((a) => a.id === agent.id);
+    expect((await listed())?.online).toBe(false);
+
+    const configFile = join(dir, 'agent.yaml');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        site: 'branch',
+        stateDir: join(dir, 'state'),
+        controlPlane: { url: cp.url, enrollmentToken },
+        sip: {
+          domains: ['branch.example.test'],
+          interfaces: [
+            { name: 'inside', role: 'inside', address: '127.0.0.1', port: 0, transports: ['udp'] },
+          ],
+        },
+        admin: { address: '127.0.0.1', port: 0 },
+      }),
+    );
+    const { agent: proc, adminPort } = await startAgent([
+      '--config',
+      configFile,
+      '--sip-port',
+      '0',
+      '--admin-port',
+      '0',
+    ]);
+    agents.push(proc);
+
+    await eventually('agent online in the control plane', async () => (await listed())?.online);
+
+    const { version } = await api.agents.pushDesired.mutate({
+      agentId: agent.id,
+      config: { domains: ['branch.example.test', 'voice.example.test'] },
+      users: [],
+      policies: {},
+    });
+    expect(version).toBeGreaterThanOrEqual(1);
+    const applied = await eventually('desired version reported applied', async () => {
+      const a = await listed();
+      return a?.appliedVersion === version ? a : undefined;
+    });
+    expect(applied.reportedStatus).toBe('applied');
+
+    // The agent itself says the same on its admin API.
+    const health = (await (await fetch(`http://127.0.0.1:${adminPort}/healthz`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(health.appliedVersion).toBe(version);
+
+    const exit = await proc.stop();
+    expect(exit.code).toBe(0);
+    await eventually('agent offline after stop', async () => (await listed())?.online === false);
+  });
+
+  it('sees an agent offline through its last will when the process dies', async () => {
+    const api = apiClient(cp.url);
+    await api.auth.signIn.mutate(ADMIN);
+    const [org] = await api.organizations.list.query();
+    if (!org) throw new Error('organization from the first test is missing');
+    const site = await api.sites.create.mutate({ organizationId: org.id, name: 'Kill site' });
+    const { agent, enrollmentToken } = await api.agents.create.mutate({ siteId: site.id, name: 'kill-fw' });
+    const listed = async () =>
+      (await api.agents.list.query({ organizationId: org.id })).find((a) => a.id === agent.id);
+
+    const configFile = join(dir, 'agent-kill.yaml');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        stateDir: join(dir, 'state-kill'),
+        controlPlane: { url: cp.url, enrollmentToken },
+        sip: {
+          domains: ['kill.example.test'],
+          interfaces: [
+            { name: 'inside', role: 'inside', address: '127.0.0.1', port: 0, transports: ['udp'] },
+          ],
+        },
+      }),
+    );
+    const { agent: proc } = await startAgent([
+      '--config',
+      configFile,
+      '--sip-port',
+      '0',
+      '--admin-port',
+      '0',
+    ]);
+    agents.push(proc);
+    await eventually('second agent online', async () => (await listed())?.online);
+    proc.kill('SIGKILL');
+    // The broker publishes the will once it notices the dead connection (socket closed by the kernel).
+    await eventually('offline via last will', async () => (await listed())?.online === false, 30_000);
+  });
+});
