@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Result } from '@sipwall/shared';
 import { describe, expect, it } from 'vitest';
 import {
   createErrorResponse,
@@ -38,6 +39,8 @@ function nameAddr(na: NameAddr) {
   };
 }
 
+const count = (r: Result<readonly unknown[], unknown>) => (r.ok ? r.value.length : -1);
+
 /** Every key a golden file may mention. */
 function project(m: SipMessage): Record<string, unknown> {
   const contacts = getContacts(m);
@@ -54,8 +57,8 @@ function project(m: SipMessage): Record<string, unknown> {
     to: nameAddr(m.to),
     contacts: contacts.ok && !contacts.value.star ? contacts.value.contacts.length : -1,
     contactStar: contacts.ok && contacts.value.star,
-    routes: getRoutes(m).ok ? (getRoutes(m) as { value: unknown[] }).value.length : -1,
-    recordRoutes: getRecordRoutes(m).ok ? (getRecordRoutes(m) as { value: unknown[] }).value.length : -1,
+    routes: count(getRoutes(m)),
+    recordRoutes: count(getRecordRoutes(m)),
     expires: (() => {
       const e = getExpires(m);
       return e.ok ? e.value : 'bad';
