@@ -44,10 +44,9 @@ afterAll(async () => {
 /** Sends OPTIONS until one 200 comes back (UDP may drop under load); bounded. */
 async function optionsSucceeds(client: UdpClient, attempts = 10): Promise<boolean> {
   for (let i = 0; i < attempts; i++) {
-    const before = client.received.length;
     const callId = `final-${i}`;
     await client.send(options(`127.0.0.1:${client.port};rport;branch=z9hG4bKfinal${i}`, { callId }), udpPort);
-    const got = await client.waitFor(before + 1, 1000).catch(() => []);
+    const got = await client.waitForMatch((m) => m.includes(callId), 1000).catch(() => []);
     if (got.some((m) => statusOf(m) === 200 && m.includes(callId))) return true;
   }
   return false;

@@ -69,6 +69,15 @@ export class UdpClient {
     );
   }
 
+  /** Resolves with every datagram received so far once one matches `pred`. */
+  waitForMatch(pred: (message: string) => boolean, timeoutMs = 3000): Promise<string[]> {
+    return waitUntil(
+      () => (this.received.some(pred) ? this.received : undefined),
+      timeoutMs,
+      'a matching datagram',
+    );
+  }
+
   close(): void {
     this.socket.close();
   }
