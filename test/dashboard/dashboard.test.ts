@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,12 +8,11 @@ import type { Page } from 'playwright-core';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, launchBrowser, type TestBrowser } from '../helpers/browser.js';
-import { startFakeAgent } from './fake-agent.js';
+import { type SpawnedAgent, spawnAgent } from '../../agent/test/helpers/spawn-agent.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const WEB_DIR = join(REPO, 'control-plane/web');
 const DASHBOARD_DIR = join(WEB_DIR, 'dist');
-const AGENT_CLI = join(REPO, 'agent/src/cli.ts');
 
 const ADMIN_EMAIL = 'admin@dashboard.test';
 const ADMIN_PASSWORD = 'correct horse battery staple';
@@ -39,14 +38,8 @@ function ensureDashboardBuilt(): void {
   }
 }
 
-/** A running agent: the real `sipwall-agent` process, or the MQTT stand-in when the CLI is absent. */
-interface RunningAgent {
-  kind: 'process' | 'fake';
-  output(): string;
-  stop(): Promise<void>;
-}
-
-function startAgentProcess(dir: string, cpUrl: string, token: string): RunningAgent {
+/** Starts the real `sipwall-agent` (from source), enrolled to the control plane with `token`. */
+function startAgentProcess(dir: string, cpUrl: string, token: string): SpawnedAgent {
   const configFile = join(dir, 'agent.yaml');
   // JSON is valid YAML, and it spares us quoting rules.
   const config = {
@@ -65,51 +58,7 @@ function startAgentProcess(dir: string, cpUrl: string, token: string): RunningAg
     media: { driver: 'relay' },
   };
   writeFileSync(configFile, JSON.stringify(config, null, 2));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      '--conditions=@sipwall/source',
-      '--import',
-      'tsx',
-      AGENT_CLI,
-      '--config',
-      configFile,
-      '--sip-port',
-      '0',
-      '--admin-port',
-      '0',
-    ],
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-8_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-  return {
-    kind: 'process',
-    output: () => output,
-    stop: async () => {
-      if (child.exitCode !== null || child.pid === undefined) return;
-      process.kill(child.pid, 'SIGTERM');
-      const timer = setTimeout(() => {
-        if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-      }, 8_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
-async function startAgent(dir: string, cpUrl: string, token: string): Promise<RunningAgent> {
-  if (existsSync(AGENT_CLI)) return startAgentProcess(dir, cpUrl, token);
-  const fake = await startFakeAgent(cpUrl, token);
-  return { kind: 'fake', output: () => '', stop: () => fake.stop() };
+  return spawnAgent(['--config', configFile, '--sip-port', '0', '--admin-port', '0']);
 }
 
 async function signIn(page: Page, password: string): Promise<void> {
@@ -122,7 +71,7 @@ describe.skipIf(!haveChromium)(suiteName, () => {
   let dir: string;
   let cp: ControlPlane | undefined;
   let browser: TestBrowser | undefined;
-  let agent: RunningAgent | undefined;
+  let agent: SpawnedAgent | undefined;
   /** Screenshots go to $SIPWALL_DASHBOARD_SCREENSHOTS (a directory) to be looked at, else to the temp dir. */
   const screenshotPath = (name: string) => join(process.env['SIPWALL_DASHBOARD_SCREENSHOTS'] ?? dir, name);
 
@@ -205,7 +154,7 @@ describe.skipIf(!haveChromium)(suiteName, () => {
         (globalThis as unknown as { __noReload: boolean }).__noReload = true;
       });
 
-      agent = await startAgent(dir, cp!.url, token);
+      agent = startAgentProcess(dir, cp!.url, token);
       try {
         await page
           .getByTestId(`agent-status-${agentId}`)
@@ -213,7 +162,7 @@ describe.skipIf(!haveChromium)(suiteName, () => {
           .waitFor({ timeout: ONLINE_TIMEOUT_MS });
       } catch (e) {
         throw new Error(
-          `agent (${agent.kind}) never showed online: ${(e as Error).message}\n${agent.output()}`,
+          `agent never showed online: ${(e as Error).message}\n${agent?.stdout()}${agent?.stderr()}`,
         );
       }
       expect(await page.evaluate(() => (globalThis as unknown as { __noReload?: boolean }).__noReload)).toBe(
@@ -227,31 +176,29 @@ describe.skipIf(!haveChromium)(suiteName, () => {
       await panel.getByLabel('Log level').selectOption('debug');
       await panel.getByRole('button', { name: 'Push config' }).click();
       await panel.getByTestId('pushed-version').getByText('Pushed version v1').waitFor();
-      if (agent.kind === 'process') {
-        await page
-          .getByTestId(`agent-version-${agentId}`)
-          .getByText('v1 / v1', { exact: false })
-          .waitFor({ timeout: ONLINE_TIMEOUT_MS })
-          .catch((e: Error) => {
-            throw new Error(`agent never reported v1 applied: ${e.message}\n${agent?.output() ?? ''}`);
-          });
-      }
+      await page
+        .getByTestId(`agent-version-${agentId}`)
+        .getByText('v1 / v1', { exact: false })
+        .waitFor({ timeout: ONLINE_TIMEOUT_MS })
+        .catch((e: Error) => {
+          throw new Error(
+            `agent never reported v1 applied: ${e.message}\n${agent?.stdout() ?? ''}${agent?.stderr() ?? ''}`,
+          );
+        });
 
       const screenshot = screenshotPath('fleet.png');
       await page.screenshot({ path: screenshot, fullPage: true });
       expect(existsSync(screenshot)).toBe(true);
 
       // A stopped agent announces `offline`; the badge follows, still without a reload.
-      if (agent.kind === 'process') {
-        await agent.stop();
-        await page
-          .getByTestId(`agent-status-${agentId}`)
-          .getByText('offline', { exact: true })
-          .waitFor({ timeout: ONLINE_TIMEOUT_MS });
-        expect(
-          await page.evaluate(() => (globalThis as unknown as { __noReload?: boolean }).__noReload),
-        ).toBe(true);
-      }
+      await agent.stop();
+      await page
+        .getByTestId(`agent-status-${agentId}`)
+        .getByText('offline', { exact: true })
+        .waitFor({ timeout: ONLINE_TIMEOUT_MS });
+      expect(await page.evaluate(() => (globalThis as unknown as { __noReload?: boolean }).__noReload)).toBe(
+        true,
+      );
     } finally {
       await page.close();
     }

@@ -10,7 +10,7 @@ export function apiClient(baseUrl: string) {
         url: `${baseUrl}/trpc`,
         headers: () => (cookie ? { cookie } : {}),
         fetch: async (input, init) => {
-          const res = await fetch(input, init);
+          const res = await fetch(input, init as RequestInit);
           const setCookie = res.headers.get('set-cookie');
           if (setCookie) cookie = setCookie.split(';')[0] ?? '';
           return res;
