@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 import { type DatabaseHandle, type DatabaseTarget, openDatabase } from './db/client.js';
+import { getMqttPasswordHash } from './db/queries/agents.js';
 import { type BootstrapResult, ensureAdmin } from './domain/bootstrap.js';
 import type { AgentProvisioner, Clock } from './domain/ports.js';
 import { StartError } from './errors.js';
@@ -86,12 +87,29 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     cleanups.length = 0;
   };
   try {
+    // The embedded broker listens first, so a taken MQTT port fails fast; auth waits for the database.
+    let broker: EmbeddedBroker | null = null;
+    let resolveDb!: (db: DatabaseHandle) => void;
+    const dbReady = new Promise<DatabaseHandle>((r) => {
+      resolveDb = r;
+    });
+    if (opts.broker.kind === 'embedded') {
+      broker = await startEmbeddedBroker({
+        host: opts.host,
+        port: opts.broker.port,
+        lookupPasswordHash: async (agentId) => getMqttPasswordHash((await dbReady).db, { agentId }),
+        logger,
+      });
+      const b = broker;
+      cleanups.push(() => b.close());
+    }
     const database = await openDatabase(opts.database).catch((e: unknown) => {
       throw new StartError('DATABASE_UNAVAILABLE', `cannot open database: ${(e as Error).message}`, {
         cause: e,
       });
     });
     cleanups.push(() => database.close());
+    resolveDb(database);
     const bootstrap = await ensureAdmin(database.db, opts.admin);
     if (bootstrap.created && bootstrap.generated && opts.dataDir !== null) {
       mkdirSync(opts.dataDir, { recursive: true });
@@ -102,33 +120,26 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     let bridge: Bridge;
     let provisioner: AgentProvisioner = noopProvisioner;
     let agentMqttUrl: string;
-    let broker: EmbeddedBroker | null = null;
-    if (opts.broker.kind === 'embedded') {
-      broker = await startEmbeddedBroker({
-        host: opts.host,
-        port: opts.broker.port,
-        db: database.db,
-        logger,
-      });
-      const b = broker;
-      cleanups.push(() => b.close());
-      agentMqttUrl = `mqtt://${urlHost(opts.host)}:${broker.port}`;
+    const brokerOpt = opts.broker;
+    if (brokerOpt.kind === 'embedded') {
+      const eb = broker!;
+      agentMqttUrl = `mqtt://${urlHost(opts.host)}:${eb.port}`;
       bridge = await startBridge(
         database.db,
         { clock, logger },
         {
-          url: `mqtt://${urlHost(dialHost(opts.host))}:${broker.port}`,
-          username: broker.service.username,
-          password: broker.service.password,
+          url: `mqtt://${urlHost(dialHost(opts.host))}:${eb.port}`,
+          username: eb.service.username,
+          password: eb.service.password,
           protocolVersion: 4,
           sharedSubscriptions: false, // aedes v1 has no `$share`; one control plane per embedded broker anyway
         },
       );
     } else {
-      const ext = splitCredentials(opts.broker.url);
+      const ext = splitCredentials(brokerOpt.url);
       agentMqttUrl = ext.url;
       let dynsec: DynsecClient | null = null;
-      const provisioning = opts.broker.provisioning;
+      const provisioning = brokerOpt.provisioning;
       bridge = await startBridge(
         database.db,
         { clock, logger },

@@ -65,7 +65,9 @@ export async function startBridge(
     const granted = await client.subscribeAsync(bridgeFilters(opts.sharedSubscriptions), { qos: 1 });
     const refused = granted.filter((g) => g.qos >= 0x80);
     if (refused.length > 0) {
-      throw new Error(`subscription refused: ${refused.map((g) => `${g.topic} (0x${g.qos.toString(16)})`).join(', ')}`);
+      throw new Error(
+        `subscription refused: ${refused.map((g) => `${g.topic} (0x${g.qos.toString(16)})`).join(', ')}`,
+      );
     }
     log.info({ filters: granted.map((g) => g.topic) }, 'bridge subscribed');
     return true;
@@ -131,14 +133,21 @@ export async function startBridge(
     await Promise.race([
       firstReadyP,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`not connected and subscribed within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`not connected and subscribed within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
       }),
     ]);
   } catch (e) {
     await client.endAsync(true);
-    throw new StartError('BROKER_UNREACHABLE', `cannot connect to MQTT broker ${redactUrl(opts.url)}: ${(e as Error).message}`, {
-      cause: e,
-    });
+    throw new StartError(
+      'BROKER_UNREACHABLE',
+      `cannot connect to MQTT broker ${redactUrl(opts.url)}: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
   } finally {
     clearTimeout(timer);
     client.off('error', onError);

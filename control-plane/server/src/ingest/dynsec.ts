@@ -130,11 +130,16 @@ export class DynsecClient {
     ]);
     const [info] = await this.run([{ command: 'getClient', username }], /^$/);
     if (info?.data?.client?.roles?.some((r) => r.rolename === CONTROL_PLANE_ROLE)) return 'ok';
-    this.logger.info({ username, role: CONTROL_PLANE_ROLE }, 'dynsec: granting the control plane role (broker will reconnect us)');
+    this.logger.info(
+      { username, role: CONTROL_PLANE_ROLE },
+      'dynsec: granting the control plane role (broker will reconnect us)',
+    );
     // No response to wait for: the broker kicks us as soon as the role is added.
     await this.client.publishAsync(
       DYNSEC_TOPIC,
-      JSON.stringify({ commands: [{ command: 'addClientRole', username, rolename: CONTROL_PLANE_ROLE, priority: 10 }] }),
+      JSON.stringify({
+        commands: [{ command: 'addClientRole', username, rolename: CONTROL_PLANE_ROLE, priority: 10 }],
+      }),
       { qos: 1 },
     );
     return 'reconnect';

@@ -2,8 +2,6 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { isValidAgentId } from '@sipwall/shared';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import type { Database } from '../db/client.js';
-import { getMqttPasswordHash } from '../db/queries/agents.js';
 import { StartError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { verifySecret } from '../security/password.js';
@@ -40,10 +38,11 @@ function authError(message: string, returnCode: number): AuthenticateError {
 export async function startEmbeddedBroker(params: {
   host: string;
   port: number;
-  db: Database;
+  /** The stored scrypt hash of an agent's MQTT password, or null (unknown / not enrolled). */
+  lookupPasswordHash: (agentId: string) => Promise<string | null>;
   logger: Logger;
 }): Promise<EmbeddedBroker> {
-  const { db, logger } = params;
+  const { logger } = params;
   const service: ServiceCredentials = { username: `sipwall-cp-${randomToken(6)}`, password: randomToken() };
   const principals = new WeakMap<Client, Principal>();
 
@@ -63,7 +62,8 @@ export async function startEmbeddedBroker(params: {
       // The client id must be the agent id, so one agent cannot take over another's session.
       if (client.id !== username)
         return done(authError('client id must equal username', NOT_AUTHORIZED), false);
-      getMqttPasswordHash(db, { agentId: username })
+      params
+        .lookupPasswordHash(username)
         .then(async (hash) => {
           if (hash && (await verifySecret(pw, hash))) {
             principals.set(client, { kind: 'agent', agentId: username });

@@ -11,7 +11,8 @@ export const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_securi
 
 /** Why Mosquitto tests cannot run here, or null when they can. */
 export function mosquittoMissing(): string | null {
-  for (const f of [MOSQUITTO_BIN, MOSQUITTO_CTRL_BIN, DYNSEC_PLUGIN]) if (!existsSync(f)) return `${f} not installed`;
+  for (const f of [MOSQUITTO_BIN, MOSQUITTO_CTRL_BIN, DYNSEC_PLUGIN])
+    if (!existsSync(f)) return `${f} not installed`;
   return null;
 }
 

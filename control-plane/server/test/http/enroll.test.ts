@@ -18,7 +18,10 @@ describe('POST /api/enroll', () => {
   });
 
   it('valid token → credentials; the same token again → 409 token-used', async () => {
-    const { agent, enrollmentToken } = await fleet.owner.api.agents.create({ siteId: fleet.site.id, name: 'fw1' });
+    const { agent, enrollmentToken } = await fleet.owner.api.agents.create({
+      siteId: fleet.site.id,
+      name: 'fw1',
+    });
     const resp = await postEnroll(cp, { token: enrollmentToken, agentVersion: '1.0.0', hostname: 'fw1' });
     expect(resp.status).toBe(200);
     const body = EnrollResponseSchema.parse(await resp.json());
@@ -37,7 +40,10 @@ describe('POST /api/enroll', () => {
   });
 
   it('two concurrent uses of one token: exactly one wins', async () => {
-    const { enrollmentToken } = await fleet.owner.api.agents.create({ siteId: fleet.site.id, name: 'fw-race' });
+    const { enrollmentToken } = await fleet.owner.api.agents.create({
+      siteId: fleet.site.id,
+      name: 'fw-race',
+    });
     const results = await Promise.all(
       Array.from({ length: 5 }, () => postEnroll(cp, { token: enrollmentToken, agentVersion: '1.0.0' })),
     );
@@ -52,7 +58,10 @@ describe('POST /api/enroll', () => {
   });
 
   it('expired token → 410 token-expired', async () => {
-    const { agent, enrollmentToken } = await fleet.owner.api.agents.create({ siteId: fleet.site.id, name: 'fw-old' });
+    const { agent, enrollmentToken } = await fleet.owner.api.agents.create({
+      siteId: fleet.site.id,
+      name: 'fw-old',
+    });
     await cp.database.db
       .update(agents)
       .set({ enrollmentExpiresAt: new Date(Date.now() - 1000) })

@@ -72,8 +72,15 @@ export function brokerSuite(name: string, opts: BrokerSuiteOptions): void {
 
     it('ingests status online/offline and reported appliedVersion', async () => {
       const c = await connectAs(b);
-      await c.publishAsync(topics.status(b.agentId), JSON.stringify({ state: 'online' }), { qos: 1, retain: true });
-      await waitFor(async () => (await fleet.owner.api.agents.get({ agentId: b.agentId })).online, 5_000, 'online');
+      await c.publishAsync(topics.status(b.agentId), JSON.stringify({ state: 'online' }), {
+        qos: 1,
+        retain: true,
+      });
+      await waitFor(
+        async () => (await fleet.owner.api.agents.get({ agentId: b.agentId })).online,
+        5_000,
+        'online',
+      );
       const reported = {
         appliedVersion: 3,
         status: 'applied',
@@ -92,8 +99,15 @@ export function brokerSuite(name: string, opts: BrokerSuiteOptions): void {
       );
       expect(got).toMatchObject({ reportedStatus: 'applied', errors: [], online: true });
       expect(got.lastSeenAt).toBeInstanceOf(Date);
-      await c.publishAsync(topics.status(b.agentId), JSON.stringify({ state: 'offline' }), { qos: 1, retain: true });
-      await waitFor(async () => !(await fleet.owner.api.agents.get({ agentId: b.agentId })).online, 5_000, 'offline');
+      await c.publishAsync(topics.status(b.agentId), JSON.stringify({ state: 'offline' }), {
+        qos: 1,
+        retain: true,
+      });
+      await waitFor(
+        async () => !(await fleet.owner.api.agents.get({ agentId: b.agentId })).online,
+        5_000,
+        'offline',
+      );
     });
 
     it('a garbage status payload is counted and ignored without crashing', async () => {
@@ -104,7 +118,11 @@ export function brokerSuite(name: string, opts: BrokerSuiteOptions): void {
       await waitFor(async () => cp.bridge.stats().invalid >= before + 2, 5_000, 'invalid counted');
       // Still working afterwards.
       await c.publishAsync(topics.status(b.agentId), JSON.stringify({ state: 'online' }), { qos: 1 });
-      await waitFor(async () => (await fleet.owner.api.agents.get({ agentId: b.agentId })).online, 5_000, 'online');
+      await waitFor(
+        async () => (await fleet.owner.api.agents.get({ agentId: b.agentId })).online,
+        5_000,
+        'online',
+      );
       const health = await fetch(`${cp.url}/healthz`);
       expect(health.status).toBe(200);
     });

@@ -66,7 +66,9 @@ describe(`tRPC tenancy and roles (${process.env['DATABASE_URL'] ? 'postgres' : '
   it('organizations.list shows only memberships', async () => {
     expect((await alice.api.organizations.list()).map((o) => o.name)).toEqual(['A corp']);
     expect((await bob.api.organizations.list()).map((o) => o.name)).toEqual(['B corp']);
-    expect(await vera.api.organizations.list()).toEqual([expect.objectContaining({ id: orgA, role: 'viewer' })]);
+    expect(await vera.api.organizations.list()).toEqual([
+      expect.objectContaining({ id: orgA, role: 'viewer' }),
+    ]);
   });
 
   it("an operator of A cannot list, get or mutate B's sites and agents (NOT_FOUND)", async () => {
@@ -85,7 +87,9 @@ describe(`tRPC tenancy and roles (${process.env['DATABASE_URL'] ? 'postgres' : '
 
   it('a viewer can read but not mutate (FORBIDDEN)', async () => {
     expect(await vera.api.sites.list({ organizationId: orgA })).toHaveLength(1);
-    expect((await trpcError(vera.api.sites.create({ organizationId: orgA, name: 'x' }))).code).toBe('FORBIDDEN');
+    expect((await trpcError(vera.api.sites.create({ organizationId: orgA, name: 'x' }))).code).toBe(
+      'FORBIDDEN',
+    );
     expect((await trpcError(vera.api.agents.create({ siteId: siteA, name: 'x' }))).code).toBe('FORBIDDEN');
   });
 
@@ -99,14 +103,32 @@ describe(`tRPC tenancy and roles (${process.env['DATABASE_URL'] ? 'postgres' : '
       users: [],
       policies: {},
     });
-    const v2 = await alice.api.agents.pushDesired({ agentId: created.agent.id, config: {}, users: [], policies: {} });
+    const v2 = await alice.api.agents.pushDesired({
+      agentId: created.agent.id,
+      config: {},
+      users: [],
+      policies: {},
+    });
     expect([v1.version, v2.version]).toEqual([1, 2]);
     const got = await alice.api.agents.get({ agentId: created.agent.id });
     expect(got.configVersions.map((v) => v.version)).toEqual([2, 1]);
-    const [listed] = (await alice.api.agents.list({ organizationId: orgA })).filter((a) => a.id === created.agent.id);
-    expect(listed).toMatchObject({ siteId: siteA, siteName: 'HQ', online: false, desiredVersion: 2, appliedVersion: null });
+    const [listed] = (await alice.api.agents.list({ organizationId: orgA })).filter(
+      (a) => a.id === created.agent.id,
+    );
+    expect(listed).toMatchObject({
+      siteId: siteA,
+      siteName: 'HQ',
+      online: false,
+      desiredVersion: 2,
+      appliedVersion: null,
+    });
     // Viewer cannot push.
-    const push = vera.api.agents.pushDesired({ agentId: created.agent.id, config: {}, users: [], policies: {} });
+    const push = vera.api.agents.pushDesired({
+      agentId: created.agent.id,
+      config: {},
+      users: [],
+      policies: {},
+    });
     expect((await trpcError(push)).code).toBe('FORBIDDEN');
   });
 
