@@ -1,0 +1,205 @@
+import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AgentError } from '../errors.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Binding } from './binding.js';
+import { encodeChange, type JournalChange, type ReplayStats, replayJournal } from './journal-record.js';
+
+/** Reading or writing the bindings journal failed (disk full, permissions…). */
+export class LocationStoreError extends AgentError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('AGENT_ERR_LOCATION_STORE', message, options);
+  }
+}
+
+export interface JournalOptions {
+  /** Directory for `bindings.jsonl` (the agent's `stateDir`). */
+  readonly dir: string;
+  readonly clock: Clock;
+  /**
+   * Group commit: appended lines are written and fdatasync'ed together at most this long after
+   * the first of them. Larger values trade latency of a REGISTER's 200 (when the shell awaits
+   * `flush()`) for fewer syncs under load. Default 20 ms.
+   */
+  readonly groupCommitMs?: number;
+  /** Also flush as soon as this many bytes are pending. Default 256 KiB. */
+  readonly maxPendingBytes?: number;
+  /** Compact when lines written since the last compaction exceed `compactFactor × live bindings`. Default 4. */
+  readonly compactFactor?: number;
+  /** …and exceed this floor, so a small store is not rewritten constantly. Default 10,000. */
+  readonly compactMinLines?: number;
+}
+
+export const JOURNAL_FILE = 'bindings.jsonl';
+
+/**
+ * The durable side of the location store: an append-only JSON-lines log of change sets, made
+ * durable in groups, and compacted by writing the live set to a temp file, fsyncing it and
+ * renaming it over the log (then fsyncing the directory), so a crash at any point leaves either
+ * the old or the new file complete.
+ */
+export class BindingJournal {
+  private fh: FileHandle | undefined;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private linesSinceCompaction = 0;
+  /** Set after a failed write: the next flush rewrites the full state instead of appending. */
+  private needsRewrite = false;
+  private timer: TimerHandle | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly path: string;
+  private readonly groupCommitMs: number;
+  private readonly maxPendingBytes: number;
+  private readonly compactFactor: number;
+  private readonly compactMinLines: number;
+
+  private constructor(
+    private readonly opts: JournalOptions,
+    private readonly snapshot: () => Iterable<Binding>,
+    private readonly liveCount: () => number,
+  ) {
+    this.path = join(opts.dir, JOURNAL_FILE);
+    this.groupCommitMs = opts.groupCommitMs ?? 20;
+    this.maxPendingBytes = opts.maxPendingBytes ?? 256 * 1024;
+    this.compactFactor = opts.compactFactor ?? 4;
+    this.compactMinLines = opts.compactMinLines ?? 10_000;
+  }
+
+  /**
+   * Reads the journal (a missing file is an empty store; a torn last line or corrupt lines are
+   * skipped, never thrown), then rewrites it compacted so new appends never follow a torn line.
+   * Throws {@link LocationStoreError} only for I/O failures.
+   */
+  static async open(
+    opts: JournalOptions,
+    snapshot: () => Iterable<Binding>,
+    liveCount: () => number,
+    load: (bindings: Iterable<Binding>) => void,
+  ): Promise<{ journal: BindingJournal; stats: ReplayStats }> {
+    const journal = new BindingJournal(opts, snapshot, liveCount);
+    let bytes: Buffer;
+    try {
+      await mkdir(opts.dir, { recursive: true });
+      bytes = await readFile(journal.path).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return Buffer.alloc(0);
+        throw e;
+      });
+    } catch (e) {
+      throw new LocationStoreError(`cannot read ${journal.path}`, { cause: e });
+    }
+    const { bindings, stats } = replayJournal(bytes, opts.clock.now());
+    load(
+      (function* () {
+        for (const m of bindings.values()) yield* m.values();
+      })(),
+    );
+    await journal.compact();
+    return { journal, stats };
+  }
+
+  /** Queues one change set; it is written by the next group commit. */
+  append(change: JournalChange): void {
+    if (this.closed) throw new Error('journal is closed');
+    const line = encodeChange(change);
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    if (this.pendingBytes >= this.maxPendingBytes) void this.flush().catch(() => {});
+    else if (this.timer === undefined) {
+      this.timer = this.opts.clock.setTimeout(() => {
+        this.timer = undefined;
+        void this.flush().catch(() => {});
+      }, this.groupCommitMs);
+    }
+  }
+
+  /** Resolves once every change appended so far is on disk (one write + one fdatasync for all). */
+  flush(): Promise<void> {
+    if (this.timer !== undefined) {
+      this.opts.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const run = this.chain.then(() => this.writePending());
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  /** Flushes and closes the file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush().catch(() => {});
+    this.closed = true;
+    await this.chain;
+    await this.fh?.close().catch(() => {});
+    this.fh = undefined;
+  }
+
+  private async writePending(): Promise<void> {
+    if (this.needsRewrite) {
+      this.pending = [];
+      this.pendingBytes = 0;
+      await this.compact();
+      return;
+    }
+    if (this.pending.length === 0) return;
+    const data = this.pending.join('');
+    const count = this.pending.length;
+    this.pending = [];
+    this.pendingBytes = 0;
+    try {
+      if (this.fh === undefined) this.fh = await open(this.path, 'a');
+      await this.fh.appendFile(data);
+      await this.fh.datasync();
+    } catch (e) {
+      // Memory stays authoritative; the next flush rewrites the whole state.
+      this.needsRewrite = true;
+      throw new LocationStoreError(`cannot append to ${this.path}`, { cause: e });
+    }
+    this.linesSinceCompaction += count;
+    const threshold = Math.max(this.compactMinLines, this.compactFactor * this.liveCount());
+    if (this.linesSinceCompaction > threshold) await this.compact();
+  }
+
+  /** Rewrites the journal as the live set: temp file → fsync → rename → fsync directory. */
+  private async compact(): Promise<void> {
+    const tmp = `${this.path}.tmp`;
+    try {
+      await this.fh?.close();
+      this.fh = undefined;
+      const out = await open(tmp, 'w');
+      try {
+        const batch: Binding[] = [];
+        let buffered = '';
+        for (const b of this.snapshot()) {
+          batch.push(b);
+          if (batch.length === 256) {
+            buffered += encodeChange({ upserts: batch, removals: [] });
+            batch.length = 0;
+          }
+          if (buffered.length >= 1 << 20) {
+            await out.appendFile(buffered);
+            buffered = '';
+          }
+        }
+        if (batch.length > 0) buffered += encodeChange({ upserts: batch, removals: [] });
+        if (buffered.length > 0) await out.appendFile(buffered);
+        await out.sync();
+      } finally {
+        await out.close();
+      }
+      await rename(tmp, this.path);
+      const dir = await open(this.opts.dir, 'r');
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+      this.linesSinceCompaction = 0;
+      this.needsRewrite = false;
+    } catch (e) {
+      this.needsRewrite = true;
+      await rm(tmp, { force: true }).catch(() => {});
+      throw new LocationStoreError(`cannot compact ${this.path}`, { cause: e });
+    }
+  }
+}

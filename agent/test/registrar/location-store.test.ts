@@ -1,0 +1,174 @@
+import { mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { JOURNAL_FILE } from '../../src/registrar/binding-journal.js';
+import { encodeChange } from '../../src/registrar/journal-record.js';
+import { MemoryLocationStore } from '../../src/registrar/location-store.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { locationStoreContract } from './location-store.contract.js';
+import { aBinding, T0 } from './register-fixtures.js';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'sipwall-loc-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function openAt(dir: string, clock = new ManualClock(T0), extra: { compactMinLines?: number } = {}) {
+  return MemoryLocationStore.open(clock, { journal: { dir, groupCommitMs: 10, ...extra } });
+}
+
+locationStoreContract('memory only', async () => MemoryLocationStore.inMemory());
+locationStoreContract('with journal', async () => (await openAt(await tempDir())).store);
+
+describe('journaled store: persistence', () => {
+  const b = (key: string, expiresAt = T0 + 600_000) =>
+    aBinding({ key, contact: `sip:alice@${key}`, expiresAt });
+
+  it('reloads what was flushed, with absolute expiry (remaining lifetime kept)', async () => {
+    const dir = await tempDir();
+    const { store } = await openAt(dir);
+    store.upsert(b('192.0.2.1'));
+    store.upsert({
+      ...b('192.0.2.2'),
+      q: 500,
+      instanceId: '<urn:uuid:1>',
+      regId: 1,
+      flow: { transport: 'tcp', address: '2001:db8::1', port: 5060, connectionId: 7 },
+    });
+    store.remove('sip:alice@example.com', '192.0.2.1');
+    await store.flush();
+    await store.close();
+    const { store: again, stats } = await openAt(dir, new ManualClock(T0 + 300_000));
+    expect(stats).toEqual({ lines: 3, corrupt: 0, tornTail: false });
+    const list = again.lookup('sip:alice@example.com');
+    expect(list).toHaveLength(1);
+    expect(list[0]).toEqual({
+      ...b('192.0.2.2'),
+      q: 500,
+      instanceId: '<urn:uuid:1>',
+      regId: 1,
+      flow: { transport: 'tcp', address: '2001:db8::1', port: 5060, connectionId: 7 },
+    });
+    await again.close();
+  });
+
+  it('drops bindings that expired while the agent was down', async () => {
+    const dir = await tempDir();
+    const { store } = await openAt(dir);
+    store.upsert(b('short', T0 + 1000));
+    store.upsert(b('long', T0 + 100_000));
+    await store.close();
+    const { store: again } = await openAt(dir, new ManualClock(T0 + 50_000));
+    expect(again.lookup('sip:alice@example.com').map((x) => x.key)).toEqual(['long']);
+    await again.close();
+  });
+
+  it('group-commits on the clock: nothing is written before groupCommitMs, everything after', async () => {
+    const dir = await tempDir();
+    const clock = new ManualClock(T0);
+    const { store } = await openAt(dir, clock);
+    const sizeBefore = (await stat(join(dir, JOURNAL_FILE))).size;
+    store.upsert(b('a'));
+    store.upsert(b('b'));
+    expect((await stat(join(dir, JOURNAL_FILE))).size).toBe(sizeBefore);
+    clock.advance(10);
+    await store.flush(); // waits for the write the timer started
+    const text = await readFile(join(dir, JOURNAL_FILE), 'utf8');
+    expect(text.trim().split('\n')).toHaveLength(2);
+    await store.close();
+  });
+
+  it('survives kill -9 mid-write: a journal truncated mid-line reloads without the torn change', async () => {
+    const dir = await tempDir();
+    const { store } = await openAt(dir);
+    store.upsert(b('one'));
+    await store.flush();
+    store.upsert(b('two'));
+    await store.flush();
+    await store.close();
+    const path = join(dir, JOURNAL_FILE);
+    const size = (await stat(path)).size;
+    await truncate(path, size - 7);
+    const { store: again, stats } = await openAt(dir);
+    expect(stats.tornTail).toBe(true);
+    expect(again.lookup('sip:alice@example.com').map((x) => x.key)).toEqual(['one']);
+    // The reload rewrote the file, so the next append does not glue onto the torn bytes.
+    again.upsert(b('three'));
+    await again.close();
+    const { store: third, stats: s3 } = await openAt(dir);
+    expect(s3).toMatchObject({ corrupt: 0, tornTail: false });
+    expect(third.lookup('sip:alice@example.com').map((x) => x.key)).toEqual(['one', 'three']);
+    await third.close();
+  });
+
+  it('skips a corrupt line in the middle and keeps the rest', async () => {
+    const dir = await tempDir();
+    const lines = [
+      encodeChange({ upserts: [b('a')], removals: [] }),
+      '{"u":[{"a":"sip:alice@example.com","k":"x"}],"r":[]}\n',
+      'garbage\n',
+      encodeChange({ upserts: [b('c')], removals: [] }),
+    ];
+    await writeFile(join(dir, JOURNAL_FILE), lines.join(''));
+    const { store, stats } = await openAt(dir);
+    expect(stats).toEqual({ lines: 4, corrupt: 2, tornTail: false });
+    expect(store.lookup('sip:alice@example.com').map((x) => x.key)).toEqual(['a', 'c']);
+    await store.close();
+  });
+
+  it('ignores a leftover temp file from a compaction cut by a crash', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, `${JOURNAL_FILE}.tmp`), 'half a compac');
+    await writeFile(join(dir, JOURNAL_FILE), encodeChange({ upserts: [b('a')], removals: [] }));
+    const { store } = await openAt(dir);
+    expect(store.count()).toBe(1);
+    await store.close();
+  });
+
+  it('compacts when the log grows past the threshold: the file holds only live bindings', async () => {
+    const dir = await tempDir();
+    const { store } = await openAt(dir, new ManualClock(T0), { compactMinLines: 50 });
+    for (let i = 0; i < 200; i++) {
+      store.upsert(b('same', T0 + 600_000 + i));
+      await store.flush();
+    }
+    const text = await readFile(join(dir, JOURNAL_FILE), 'utf8');
+    expect(text.trim().split('\n').length).toBeLessThan(60);
+    await store.close();
+    const { store: again } = await openAt(dir);
+    expect(again.lookup('sip:alice@example.com')[0]?.expiresAt).toBe(T0 + 600_000 + 199);
+    await again.close();
+  });
+
+  it('never throws on random journal corruption and never loads more bindings than were written', async () => {
+    const dir = await tempDir();
+    const good = [
+      encodeChange({ upserts: [b('a'), b('b')], removals: [] }),
+      encodeChange({ upserts: [b('c')], removals: [{ aor: 'sip:alice@example.com', key: 'a' }] }),
+      encodeChange({ upserts: [b('d')], removals: [] }),
+    ].join('');
+    const path = join(dir, JOURNAL_FILE);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(good.length), fc.integer({ min: 0, max: 255 })), { maxLength: 12 }),
+        fc.nat(good.length),
+        async (flips, cut) => {
+          const bytes = Buffer.from(good, 'utf8');
+          for (const [pos, val] of flips) if (pos < bytes.length) bytes[pos] = val;
+          await writeFile(path, bytes.subarray(0, cut));
+          const { store } = await openAt(dir);
+          expect(store.count()).toBeLessThanOrEqual(4);
+          await store.close();
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
