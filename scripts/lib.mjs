@@ -14,7 +14,11 @@ export function step(message) {
 
 /** Runs a command with inherited stdio; throws on a non-zero exit unless `allowFail`. */
 export function run(cmd, args, { env = {}, allowFail = false, cwd = root } = {}) {
-  const r = spawnSync(cmd, args, { cwd, stdio: 'inherit', env: { ...process.env, ...env } });
+  const r = spawnSync(cmd, args, {
+    cwd,
+    stdio: 'inherit',
+    env: { TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', ...process.env, ...env },
+  });
   if (r.error) throw r.error;
   if (r.status !== 0 && !allowFail) {
     throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`);

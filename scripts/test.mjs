@@ -26,19 +26,32 @@ const mqttUp = await canConnect(new URL(realMqttUrl).port || 1883, new URL(realM
 if (pgUp && mqttUp) {
   runs.push({ name: 'real-services', env: { DATABASE_URL: realDatabaseUrl, MQTT_URL: realMqttUrl } });
 } else if (requireReal) {
-  console.error(`real services required but not reachable: postgres ${pgUp ? 'up' : 'down'}, mosquitto ${mqttUp ? 'up' : 'down'}`);
+  console.error(
+    `real services required but not reachable: postgres ${pgUp ? 'up' : 'down'}, mosquitto ${mqttUp ? 'up' : 'down'}`,
+  );
   process.exit(1);
 } else {
-  step(`skipping the real-services run: postgres ${pgUp ? 'up' : 'down'}, mosquitto ${mqttUp ? 'up' : 'down'} on 127.0.0.1`);
+  step(
+    `skipping the real-services run: postgres ${pgUp ? 'up' : 'down'}, mosquitto ${mqttUp ? 'up' : 'down'} on 127.0.0.1`,
+  );
 }
 
 let exitCodes = 0;
 for (const r of runs) {
-  step(`vitest run (${r.name}${r.env.DATABASE_URL ? `: ${redact(r.env.DATABASE_URL)}, ${redact(r.env.MQTT_URL)}` : ''})`);
+  step(
+    `vitest run (${r.name}${r.env.DATABASE_URL ? `: ${redact(r.env.DATABASE_URL)}, ${redact(r.env.MQTT_URL)}` : ''})`,
+  );
   const outputFile = path.join(reportsDir, `${r.name}.json`);
   const code = run(
     'npx',
-    ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${outputFile}`, ...extraArgs],
+    [
+      'vitest',
+      'run',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${outputFile}`,
+      ...extraArgs,
+    ],
     { env: { ...r.env, SIPWALL_TEST_RUN: r.name }, allowFail: true },
   );
   exitCodes |= code;
@@ -61,9 +74,12 @@ for (const r of runs) {
   failed += report.numFailedTests ?? 0;
   skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
   // A suite that failed to load has no tests counted; make it visible.
-  const brokenSuites = (report.testResults ?? []).filter((s) => s.status === 'failed' && s.assertionResults?.length === 0);
+  const brokenSuites = (report.testResults ?? []).filter(
+    (s) => s.status === 'failed' && s.assertionResults?.length === 0,
+  );
   failed += brokenSuites.length;
-  for (const s of brokenSuites) console.error(`suite failed to run (${r.name}): ${path.relative(root, s.name)}`);
+  for (const s of brokenSuites)
+    console.error(`suite failed to run (${r.name}): ${path.relative(root, s.name)}`);
 }
 
 console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
