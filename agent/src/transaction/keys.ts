@@ -10,7 +10,7 @@ import { defaultPort } from '../transport/default-port.js';
 export const MAGIC_COOKIE = 'z9hG4bK';
 
 export function hasMagicCookie(branch: string | undefined): branch is string {
-  return branch !== undefined && branch.startsWith(MAGIC_COOKIE) && branch.length > MAGIC_COOKIE.length;
+  return branch?.startsWith(MAGIC_COOKIE) === true && branch.length > MAGIC_COOKIE.length;
 }
 
 function sentBy(via: Via): string {

@@ -234,7 +234,7 @@ export class StreamTransportListener implements StreamTransport {
   async send(bytes: Uint8Array, to: Endpoint): Promise<void> {
     if (this.closed) throw new TransportError('closed', `${this.protocol} transport is closed`);
     const open = this.table.findByRemote(to);
-    const connection = open !== undefined && open.socket.writable ? open : await this.connect(to);
+    const connection = open?.socket.writable ? open : await this.connect(to);
     await this.write(connection, bytes);
   }
 
