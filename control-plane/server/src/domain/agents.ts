@@ -93,20 +93,30 @@ export async function pushDesiredState(
     access: 'write',
   });
   let state: DesiredState | undefined;
-  const row = await insertNextConfigVersion(db, {
-    agentId: agent.id,
-    createdBy: params.operatorId,
-    build: (version) => {
-      state = DesiredStateSchema.parse({
-        version,
-        config: params.config,
-        users: params.users,
-        policies: params.policies,
-        issuedAt: deps.clock().toISOString(),
-      });
-      return state;
-    },
-  });
+  const insert = () =>
+    insertNextConfigVersion(db, {
+      agentId: agent.id,
+      createdBy: params.operatorId,
+      build: (version) => {
+        state = DesiredStateSchema.parse({
+          version,
+          config: params.config,
+          users: params.users,
+          policies: params.policies,
+          issuedAt: deps.clock().toISOString(),
+        });
+        return state;
+      },
+    });
+  // Two concurrent pushes race for the same next version; the primary key lets one win, the other retries.
+  let row: Awaited<ReturnType<typeof insert>> | undefined;
+  for (let attempt = 1; row === undefined; attempt++) {
+    try {
+      row = await insert();
+    } catch (e) {
+      if (attempt >= 5 || !isUniqueViolation(e)) throw e;
+    }
+  }
   await appendAudit(db, {
     organizationId: agent.organizationId,
     operatorId: params.operatorId,
@@ -128,4 +138,13 @@ export async function republishDesired(
   if (!latest) return false;
   await publisher.publishDesired(agentId, DesiredStateSchema.parse(latest.payload));
   return true;
+}
+
+/** Postgres `unique_violation` (23505), whichever driver wrapped it. */
+function isUniqueViolation(e: unknown): boolean {
+  for (let cur: unknown = e, depth = 0; cur && depth < 4; depth++) {
+    if ((cur as { code?: unknown }).code === '23505') return true;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return false;
 }

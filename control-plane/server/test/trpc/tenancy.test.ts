@@ -157,3 +157,23 @@ describe(`tRPC tenancy and roles (${process.env['DATABASE_URL'] ? 'postgres' : '
     expect(cookie).toMatch(/SameSite=Strict/);
   });
 });
+
+describe('concurrent pushDesired', () => {
+  it('gives distinct consecutive versions', async () => {
+    const cp = await startTestControlPlane();
+    try {
+      const owner = await cp.operator('owner@race.test');
+      const org = await owner.api.organizations.create({ name: 'race' });
+      const site = await owner.api.sites.create({ organizationId: org.id, name: 's' });
+      const { agent } = await owner.api.agents.create({ siteId: site.id, name: 'fw' });
+      const results = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          owner.api.agents.pushDesired({ agentId: agent.id, config: {}, users: [], policies: {} }),
+        ),
+      );
+      expect(results.map((r) => r.version).sort()).toEqual([1, 2, 3, 4]);
+    } finally {
+      await cp.close();
+    }
+  });
+});

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { parseEnv } from './env.js';
+
+describe('parseEnv', () => {
+  it('applies defaults', () => {
+    const r = parseEnv({});
+    expect(r.ok && r.env).toMatchObject({
+      PORT: 8080,
+      HOST: '127.0.0.1',
+      MQTT_PORT: 1883,
+      DATA_DIR: './data',
+      MQTT_PROVISIONING: 'none',
+      SIPWALL_ADMIN_EMAIL: 'admin@sipwall.local',
+      LOG_LEVEL: 'info',
+    });
+    expect(r.ok && r.env.DATABASE_URL).toBeUndefined();
+    expect(r.ok && r.env.SIPWALL_ADMIN_PASSWORD).toBeUndefined();
+  });
+
+  it('names each bad variable', () => {
+    const r = parseEnv({
+      PORT: 'eighty',
+      MQTT_URL: 'http://x',
+      MQTT_PROVISIONING: 'acl',
+      DATABASE_URL: 'mysql://x',
+    });
+    expect(r.ok).toBe(false);
+    const names = r.ok ? [] : r.problems.map((p) => p.split(':')[0]);
+    expect(names.sort()).toEqual(['DATABASE_URL', 'MQTT_PROVISIONING', 'MQTT_URL', 'PORT']);
+  });
+
+  it('treats empty strings as unset', () => {
+    const r = parseEnv({ DATABASE_URL: '', MQTT_URL: ' ', SIPWALL_ADMIN_PASSWORD: '' });
+    expect(r.ok).toBe(true);
+  });
+});
