@@ -60,3 +60,38 @@ export function renderBindingContact(b: Binding, now: number): string {
   if (b.regId !== undefined) s += `;reg-id=${b.regId}`;
   return s;
 }
+
+const LATIN1 = /^[\x00-\xff]*$/;
+
+/**
+ * A copy of `s` that owns its characters. Strings cut from a parsed message are V8 slices or
+ * concatenations that keep the whole message text alive; a stored binding must not.
+ */
+export function detachString(s: string): string {
+  if (s.length < 13) return s; // V8 copies short substrings anyway
+  return LATIN1.test(s)
+    ? Buffer.from(s, 'latin1').toString('latin1')
+    : (JSON.parse(JSON.stringify(s)) as string);
+}
+
+/** A copy of `b` for long-term storage: detached strings, `aor` shared with `sameAor` when given. */
+export function compactBinding(b: Binding, sameAor?: string): Binding {
+  return {
+    aor: sameAor ?? detachString(b.aor),
+    key: detachString(b.key),
+    contact: detachString(b.contact),
+    q: b.q,
+    expiresAt: b.expiresAt,
+    callId: detachString(b.callId),
+    cseq: b.cseq,
+    instanceId: b.instanceId === undefined ? undefined : detachString(b.instanceId),
+    regId: b.regId,
+    flow: {
+      transport: b.flow.transport,
+      address: detachString(b.flow.address),
+      port: b.flow.port,
+      ...(b.flow.connectionId === undefined ? {} : { connectionId: b.flow.connectionId }),
+    },
+    registeredAt: b.registeredAt,
+  };
+}

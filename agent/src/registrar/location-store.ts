@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../util/clock.js';
-import type { Binding } from './binding.js';
+import { type Binding, compactBinding } from './binding.js';
 import { BindingJournal, type JournalOptions } from './binding-journal.js';
 import type { ReplayStats } from './journal-record.js';
 
@@ -184,8 +184,10 @@ export class MemoryLocationStore implements LocationStore {
     await this.journal?.close();
   }
 
-  private put(b: Binding): void {
-    const list = this.byAor.get(b.aor) ?? NO_BINDINGS;
+  private put(incoming: Binding): void {
+    const list = this.byAor.get(incoming.aor) ?? NO_BINDINGS;
+    // Stored compactly: own strings (not slices of a parsed message), one shared AOR string.
+    const b = compactBinding(incoming, list[0]?.aor);
     const i = list.findIndex((x) => x.key === b.key);
     const next = i < 0 ? [...list, b] : list.map((x, j) => (j === i ? b : x));
     if (i < 0) this.total++;
