@@ -19,13 +19,18 @@ export interface HeaderParseError {
   readonly reason: string;
 }
 
-const cache = new WeakMap<SipMessage, Map<string, unknown>>();
+/**
+ * Per-message cache in a non-enumerable symbol property (invisible to equality and JSON).
+ * Not a WeakMap: ephemeron entries for millions of short-lived messages cost the GC dearly.
+ */
+const CACHE = Symbol('sip.lazy');
 
 function cached<T>(msg: SipMessage, key: string, compute: () => T): T {
-  let entries = cache.get(msg);
+  const holder = msg as unknown as { [CACHE]?: Map<string, unknown> };
+  let entries = holder[CACHE];
   if (entries === undefined) {
     entries = new Map();
-    cache.set(msg, entries);
+    Object.defineProperty(msg, CACHE, { value: entries, enumerable: false });
   }
   if (entries.has(key)) return entries.get(key) as T;
   const value = compute();

@@ -92,30 +92,31 @@ export function deriveRouting(headers: readonly HeaderField[], requireVia: boole
     viaOk && fromNa && toNa && callIdOk && cseqV && !keyDup && from && to && callId && cseq
       ? { via: viaFields, from, to, callId, cseq, toHasTag: toNa.tag !== undefined }
       : undefined;
-  const fail = (code: SipParseErrorCode, header: string): Derived => ({
-    routing: undefined,
-    failure: { code, header },
-    respond,
-  });
 
-  if (viaFields.length === 0 && requireVia) return fail('missing-header', 'via');
-  if (!viaOk) return fail('bad-via', 'via');
-  if (from === undefined) return fail('missing-header', 'from');
-  if (to === undefined) return fail('missing-header', 'to');
-  if (callId === undefined) return fail('missing-header', 'call-id');
-  if (cseq === undefined) return fail('missing-header', 'cseq');
-  if (duplicate !== undefined) return fail('duplicate-header', duplicate);
-  if (fromNa === undefined) return fail('bad-from', 'from');
-  if (toNa === undefined) return fail('bad-to', 'to');
-  if (!callIdOk) return fail('bad-call-id', 'call-id');
-  if (cseqV === undefined) return fail('bad-cseq', 'cseq');
+  if (viaFields.length === 0 && requireVia) return fail('missing-header', 'via', respond);
+  if (!viaOk) return fail('bad-via', 'via', respond);
+  if (from === undefined) return fail('missing-header', 'from', respond);
+  if (to === undefined) return fail('missing-header', 'to', respond);
+  if (callId === undefined) return fail('missing-header', 'call-id', respond);
+  if (cseq === undefined) return fail('missing-header', 'cseq', respond);
+  if (duplicate !== undefined) return fail('duplicate-header', duplicate, respond);
+  if (fromNa === undefined) return fail('bad-from', 'from', respond);
+  if (toNa === undefined) return fail('bad-to', 'to', respond);
+  if (!callIdOk) return fail('bad-call-id', 'call-id', respond);
+  if (cseqV === undefined) return fail('bad-cseq', 'cseq', respond);
   const maxForwards = maxF === undefined ? undefined : parseMaxForwards(maxF.value);
-  if (maxF !== undefined && maxForwards === undefined) return fail('bad-max-forwards', 'max-forwards');
+  if (maxF !== undefined && maxForwards === undefined)
+    return fail('bad-max-forwards', 'max-forwards', respond);
   const contentLength = cl === undefined ? undefined : parseContentLength(cl.value);
-  if (cl !== undefined && contentLength === undefined) return fail('bad-content-length', 'content-length');
+  if (cl !== undefined && contentLength === undefined)
+    return fail('bad-content-length', 'content-length', respond);
   return {
     routing: { via, from: fromNa, to: toNa, callId: callId.value, cseq: cseqV, maxForwards, contentLength },
     failure: undefined,
     respond,
   };
+}
+
+function fail(code: SipParseErrorCode, header: string, respond: RespondFields | undefined): Derived {
+  return { routing: undefined, failure: { code, header }, respond };
 }

@@ -6,10 +6,11 @@
  */
 import { deriveRouting } from './derive.js';
 import { headerKey, headerSpelling } from './compact-forms.js';
-import type { HeaderField, Param, SipMessage, SipRequest } from './message.js';
+import type { HeaderField, Param, SipMessage, SipRequest, Via } from './message.js';
 import { findParam, formatParams } from './params.js';
 import { splitTopLevel } from './scan.js';
 import { parseUri } from './uri.js';
+import { parseViaList } from './via.js';
 
 const MANDATORY = new Set(['from', 'to', 'call-id', 'cseq']);
 
@@ -23,23 +24,37 @@ export function makeField(name: string, value: string): HeaderField {
   return { name, key: headerKey(name), value, raw: `${name}: ${value}\r\n` };
 }
 
-/** Rebuilds the model around new headers/body/start line; routing fields are re-derived. */
+const ROUTING_KEYS = new Set(['from', 'to', 'call-id', 'cseq', 'max-forwards', 'content-length']);
+
+/**
+ * Rebuilds the model around new headers/body/start line. Only what the edit touched is
+ * re-derived: Via edits re-parse the Via fields, other routing headers re-derive all,
+ * anything else reuses the previous routing fields.
+ */
 function rebuild<M extends SipMessage>(
   msg: M,
   headers: readonly HeaderField[],
+  touched: string | undefined,
   changes: { body?: Buffer; startLine?: string; requestUri?: SipRequest['requestUri'] } = {},
 ): M {
+  if (touched === 'via') {
+    const via: Via[] = [];
+    for (const h of headers) {
+      if (h.key !== 'via') continue;
+      const list = parseViaList(h.value);
+      if (list === undefined) throw new Error('SIP edit: result has an invalid Via header');
+      for (const v of list) via.push(v);
+    }
+    return { ...msg, ...changes, via, headers, wire: undefined };
+  }
+  if (touched === undefined || !ROUTING_KEYS.has(touched)) {
+    return { ...msg, ...changes, headers, wire: undefined };
+  }
   const derived = deriveRouting(headers, false);
   if (derived.routing === undefined) {
     throw new Error(`SIP edit: result has an invalid ${derived.failure?.header ?? 'routing'} header`);
   }
-  return {
-    ...msg,
-    ...derived.routing,
-    ...changes,
-    headers,
-    wire: undefined,
-  };
+  return { ...msg, ...derived.routing, ...changes, headers, wire: undefined };
 }
 
 function replaceFirstPart(field: HeaderField, oldPart: string, newPart: string): HeaderField {
@@ -84,7 +99,7 @@ export function setTopViaParams<M extends SipMessage>(
   const head = (semi < 0 ? top.raw : top.raw.slice(0, semi)).trimEnd();
   const headers = [...msg.headers];
   headers[index] = replaceFirstPart(field, top.raw, head + formatParams(list));
-  return rebuild(msg, headers);
+  return rebuild(msg, headers, 'via');
 }
 
 /** Adds a Via on top (RFC 3261 §16.6 step 8), as its own field before the existing ones. */
@@ -103,7 +118,7 @@ export function prependHeader<M extends SipMessage>(msg: M, name: string, value:
   const at = msg.headers.findIndex((h) => h.key === field.key);
   const headers = [...msg.headers];
   headers.splice(at < 0 ? 0 : at, 0, field);
-  return rebuild(msg, headers);
+  return rebuild(msg, headers, field.key);
 }
 
 /** Inserts a field after the last field of the same name (or last). */
@@ -115,7 +130,7 @@ export function appendHeader<M extends SipMessage>(msg: M, name: string, value: 
   });
   const headers = [...msg.headers];
   headers.splice(at, 0, field);
-  return rebuild(msg, headers);
+  return rebuild(msg, headers, field.key);
 }
 
 /** Replaces every field of that name by one field at the first one's position (or appends). */
@@ -125,7 +140,7 @@ export function setHeader<M extends SipMessage>(msg: M, name: string, value: str
   if (at < 0) return appendHeader(msg, name, value);
   const headers = msg.headers.filter((h, i) => i === at || h.key !== field.key);
   headers[at] = field;
-  return rebuild(msg, headers);
+  return rebuild(msg, headers, field.key);
 }
 
 /** Removes every field of that name. From/To/Call-ID/CSeq cannot be removed. */
@@ -135,6 +150,7 @@ export function removeHeader<M extends SipMessage>(msg: M, name: string): M {
   return rebuild(
     msg,
     msg.headers.filter((h) => h.key !== key),
+    key,
   );
 }
 
@@ -148,14 +164,17 @@ export function removeFirstHeaderValue<M extends SipMessage>(msg: M, name: strin
   const headers = [...msg.headers];
   if (parts.length <= 1) headers.splice(index, 1);
   else headers[index] = makeField(field.name, parts.slice(1).join(', '));
-  return rebuild(msg, headers);
+  return rebuild(msg, headers, key);
 }
 
 /** Replaces the Request-URI (RFC 3261 §16.6 step 2). Throws on an unparsable URI. */
 export function setRequestUri(req: SipRequest, uri: string): SipRequest {
   const requestUri = parseUri(uri);
   if (requestUri === undefined) throw new Error('SIP edit: invalid Request-URI');
-  return rebuild(req, req.headers, { requestUri, startLine: `${req.method} ${uri} ${req.version}` });
+  return rebuild(req, req.headers, undefined, {
+    requestUri,
+    startLine: `${req.method} ${uri} ${req.version}`,
+  });
 }
 
 /**
@@ -167,5 +186,5 @@ export function setBody<M extends SipMessage>(msg: M, body: Uint8Array, contentT
   let next: M = setHeader(msg, 'Content-Length', String(bytes.length));
   if (contentType !== undefined) next = setHeader(next, 'Content-Type', contentType);
   else if (bytes.length === 0) next = removeHeader(next, 'content-type');
-  return rebuild(next, next.headers, { body: bytes });
+  return rebuild(next, next.headers, undefined, { body: bytes });
 }

@@ -30,45 +30,52 @@ export function scanHeaderSection(
   maxHeaders: number,
 ): HeaderSection | { tooMany: true } {
   const headers: HeaderField[] = [];
-  let defect: Defect | undefined;
-  let startLine = '';
+  // One native pass for the common case: no stray CR/LF and no control characters.
+  let defect = STRAY.test(text) ? findDefect(text, base) : undefined;
+  const n = text.length;
+  let lineEnd = text.indexOf('\r\n');
+  const startLine = text.slice(0, lineEnd < 0 ? n : lineEnd);
   let fieldStart = -1;
   let folded = false;
-  let lineStart = 0;
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x20 && c !== 0x7f) continue;
-    if (c === 0x09) continue;
-    if (c === 0x0d && text.charCodeAt(i + 1) === 0x0a) {
-      // End of a line at i; the next line starts at i + 2.
-      if (lineStart === 0) {
-        startLine = text.slice(0, i);
-      } else {
-        const first = text.charCodeAt(lineStart);
-        if (first === 0x20 || first === 0x09) {
-          if (fieldStart < 0) defect ??= { code: 'bad-header-line', position: base + lineStart };
-          folded = true;
-        } else {
-          if (fieldStart >= 0 && !pushField(headers, text, fieldStart, lineStart, folded)) {
-            defect ??= { code: 'bad-header-line', position: base + fieldStart };
-          }
-          if (headers.length >= maxHeaders) return { tooMany: true };
-          fieldStart = lineStart;
-          folded = false;
-        }
+  let lineStart = lineEnd + 2;
+  while (lineEnd >= 0 && lineStart < n) {
+    lineEnd = text.indexOf('\r\n', lineStart);
+    if (lineEnd < 0) lineEnd = n;
+    const first = text.charCodeAt(lineStart);
+    if (first === 0x20 || first === 0x09) {
+      if (fieldStart < 0) defect ??= { code: 'bad-header-line', position: base + lineStart };
+      folded = true;
+    } else {
+      if (fieldStart >= 0 && !pushField(headers, text, fieldStart, lineStart, folded)) {
+        defect ??= { code: 'bad-header-line', position: base + fieldStart };
       }
-      i++;
-      lineStart = i + 1;
-      continue;
+      if (headers.length >= maxHeaders) return { tooMany: true };
+      fieldStart = lineStart;
+      folded = false;
     }
-    defect ??= { code: c === 0x0d || c === 0x0a ? 'bad-line-ending' : 'control-char', position: base + i };
+    lineStart = lineEnd + 2;
   }
   if (fieldStart >= 0 && !pushField(headers, text, fieldStart, n, folded)) {
     defect ??= { code: 'bad-header-line', position: base + fieldStart };
   }
   if (headers.length > maxHeaders) return { tooMany: true };
   return { startLine, headers, defect };
+}
+
+/** Control characters other than HT, or CR/LF not forming CRLF. */
+const STRAY = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
+
+function findDefect(text: string, base: number): Defect | undefined {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c >= 0x20 && c !== 0x7f) || c === 0x09) continue;
+    if (c === 0x0d && text.charCodeAt(i + 1) === 0x0a) {
+      i++;
+      continue;
+    }
+    return { code: c === 0x0d || c === 0x0a ? 'bad-line-ending' : 'control-char', position: base + i };
+  }
+  return undefined;
 }
 
 function pushField(

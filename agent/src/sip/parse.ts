@@ -53,61 +53,89 @@ function parseUnsafe(bytes: Buffer, limits: ParseLimits): Result<SipMessage, Sip
   }
   const text = bytes.toString('latin1', start, blank + 2);
   const section = scanHeaderSection(text, start, limits.maxHeaders);
+  const bodyStart = blank + 4;
   if ('tooMany' in section) return err(parseError('too-many-headers'));
 
   const line = parseStartLine(section.startLine);
   const derived = deriveRouting(section.headers, true);
-  const isRequest = line.ok ? line.value.kind === 'request' : line.isRequest;
-  const partial = isRequest
-    ? toPartial(derived.respond, line.ok && line.value.kind === 'request' ? line.value.method : undefined)
-    : undefined;
-  const fail = (
-    code: SipParseErrorCode,
-    extra: { position?: number; header?: string; clean?: boolean } = {},
-  ) =>
-    err(
-      parseError(code, {
-        position: extra.position,
-        header: extra.header,
-        partial: extra.clean === false && partial !== undefined && !isClean(partial) ? undefined : partial,
-      }),
-    );
-
-  if (section.defect !== undefined) {
-    return fail(section.defect.code, { position: section.defect.position, clean: false });
-  }
-  if (!line.ok) return fail(line.code, { position: start });
-  if (derived.routing === undefined) {
-    const failure = derived.failure ?? { code: 'internal' as const, header: '' };
-    return fail(failure.code, { header: failure.header });
-  }
   const routing = derived.routing;
-  const sl = line.value;
-  // RFC 3261 §8.2.2 / RFC 4475 §3.1.2.17: CSeq method must match the request method.
-  if (sl.kind === 'request' && routing.cseq.method !== sl.method) {
-    return fail('cseq-method-mismatch', { header: 'cseq' });
+  const sl = line.ok ? line.value : undefined;
+  let code: SipParseErrorCode | undefined;
+  let position: number | undefined;
+  let header: string | undefined;
+  let end = 0;
+  if (section.defect !== undefined) {
+    code = section.defect.code;
+    position = section.defect.position;
+  } else if (!line.ok) {
+    code = line.code;
+    position = start;
+  } else if (routing === undefined) {
+    code = derived.failure?.code ?? 'internal';
+    header = derived.failure?.header;
+  } else if (sl?.kind === 'request' && routing.cseq.method !== sl.method) {
+    // RFC 3261 §8.2.2 / RFC 4475 §3.1.2.17: CSeq method must match the request method.
+    code = 'cseq-method-mismatch';
+    header = 'cseq';
+  } else {
+    const available = len - bodyStart;
+    const bodyLength = routing.contentLength ?? available;
+    if (bodyLength > available) {
+      code = 'body-too-short';
+      header = 'content-length';
+    } else if (bodyStart + bodyLength - start > limits.maxMessageBytes) {
+      code = 'message-too-large';
+    }
+    end = bodyStart + bodyLength;
+  }
+  if (code !== undefined || routing === undefined || sl === undefined) {
+    const isRequest = line.ok ? line.value.kind === 'request' : line.isRequest;
+    let partial = isRequest
+      ? toPartial(derived.respond, sl?.kind === 'request' ? sl.method : undefined)
+      : undefined;
+    if (partial !== undefined && section.defect !== undefined && !isClean(partial)) partial = undefined;
+    return err(parseError(code ?? 'internal', { position, header, partial }));
   }
 
-  const bodyStart = blank + 4;
-  const available = len - bodyStart;
-  const bodyLength = routing.contentLength ?? available;
-  if (bodyLength > available) return fail('body-too-short', { header: 'content-length' });
-  if (bodyStart + bodyLength - start > limits.maxMessageBytes) return fail('message-too-large');
-  const end = bodyStart + bodyLength;
-
-  const common = {
+  // Explicit literals (not spreads) keep one hidden class per kind: this is the hot path.
+  const body = bytes.subarray(bodyStart, end);
+  const wire = bytes.subarray(start, end);
+  if (sl.kind === 'request') {
+    return ok({
+      kind: 'request',
+      method: sl.method,
+      requestUri: sl.requestUri,
+      version: sl.version,
+      startLine: section.startLine,
+      headers: section.headers,
+      body,
+      via: routing.via,
+      from: routing.from,
+      to: routing.to,
+      callId: routing.callId,
+      cseq: routing.cseq,
+      maxForwards: routing.maxForwards,
+      contentLength: routing.contentLength,
+      wire,
+    });
+  }
+  return ok({
+    kind: 'response',
+    status: sl.status,
+    reason: sl.reason,
     version: sl.version,
     startLine: section.startLine,
     headers: section.headers,
-    body: bytes.subarray(bodyStart, end),
-    ...routing,
-    wire: bytes.subarray(start, end),
-  };
-  return ok(
-    sl.kind === 'request'
-      ? { kind: 'request', method: sl.method, requestUri: sl.requestUri, ...common }
-      : { kind: 'response', status: sl.status, reason: sl.reason, ...common },
-  );
+    body,
+    via: routing.via,
+    from: routing.from,
+    to: routing.to,
+    callId: routing.callId,
+    cseq: routing.cseq,
+    maxForwards: routing.maxForwards,
+    contentLength: routing.contentLength,
+    wire,
+  });
 }
 
 function toPartial(
