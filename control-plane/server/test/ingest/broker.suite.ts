@@ -98,7 +98,7 @@ export function brokerSuite(name: string, opts: BrokerSuiteOptions): void {
         'appliedVersion',
       );
       expect(got).toMatchObject({ reportedStatus: 'applied', errors: [], online: true });
-      expect(got.lastSeenAt).toBeInstanceOf(Date);
+      expect(Date.parse(got.lastSeenAt ?? '')).not.toBeNaN();
       await c.publishAsync(topics.status(b.agentId), JSON.stringify({ state: 'offline' }), {
         qos: 1,
         retain: true,

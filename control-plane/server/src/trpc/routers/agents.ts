@@ -5,6 +5,7 @@ import { listConfigVersions } from '../../db/queries/config-versions.js';
 import { requireAccess } from '../../domain/access.js';
 import { createAgentWithToken, loadAgentFor, pushDesiredState } from '../../domain/agents.js';
 import { authedProcedure, router } from '../init.js';
+import { toWire } from '../wire.js';
 import { AgentIdSchema, NameSchema } from './inputs.js';
 
 export const agentsRouter = router({
@@ -14,7 +15,7 @@ export const agentsRouter = router({
       organizationId: input.organizationId,
       access: 'read',
     });
-    return listAgents(ctx.db, input);
+    return toWire(await listAgents(ctx.db, input));
   }),
   get: authedProcedure.input(z.object({ agentId: AgentIdSchema })).query(async ({ ctx, input }) => {
     const agent = await loadAgentFor(ctx.db, {
@@ -23,12 +24,12 @@ export const agentsRouter = router({
       access: 'read',
     });
     const versions = await listConfigVersions(ctx.db, { agentId: agent.id });
-    return { ...agent, configVersions: versions };
+    return toWire({ ...agent, configVersions: versions });
   }),
   create: authedProcedure
     .input(z.object({ siteId: z.uuid(), name: NameSchema }))
-    .mutation(({ ctx, input }) =>
-      createAgentWithToken(ctx.db, ctx.clock, { operatorId: ctx.operator.id, ...input }),
+    .mutation(async ({ ctx, input }) =>
+      toWire(await createAgentWithToken(ctx.db, ctx.clock, { operatorId: ctx.operator.id, ...input })),
     ),
   pushDesired: authedProcedure
     .input(

@@ -3,6 +3,7 @@ import { appendAudit } from '../../db/queries/audit.js';
 import { createSite, listSites } from '../../db/queries/sites.js';
 import { requireAccess } from '../../domain/access.js';
 import { authedProcedure, router } from '../init.js';
+import { toWire } from '../wire.js';
 import { NameSchema } from './inputs.js';
 
 export const sitesRouter = router({
@@ -12,7 +13,7 @@ export const sitesRouter = router({
       organizationId: input.organizationId,
       access: 'read',
     });
-    return listSites(ctx.db, input);
+    return toWire(await listSites(ctx.db, input));
   }),
   create: authedProcedure
     .input(z.object({ organizationId: z.uuid(), name: NameSchema }))
@@ -30,6 +31,6 @@ export const sitesRouter = router({
         target: site.id,
         detail: { name: site.name },
       });
-      return site;
+      return toWire(site);
     }),
 });
