@@ -1,0 +1,187 @@
+import { type AuthenticateContext, authenticateRequest } from '../auth/authenticate.js';
+import type { BruteForceGuard } from '../auth/brute-force.js';
+import { matchesScanner } from '../auth/scanner.js';
+import type { SecurityEvent } from '../auth/security-event.js';
+import type { RequestHandler } from '../core/request-handlers.js';
+import { getHeader, getHeaders } from '../sip/accessors.js';
+import { createResponse } from '../sip/build.js';
+import type { SipRequest } from '../sip/message.js';
+import type { ServerTransaction } from '../transaction/types.js';
+import type { InboundContext } from '../transport/channels.js';
+import type { Clock } from '../util/clock.js';
+import { userAor } from './aor.js';
+import type { Flow } from './binding.js';
+import { eventsForRegister, type RegistrationEvent } from './events.js';
+import type { LocationStore } from './location-store.js';
+import { processRegister, type RegistrarConfig, registerAor } from './process-register.js';
+import { registerRejectResponse } from './register-reject.js';
+import type { RegistrarUsers } from './registrar-users.js';
+import { checkRegisterSource, EMPTY_CIDR_SET } from './source-acl.js';
+
+export interface RegisterHandlerDeps {
+  readonly config: RegistrarConfig;
+  readonly store: LocationStore;
+  readonly users: RegistrarUsers;
+  /** Digest context; its `realms` are the configured domains as written, `findUser` is `users.find`. */
+  readonly auth: AuthenticateContext;
+  readonly bruteForce: BruteForceGuard;
+  readonly dropUserAgents: readonly string[];
+  readonly clock: Clock;
+  readonly toTag: () => string;
+  readonly onRegistrationEvents: (events: readonly RegistrationEvent[]) => void;
+  readonly onSecurityEvents: (events: readonly SecurityEvent[]) => void;
+  /**
+   * Ends a transaction without any response (blocked sources, scanners). Until the transaction
+   * layer offers one, the handler answers 403 instead.
+   */
+  readonly drop?: (transaction: ServerTransaction) => void;
+  readonly logger: {
+    warn(obj: object, msg: string): void;
+    debug(obj: object, msg: string): void;
+  };
+}
+
+function flowOf(context: InboundContext): Flow {
+  return {
+    transport: context.transport.protocol,
+    address: context.source.address,
+    port: context.source.port,
+    connectionId: context.connectionId,
+  };
+}
+
+/**
+ * The registrar's thin shell (STYLE §3.6): screen the source, authenticate, snapshot the AOR's
+ * bindings, run the pure `processRegister`, commit to the store, answer. Everything it decides
+ * is decided by pure functions; this only moves data between them and does I/O.
+ */
+export function createRegisterHandler(deps: RegisterHandlerDeps): RequestHandler {
+  return (request, transaction, context) => {
+    handleRegister(request, transaction, context, deps).catch((e: unknown) => {
+      deps.logger.warn({ callId: request.callId, err: e }, 'REGISTER handling failed');
+      if (transaction.lastResponse === undefined)
+        respond(transaction, request, deps, 500, 'Server Internal Error');
+    });
+  };
+}
+
+function respond(
+  transaction: ServerTransaction,
+  request: SipRequest,
+  deps: RegisterHandlerDeps,
+  status: number,
+  reason: string,
+  headers: ReadonlyArray<readonly [string, string]> = [],
+): void {
+  transaction.respond(createResponse(request, status, reason, { toTag: deps.toTag(), headers }));
+}
+
+function dropOrForbid(transaction: ServerTransaction, request: SipRequest, deps: RegisterHandlerDeps): void {
+  if (deps.drop !== undefined) deps.drop(transaction);
+  else respond(transaction, request, deps, 403, 'Forbidden');
+}
+
+/** The realm to challenge with: the configured spelling of the Request-URI's domain. */
+function realmFor(request: SipRequest, deps: RegisterHandlerDeps): string | undefined {
+  const ru = request.requestUri;
+  if (ru.kind !== 'sip') return undefined;
+  for (const realm of deps.auth.realms) if (realm.toLowerCase() === ru.host.toLowerCase()) return realm;
+  return undefined;
+}
+
+export async function handleRegister(
+  request: SipRequest,
+  transaction: ServerTransaction,
+  context: InboundContext,
+  deps: RegisterHandlerDeps,
+): Promise<void> {
+  const now = deps.clock.now();
+  const flow = flowOf(context);
+  const source = flow.address;
+
+  if (deps.bruteForce.check(source, now) === 'blocked') return dropOrForbid(transaction, request, deps);
+  if (matchesScanner(getHeader(request, 'user-agent'), deps.dropUserAgents)) {
+    deps.onSecurityEvents([
+      { event: 'scanner-dropped', source, detail: 'User-Agent matches dropUserAgents', at: now },
+    ]);
+    return dropOrForbid(transaction, request, deps);
+  }
+
+  const realm = realmFor(request, deps);
+  if (realm === undefined) {
+    const r = registerRejectResponse('not-our-domain', deps.config);
+    return respond(transaction, request, deps, r.status, r.reasonPhrase, r.headers);
+  }
+  // Site-level source policy before any challenge: a forbidden network gets no nonce.
+  if (checkRegisterSource(source, deps.config.sourcePolicy, EMPTY_CIDR_SET) === 'denied') {
+    deps.onSecurityEvents([
+      { event: 'register-refused', source, detail: 'source not allowed to register', at: now },
+    ]);
+    const r = registerRejectResponse('forbidden-source', deps.config);
+    return respond(transaction, request, deps, r.status, r.reasonPhrase, r.headers);
+  }
+
+  const decision = authenticateRequest(
+    {
+      method: request.method,
+      requestUri: request.requestUri.raw,
+      credentialHeaders: getHeaders(request, 'authorization'),
+      proxy: false,
+      realm,
+    },
+    deps.auth,
+    now,
+  );
+  if (decision.kind !== 'authenticated') {
+    if (decision.failure) {
+      const user = request.to.uri.kind === 'sip' ? registerAor(request) : undefined;
+      deps.onSecurityEvents(deps.bruteForce.recordFailure(source, user, now));
+    }
+    if (decision.kind === 'challenge') {
+      return respond(transaction, request, deps, decision.status, 'Unauthorized', decision.headers);
+    }
+    const phrase = decision.status === 400 ? 'Bad Request' : 'Forbidden';
+    return respond(transaction, request, deps, decision.status, phrase);
+  }
+
+  const user = deps.users.find(decision.username, decision.realm);
+  if (user === undefined) return respond(transaction, request, deps, 403, 'Forbidden');
+  const aor = registerAor(request);
+  const result = processRegister(
+    request,
+    aor === undefined ? [] : deps.store.lookup(aor),
+    now,
+    deps.config,
+    flow,
+    {
+      authenticatedAor: userAor(user.username, user.domain),
+      maxBindings: user.maxBindings,
+      allowFrom: user.allowFrom,
+    },
+  );
+  if (result.kind === 'reject') {
+    if (result.reason === 'forbidden-source' || result.reason === 'not-authorized-for-aor') {
+      deps.onSecurityEvents([{ event: 'register-refused', source, detail: result.reason, at: now }]);
+    }
+    const r = registerRejectResponse(result.reason, deps.config);
+    return respond(transaction, request, deps, r.status, r.reasonPhrase, r.headers);
+  }
+
+  // Applied in memory at once (lookups see it), then made durable by the group commit before
+  // the 200 goes out. A journal failure keeps memory authoritative and the phone registered.
+  deps.store.apply({ upserts: result.upserts.map((u) => u.binding), removals: result.removals });
+  try {
+    await deps.store.flush();
+  } catch (e) {
+    deps.logger.warn(
+      { callId: request.callId, err: e },
+      'bindings journal write failed; serving from memory',
+    );
+  }
+  const headers = [
+    ...result.response.contacts.map((c) => ['Contact', c] as const),
+    ...result.response.headers,
+  ];
+  respond(transaction, request, deps, 200, 'OK', headers);
+  deps.onRegistrationEvents(eventsForRegister(result, now));
+}

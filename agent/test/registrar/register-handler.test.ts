@@ -1,0 +1,172 @@
+import { SipUserSchema } from '@sipwall/shared';
+import { describe, expect, it } from 'vitest';
+import type { AuthenticateContext } from '../../src/auth/authenticate.js';
+import { BruteForceGuard } from '../../src/auth/brute-force.js';
+import { createNonceVerifier, type NonceOptions } from '../../src/auth/nonce.js';
+import { NonceCountTracker } from '../../src/auth/nonce-count.js';
+import type { SecurityEvent } from '../../src/auth/security-event.js';
+import type { RegistrationEvent } from '../../src/registrar/events.js';
+import { MemoryLocationStore } from '../../src/registrar/location-store.js';
+import { handleRegister, type RegisterHandlerDeps } from '../../src/registrar/register-handler.js';
+import { indexUsers } from '../../src/registrar/registrar-users.js';
+import { getHeaders, type SipRequest, type SipResponse } from '../../src/sip/index.js';
+import type { ServerTransaction } from '../../src/transaction/types.js';
+import type { InboundContext } from '../../src/transport/channels.js';
+import type { Transport } from '../../src/transport/types.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { authorizationHeader, ha1Of } from '../auth/digest-client.js';
+import { cfg, register, T0 } from './register-fixtures.js';
+
+const realm = 'example.com';
+
+function setup() {
+  const clock = new ManualClock(T0);
+  const users = indexUsers([
+    SipUserSchema.parse({
+      username: 'alice',
+      domain: realm,
+      ha1: { sha256: ha1Of('sha256', 'alice', realm, 'pw') },
+    }),
+  ]);
+  if (!users.ok) throw new Error('users');
+  const nonceOptions: NonceOptions = { secret: Buffer.alloc(32, 9), maxAgeMs: 300_000 };
+  let n = 0;
+  const auth: AuthenticateContext = {
+    realms: new Set([realm]),
+    findUser: (u, r) => users.value.find(u, r),
+    nonces: createNonceVerifier(nonceOptions),
+    nonceCounts: new NonceCountTracker({ maxEntries: 1000, maxAgeMs: 600_000 }),
+    nonceOptions,
+    random: (size) => Buffer.alloc(size, ++n),
+    algorithms: ['SHA-256'],
+  };
+  const registrations: RegistrationEvent[] = [];
+  const security: SecurityEvent[] = [];
+  const deps: RegisterHandlerDeps = {
+    config: cfg,
+    store: MemoryLocationStore.inMemory(),
+    users: users.value,
+    auth,
+    bruteForce: new BruteForceGuard({ maxFailures: 2, windowSec: 60, blockSec: 600 }),
+    dropUserAgents: ['friendly-scanner'],
+    clock,
+    toTag: () => 'totag',
+    onRegistrationEvents: (e) => registrations.push(...e),
+    onSecurityEvents: (e) => security.push(...e),
+    logger: { warn: () => {}, debug: () => {} },
+  };
+  return { deps, clock, registrations, security };
+}
+
+/** A server transaction that records the response (the transaction layer is not under test). */
+function transactionFor(request: SipRequest) {
+  const sent: SipResponse[] = [];
+  const tx: ServerTransaction = {
+    kind: 'server-non-invite',
+    request,
+    state: 'trying',
+    get lastResponse() {
+      return sent.at(-1);
+    },
+    respond: (r) => sent.push(r),
+  };
+  return { tx, sent };
+}
+
+const transport = { protocol: 'udp' } as Transport;
+const ctx = (address = '192.0.2.10', port = 5060): InboundContext => ({
+  source: { address, port },
+  transport,
+});
+
+async function send(deps: RegisterHandlerDeps, request: SipRequest, context = ctx()) {
+  const { tx, sent } = transactionFor(request);
+  await handleRegister(request, tx, context, deps);
+  return sent[0];
+}
+
+function answer(challenge: SipResponse, password: string, cseq: number) {
+  const nonce = /nonce="([^"]+)"/.exec(getHeaders(challenge, 'www-authenticate')[0]!)![1]!;
+  return authorizationHeader({
+    hash: 'sha256',
+    username: 'alice',
+    realm,
+    password,
+    method: 'REGISTER',
+    uri: 'sip:example.com',
+    nonce,
+    nc: '00000001',
+    cnonce: `c${cseq}`,
+  });
+}
+
+describe('register handler (shell)', () => {
+  it('challenges, then registers the binding with its flow and answers 200 with the bindings', async () => {
+    const { deps, registrations, security } = setup();
+    const first = await send(deps, register({ cseq: 1 }));
+    expect(first?.status).toBe(401);
+    const auth = answer(first!, 'pw', 2);
+    const ok = await send(
+      deps,
+      register({ cseq: 2, headers: [['Authorization', auth]] }),
+      ctx('198.51.100.4', 40000),
+    );
+    expect(ok?.status).toBe(200);
+    expect(getHeaders(ok!, 'contact')).toEqual(['<sip:alice@192.0.2.10:5060>;expires=3600']);
+    const stored = deps.store.lookup('sip:alice@example.com');
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.flow).toEqual({
+      transport: 'udp',
+      address: '198.51.100.4',
+      port: 40000,
+      connectionId: undefined,
+    });
+    expect(registrations.map((e) => e.action)).toEqual(['added']);
+    expect(security).toEqual([]);
+  });
+
+  it('answers a wrong password with 403 and blocks the source past maxFailures', async () => {
+    const { deps, security } = setup();
+    for (let cseq = 1; cseq <= 3; cseq++) {
+      const challenge = await send(deps, register({ cseq: cseq * 2 }), ctx('203.0.113.66'));
+      const res = await send(
+        deps,
+        register({ cseq: cseq * 2 + 1, headers: [['Authorization', answer(challenge!, 'guess', cseq)]] }),
+        ctx('203.0.113.66'),
+      );
+      expect(res?.status).toBe(403);
+    }
+    expect(security.map((e) => e.event)).toContain('source-blocked');
+    // Blocked: no challenge any more (answered 403 until the transaction layer can drop).
+    expect((await send(deps, register({ cseq: 20 }), ctx('203.0.113.66')))?.status).toBe(403);
+    // alice's own phone elsewhere still gets challenged normally.
+    expect((await send(deps, register({ cseq: 21 }), ctx('10.0.0.5')))?.status).toBe(401);
+  });
+
+  it('refuses a scanner User-Agent without a challenge', async () => {
+    const { deps, security } = setup();
+    const res = await send(deps, register({ headers: [['User-Agent', 'friendly-scanner']] }));
+    expect(res?.status).toBe(403);
+    expect(security.map((e) => e.event)).toEqual(['scanner-dropped']);
+  });
+
+  it('answers 404 for a domain we do not serve, before any challenge', async () => {
+    const { deps } = setup();
+    expect((await send(deps, register({ requestUri: 'sip:elsewhere.net' })))?.status).toBe(404);
+  });
+
+  it('answers 423 with Min-Expires for a too-brief interval after authentication', async () => {
+    const { deps } = setup();
+    const challenge = await send(deps, register({ cseq: 1 }));
+    const res = await send(
+      deps,
+      register({
+        cseq: 2,
+        contact: '<sip:alice@192.0.2.10>;expires=10',
+        headers: [['Authorization', answer(challenge!, 'pw', 1)]],
+      }),
+    );
+    expect(res?.status).toBe(423);
+    expect(getHeaders(res!, 'min-expires')).toEqual(['60']);
+  });
+});
