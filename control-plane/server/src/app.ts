@@ -1,5 +1,6 @@
 import { trpcServer } from '@hono/trpc-server';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { Database } from './db/client.js';
 import type { EnrollDeps } from './domain/enroll.js';
 import { enrollHandler } from './http/enroll.js';
@@ -25,7 +26,14 @@ export function createApp(deps: AppDeps): Hono {
   const db: Database = deps.api.db;
 
   app.get('/healthz', healthzHandler(deps.health));
-  app.post('/api/enroll', enrollHandler(db, deps.enroll));
+  app.post(
+    '/api/enroll',
+    bodyLimit({
+      maxSize: 16 * 1024,
+      onError: (c) => c.json({ error: 'invalid-request', message: 'body too large' }, 413),
+    }),
+    enrollHandler(db, deps.enroll),
+  );
   app.use(
     '/trpc/*',
     trpcServer({

@@ -1,6 +1,11 @@
 import { agentTopicPrefix, type EnrollRequest, type EnrollResponse } from '@sipwall/shared';
 import type { Database } from '../db/client.js';
-import { consumeEnrollmentToken, findEnrollmentToken, setMqttPasswordHash } from '../db/queries/agents.js';
+import {
+  consumeEnrollmentToken,
+  findEnrollmentToken,
+  releaseEnrollmentToken,
+  setMqttPasswordHash,
+} from '../db/queries/agents.js';
 import { appendAudit } from '../db/queries/audit.js';
 import { hashSecret } from '../security/password.js';
 import { hashToken, randomToken } from '../security/tokens.js';
@@ -41,8 +46,14 @@ export async function enrollAgent(
     return { ok: false, error: 'token-expired' };
   }
   const password = randomToken(24);
-  await setMqttPasswordHash(db, { agentId, hash: await hashSecret(password) });
-  await deps.provisioner.provisionAgent(agentId, password);
+  try {
+    await setMqttPasswordHash(db, { agentId, hash: await hashSecret(password) });
+    await deps.provisioner.provisionAgent(agentId, password);
+  } catch (e) {
+    // The agent never got credentials: give the token back so a retry can succeed.
+    await releaseEnrollmentToken(db, { agentId });
+    throw e;
+  }
   await appendAudit(db, {
     organizationId: null,
     operatorId: null,

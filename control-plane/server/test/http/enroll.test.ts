@@ -2,6 +2,7 @@ import { EnrollErrorSchema, EnrollResponseSchema } from '@sipwall/shared';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agents } from '../../src/db/schema/index.js';
+import { enrollAgent } from '../../src/domain/enroll.js';
 import { startTestControlPlane, type TestControlPlane } from '../helpers/control-plane.js';
 import { createFleet, postEnroll } from '../helpers/fleet.js';
 
@@ -79,5 +80,32 @@ describe('POST /api/enroll', () => {
     const resp = await postEnroll(cp, body);
     expect(resp.status).toBe(400);
     expect(EnrollErrorSchema.parse(await resp.json()).error).toBe('invalid-request');
+  });
+
+  it('a provisioning failure gives the token back for a retry', async () => {
+    const { enrollmentToken } = await fleet.owner.api.agents.create({
+      siteId: fleet.site.id,
+      name: 'fw-retry',
+    });
+    const failing = {
+      clock: () => new Date(),
+      provisioner: { provisionAgent: async () => Promise.reject(new Error('broker down')) },
+      publisher: cp.bridge,
+      agentMqttUrl: cp.mqttUrl,
+    };
+    await expect(
+      enrollAgent(cp.database.db, failing, { token: enrollmentToken, agentVersion: '1.0.0' }),
+    ).rejects.toThrow('broker down');
+    const resp = await postEnroll(cp, { token: enrollmentToken, agentVersion: '1.0.0' });
+    expect(resp.status).toBe(200);
+  });
+
+  it('an oversized body → 413', async () => {
+    const resp = await postEnroll(cp, {
+      token: 'x'.repeat(43),
+      agentVersion: '1',
+      hostname: 'h'.repeat(20_000),
+    });
+    expect(resp.status).toBe(413);
   });
 });

@@ -96,6 +96,14 @@ export async function consumeEnrollmentToken(
   return row?.id ?? null;
 }
 
+/** Undoes `consumeEnrollmentToken` when provisioning failed, so the agent can retry with the same token. */
+export async function releaseEnrollmentToken(db: Database, params: { agentId: string }): Promise<void> {
+  await db
+    .update(agents)
+    .set({ enrollmentUsedAt: null, mqttPasswordHash: null })
+    .where(eq(agents.id, params.agentId));
+}
+
 /** Token state, to explain why `consumeEnrollmentToken` refused. */
 export async function findEnrollmentToken(db: Database, params: { tokenHash: string }) {
   const [row] = await db
