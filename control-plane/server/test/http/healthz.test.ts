@@ -61,4 +61,14 @@ describe('/healthz and start-up', () => {
       await new Promise((r) => blocker.close(r));
     }
   });
+
+  it('answers 503 when the broker connection is down (runs last: it closes the bridge)', async () => {
+    await cp.bridge.close();
+    const resp = await fetch(`${cp.url}/healthz`);
+    expect(resp.status).toBe(503);
+    expect(await resp.json()).toMatchObject({
+      status: 'degraded',
+      broker: { kind: 'embedded', connected: false },
+    });
+  });
 });
