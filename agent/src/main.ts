@@ -1,12 +1,21 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
+import type { TelemetryRecord } from '@sipwall/shared';
 import type { Logger } from 'pino';
 import { createAdminApp } from './admin/app.js';
 import type { AgentHealth } from './admin/health.js';
 import { type AdminServer, startAdminServer } from './admin/server.js';
 import { EXIT } from './config/cli-args.js';
 import type { LoadedConfig } from './config/load-config.js';
+import { toSecurityRecord } from './auth/security-event.js';
 import { isAgentError } from './errors.js';
 import { createLogger } from './log/logger.js';
+import { toRegistrationRecord } from './registrar/events.js';
+import { DEFAULT_KEEPALIVE } from './registrar/keepalive-runner.js';
+import { openRegistrarService, type RegistrarService } from './registrar/registrar-service.js';
+import { DEFAULT_BATCHER, TelemetryBatcher } from './registrar/telemetry-batcher.js';
 import { type SipService, startSipService } from './sip-service.js';
 import { DEFAULT_BACKOFF } from './sync/backoff.js';
 import { type AppliedConfig, type ConfigStore, createConfigStore } from './sync/config-store.js';
@@ -52,6 +61,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
 
   let admin: AdminServer | undefined;
   let sip: SipService | undefined;
+  let registrar: RegistrarService | undefined;
   let link: ControlLink | undefined;
   let applier: DesiredApplier | undefined;
   let stopping: Promise<number> | undefined;
@@ -63,7 +73,12 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
   const stop = (exitCode: number = EXIT.ok): Promise<number> => {
     stopping ??= (async () => {
       logger.info({ exitCode }, 'agent stopping');
-      const steps = [link?.stop(), sip?.stop(), admin?.close()].map((p) =>
+      telemetry.flush();
+      const sipThenRegistrar = (async () => {
+        await sip?.stop();
+        await registrar?.close();
+      })();
+      const steps = [link?.stop(), sipThenRegistrar, admin?.close()].map((p) =>
         Promise.resolve(p).catch((e: unknown) => logger.warn({ err: e }, 'error while stopping')),
       );
       const timeout = new Promise<void>((r) => clock.setTimeout(r, SHUTDOWN_TIMEOUT_MS));
@@ -75,6 +90,14 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
     })();
     return stopping;
   };
+
+  // Registration and security events, batched for the control link (dropped when standalone).
+  const telemetry = new TelemetryBatcher<TelemetryRecord>(DEFAULT_BATCHER, clock, (batch) => {
+    if (link === undefined) return;
+    void link.publishEvents(batch).then((sent) => {
+      if (!sent) logger.debug({ records: batch.length }, 'control link away: events dropped');
+    });
+  });
 
   const onFatal = (e: unknown) => {
     const refused = e instanceof ControlLinkError && e.code === 'AGENT_ERR_ENROLL_REFUSED';
@@ -92,11 +115,44 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       desiredApplied: applier?.stats.applied ?? 0,
       desiredRejected: applier?.stats.rejected ?? 0,
     });
-    admin = await startAdminServer(createAdminApp(health), fileConfig.admin.address, fileConfig.admin.port);
+    admin = await startAdminServer(
+      createAdminApp(health, { registrations: () => registrar?.registrations() ?? [] }),
+      fileConfig.admin.address,
+      fileConfig.admin.port,
+    );
+    const registrarLog = logger.child({ component: 'registrar' });
+    registrar = await openRegistrarService(store.current().config, {
+      stateDir: fileConfig.stateDir,
+      clock,
+      logger: registrarLog,
+      randomBytes: (n) => randomBytes(n),
+      // Nonce secret: fresh random bytes at every start, kept in memory only (never on disk, never
+      // logged). After a restart a phone's next REGISTER carries a nonce we no longer recognise
+      // (`invalid-nonce`): it gets one fresh 401, not counted as a failure, and re-authenticates.
+      // That one extra round trip buys replay safety: nonce counts live in memory too, so a
+      // persisted secret would let a REGISTER captured before a restart be replayed after it.
+      nonceSecret: randomBytes(32),
+      keepAlive: DEFAULT_KEEPALIVE,
+      resolveHost: async (host) => (isIP(host) !== 0 ? host : (await lookup(host)).address),
+      onRegistrationEvents: (events) =>
+        telemetry.add(events.map((e) => toRegistrationRecord(e, randomUUID()))),
+      onSecurityEvents: (events) => {
+        for (const e of events) {
+          // One line per blocked source (rare); per-request events only at debug (a storm must not flood logs).
+          if (e.event === 'source-blocked')
+            registrarLog.warn({ source: e.source, detail: e.detail }, 'source blocked');
+          else registrarLog.debug({ event: e.event, source: e.source }, 'security event');
+        }
+        telemetry.add(events.map((e) => toSecurityRecord(e, randomUUID())));
+      },
+    });
+    const reg = registrar;
+    store.onConfig((a) => reg.reconfigure(a.config));
     sip = await startSipService({
       config: store.current().config,
       logger: logger.child({ component: 'sip' }),
       clock,
+      setup: (stack) => reg.attach(stack),
     });
     if (cp !== undefined) {
       applier = createDesiredApplier({

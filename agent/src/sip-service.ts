@@ -3,6 +3,7 @@ import type { AgentConfig } from '@sipwall/shared';
 import type { Logger } from 'pino';
 import { CoreUser } from './core/core-user.js';
 import { RequestHandlerRegistry } from './core/request-handlers.js';
+import type { SipListening, SipStack } from './core/sip-stack.js';
 import { createCryptoIds } from './transaction/ids.js';
 import { TransactionLayer } from './transaction/transaction-layer.js';
 import { createTransportCounters } from './transport/counters.js';
@@ -12,13 +13,7 @@ import type { Transport } from './transport/types.js';
 import { UdpTransport } from './transport/udp-transport.js';
 import type { Clock } from './util/clock.js';
 
-/** One bound SIP listener. */
-export interface SipListening {
-  interface: string;
-  transport: 'udp' | 'tcp' | 'tls';
-  address: string;
-  port: number;
-}
+export type { SipListening, SipStack } from './core/sip-stack.js';
 
 export interface SipService {
   readonly listening: readonly SipListening[];
@@ -31,6 +26,11 @@ export interface SipServiceDeps {
   config: AgentConfig;
   logger: Logger;
   clock: Clock;
+  /**
+   * Plugs TU modules in (the registrar registers its REGISTER handler). Called once, before any
+   * listener binds; `stack.sendRequest` works once `startSipService` has resolved.
+   */
+  setup?: (stack: SipStack) => void;
 }
 
 type SipInterface = AgentConfig['sip']['interfaces'][number];
@@ -52,10 +52,9 @@ export async function startSipService(deps: SipServiceDeps): Promise<SipService>
     ...sip.interfaces.flatMap((i) => (i.publicAddress ? [i.address, i.publicAddress] : [i.address])),
   ];
   const counters = createTransportCounters();
-  const core = new CoreUser(
-    { localHosts },
-    { handlers: new RequestHandlerRegistry(), ids: createCryptoIds(), logger },
-  );
+  const handlers = new RequestHandlerRegistry();
+  const ids = createCryptoIds();
+  const core = new CoreUser({ localHosts }, { handlers, ids, logger });
   const transactions = new TransactionLayer(
     {
       timers: sip.timers,
@@ -68,6 +67,17 @@ export async function startSipService(deps: SipServiceDeps): Promise<SipService>
     { maxMessageBytes: sip.limits.maxMessageBytes, maxHeaderBytes: sip.limits.maxHeaderBytes, localHosts },
     { upper: transactions, counters, logger },
   );
+  let listening: SipListening[] = [];
+  deps.setup?.({
+    handlers,
+    ids,
+    drop: (tx) => transactions.drop(tx),
+    sendRequest(request, target, user) {
+      const prepared = transportLayer.prepareRequest(request, target);
+      transactions.sendRequest(prepared.request, prepared.channel, user);
+    },
+    listening: () => listening,
+  });
   const tls =
     sip.tls === undefined
       ? undefined
@@ -84,8 +94,10 @@ export async function startSipService(deps: SipServiceDeps): Promise<SipService>
   }
   for (const t of transports) transportLayer.addTransport(t);
 
-  const listening: SipListening[] = transports.map((t) => ({
+  const roles = new Map(sip.interfaces.map((i) => [i.name, i.role] as const));
+  listening = transports.map((t) => ({
     interface: t.interfaceName,
+    role: roles.get(t.interfaceName) ?? 'inside',
     transport: t.protocol,
     address: t.local.address,
     port: t.local.port,

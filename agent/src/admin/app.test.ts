@@ -7,7 +7,7 @@ const health: AgentHealth = {
   version: '0.1.0',
   controlPlane: 'connected',
   appliedVersion: 7,
-  sip: [{ interface: 'inside', transport: 'udp', address: '127.0.0.1', port: 5060 }],
+  sip: [{ interface: 'inside', role: 'inside', transport: 'udp', address: '127.0.0.1', port: 5060 }],
   desiredApplied: 2,
   desiredRejected: 1,
 };

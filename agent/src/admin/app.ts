@@ -1,9 +1,16 @@
 import { Hono } from 'hono';
+import type { RegistrationRow } from '../registrar/registration-view.js';
 import type { HealthSource } from './health.js';
 import { renderMetrics } from './metrics.js';
 
+/** Optional views the agent's modules offer (absent while a module is not running). */
+export interface AdminViews {
+  /** Current bindings (main and passive), bounded. */
+  readonly registrations?: () => readonly RegistrationRow[];
+}
+
 /** The local admin API (no listen; tests use `app.request()`). */
-export function createAdminApp(health: HealthSource): Hono {
+export function createAdminApp(health: HealthSource, views: AdminViews = {}): Hono {
   const app = new Hono();
   app.get('/healthz', (c) => {
     const h = health();
@@ -19,5 +26,9 @@ export function createAdminApp(health: HealthSource): Hono {
   app.get('/metrics', (c) =>
     c.body(renderMetrics(health()), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
   );
+  app.get('/registrations', (c) => {
+    const rows = views.registrations?.() ?? [];
+    return c.json({ count: rows.length, registrations: rows });
+  });
   return app;
 }

@@ -89,6 +89,23 @@ function realmFor(request: SipRequest, deps: RegisterHandlerDeps): string | unde
   return undefined;
 }
 
+/**
+ * RFC 7616 §3.7: offer only algorithms the addressed user has an HA1 for, so a phone that only
+ * speaks MD5 (most deployed phones, SIPp) is not handed a SHA-256 challenge it cannot answer when
+ * the site stores MD5 only. An unknown user gets every configured algorithm.
+ */
+function authContextFor(request: SipRequest, realm: string, deps: RegisterHandlerDeps): AuthenticateContext {
+  const to = request.to.uri;
+  const user = to.kind === 'sip' && to.user !== undefined ? deps.users.find(to.user, realm) : undefined;
+  if (user === undefined) return deps.auth;
+  const offered = deps.auth.algorithms.filter((a) =>
+    a === 'MD5' ? user.ha1.md5 !== undefined : user.ha1.sha256 !== undefined,
+  );
+  return offered.length === deps.auth.algorithms.length || offered.length === 0
+    ? deps.auth
+    : { ...deps.auth, algorithms: offered };
+}
+
 export async function handleRegister(
   request: SipRequest,
   transaction: ServerTransaction,
@@ -129,7 +146,7 @@ export async function handleRegister(
       proxy: false,
       realm,
     },
-    deps.auth,
+    authContextFor(request, realm, deps),
     now,
   );
   if (decision.kind !== 'authenticated') {

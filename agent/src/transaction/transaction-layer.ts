@@ -40,6 +40,8 @@ export interface TransactionCounters {
   strayResponses: number;
   tuErrors: number;
   unansweredDropped: number;
+  /** Server transactions the TU ended on purpose without any response (blocked sources, scanners). */
+  silentlyDropped: number;
 }
 
 /**
@@ -58,6 +60,7 @@ export class TransactionLayer {
     strayResponses: 0,
     tuErrors: 0,
     unansweredDropped: 0,
+    silentlyDropped: 0,
   };
 
   constructor(
@@ -178,6 +181,20 @@ export class TransactionLayer {
       'TU never answered: transaction dropped',
     );
     tx.terminate();
+  }
+
+  /**
+   * Ends a server transaction without sending anything (a blocked source, a scanner). Nothing
+   * is remembered: a retransmission starts a new transaction and the TU drops it again, so the
+   * sender sees the same silence as from a closed port.
+   */
+  drop(transaction: ServerTransaction): void {
+    const key = serverTransactionKey(transaction.request);
+    const entry = key === undefined ? undefined : this.servers.get(key);
+    if (entry === undefined || entry.tx !== transaction) return;
+    if (entry.tx.lastResponse !== undefined) return; // Something was sent: let its timers end it.
+    this.counters.silentlyDropped++;
+    entry.tx.terminate();
   }
 
   private forgetServer(key: string, tx: AnyServer): void {

@@ -1,0 +1,181 @@
+import { join } from 'node:path';
+import type { AgentConfig } from '@sipwall/shared';
+import type { Logger } from 'pino';
+import type { AuthenticateContext } from '../auth/authenticate.js';
+import { BruteForceGuard } from '../auth/brute-force.js';
+import { createNonceVerifier, type NonceOptions, type RandomBytes } from '../auth/nonce.js';
+import { NonceCountTracker } from '../auth/nonce-count.js';
+import type { SecurityEvent } from '../auth/security-event.js';
+import type { RequestHandler } from '../core/request-handlers.js';
+import type { SipStack } from '../core/sip-stack.js';
+import { AgentError } from '../errors.js';
+import type { Clock } from '../util/clock.js';
+import type { Binding } from './binding.js';
+import { eventsForExpired, type RegistrationEvent, registrationEvent } from './events.js';
+import { type KeepAliveOptions, startKeepAlive } from './keepalive-runner.js';
+import { MemoryLocationStore, startExpirySweep } from './location-store.js';
+import { createPassiveRegisterHandler } from './passive-relay.js';
+import { createRegisterHandler } from './register-handler.js';
+import { compileRegistrarSettings, type RegistrarSettings } from './registrar-settings.js';
+import { type RegistrationRow, registrationRows } from './registration-view.js';
+
+export interface RegistrarServiceDeps {
+  readonly stateDir: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly randomBytes: RandomBytes;
+  /** Nonce HMAC key (≥ 16 bytes). */
+  readonly nonceSecret: Uint8Array;
+  readonly keepAlive: KeepAliveOptions;
+  /** Resolves passive mode's upstream host (an IP literal resolves to itself). */
+  readonly resolveHost: (host: string) => Promise<string>;
+  readonly onRegistrationEvents: (events: readonly RegistrationEvent[]) => void;
+  readonly onSecurityEvents: (events: readonly SecurityEvent[]) => void;
+  /** Expiry sweep period; default 1 s. */
+  readonly sweepIntervalMs?: number;
+}
+
+export interface RegistrarService {
+  /** Registers the REGISTER handler and starts keep-alives (call from `startSipService`'s `setup`). */
+  attach(stack: SipStack): void;
+  /** Applies a new config (users, policies, mode); a config that does not compile is refused and logged. */
+  reconfigure(config: AgentConfig): void;
+  /** The admin view, main bindings first. */
+  registrations(limit?: number): RegistrationRow[];
+  counts(): { readonly main: number; readonly passive: number; readonly blockedSources: number };
+  close(): Promise<void>;
+}
+
+/** How long a nonce stays fresh; after it the phone gets `stale=true` and retries silently. */
+const NONCE_MAX_AGE_MS = 300_000;
+const NONCE_COUNT_ENTRIES = 200_000;
+const DEFAULT_VIEW_LIMIT = 10_000;
+
+function compileOrThrow(config: AgentConfig): RegistrarSettings {
+  const s = compileRegistrarSettings(config);
+  if (!s.ok) {
+    throw new AgentError(
+      'AGENT_ERR_REGISTRAR_CONFIG',
+      `registrar config refused: ${JSON.stringify(s.error)}`,
+    );
+  }
+  return s.value;
+}
+
+/**
+ * The registrar's composition: location stores (main bindings in `stateDir/bindings.jsonl`, learned
+ * passive bindings in `stateDir/passive/`), digest auth, brute-force guard, expiry sweep, NAT
+ * keep-alive, and the REGISTER handler for the current mode, rebuilt on every config change so
+ * new users and policies apply without a restart.
+ */
+export async function openRegistrarService(
+  initial: AgentConfig,
+  deps: RegistrarServiceDeps,
+): Promise<RegistrarService> {
+  const log = deps.logger;
+  let settings = compileOrThrow(initial);
+  const opened = await MemoryLocationStore.open(deps.clock, { journal: { dir: deps.stateDir } });
+  const passiveOpened = await MemoryLocationStore.open(deps.clock, {
+    journal: { dir: join(deps.stateDir, 'passive') },
+  });
+  const main = opened.store;
+  const passive = passiveOpened.store;
+  log.info({ main: opened.stats, passive: passiveOpened.stats }, 'bindings restored');
+
+  const nonceOptions: NonceOptions = { secret: deps.nonceSecret, maxAgeMs: NONCE_MAX_AGE_MS };
+  const nonces = createNonceVerifier(nonceOptions);
+  const nonceCounts = new NonceCountTracker({ maxEntries: NONCE_COUNT_ENTRIES, maxAgeMs: NONCE_MAX_AGE_MS });
+  const bruteForce = new BruteForceGuard(settings.bruteForce);
+
+  const onExpired = (expired: readonly Binding[]) =>
+    deps.onRegistrationEvents(eventsForExpired(expired, deps.clock.now()));
+  const sweepMs = deps.sweepIntervalMs ?? 1000;
+  const sweeps = [main, passive].map((store) => startExpirySweep(store, deps.clock, sweepMs, onExpired));
+  let keepAlive: { stop(): void } | undefined;
+  let stack: SipStack | undefined;
+  let handler: RequestHandler | undefined;
+
+  const handlerLogger = {
+    warn: (o: object, m: string) => log.warn(o, m),
+    debug: (o: object, m: string) => log.debug(o, m),
+  };
+
+  const build = (s: RegistrarSettings, st: SipStack): RequestHandler => {
+    if (s.mode === 'passive' && s.upstream !== undefined) {
+      return createPassiveRegisterHandler({
+        config: s.config,
+        upstream: s.upstream,
+        resolveHost: deps.resolveHost,
+        store: passive,
+        stack: st,
+        bruteForce,
+        dropUserAgents: s.dropUserAgents,
+        clock: deps.clock,
+        onRegistrationEvents: deps.onRegistrationEvents,
+        onSecurityEvents: deps.onSecurityEvents,
+        logger: handlerLogger,
+      });
+    }
+    const auth: AuthenticateContext = {
+      realms: s.realms,
+      findUser: (u, r) => s.users.find(u, r),
+      nonces,
+      nonceCounts,
+      nonceOptions,
+      random: deps.randomBytes,
+      algorithms: ['SHA-256', 'MD5'],
+    };
+    return createRegisterHandler({
+      config: s.config,
+      store: main,
+      users: s.users,
+      auth,
+      bruteForce,
+      dropUserAgents: s.dropUserAgents,
+      clock: deps.clock,
+      toTag: () => st.ids.tag(),
+      onRegistrationEvents: deps.onRegistrationEvents,
+      onSecurityEvents: deps.onSecurityEvents,
+      drop: (tx) => st.drop(tx),
+      logger: handlerLogger,
+    });
+  };
+
+  return {
+    attach(st) {
+      stack = st;
+      handler = build(settings, st);
+      st.handlers.register('REGISTER', (req, tx, ctx, related) => handler?.(req, tx, ctx, related));
+      keepAlive = startKeepAlive(deps.keepAlive, {
+        clock: deps.clock,
+        stack: st,
+        stores: [main, passive],
+        fromDomain: () => [...settings.realms][0] ?? 'localhost',
+        onDropped: (b) => deps.onRegistrationEvents([registrationEvent(b, 'removed', deps.clock.now())]),
+        logger: handlerLogger,
+      });
+    },
+    reconfigure(config) {
+      const next = compileRegistrarSettings(config);
+      if (!next.ok) {
+        log.error({ error: next.error }, 'registrar config refused; keeping the previous one');
+        return;
+      }
+      settings = next.value;
+      bruteForce.setPolicy(settings.bruteForce);
+      if (stack !== undefined) handler = build(settings, stack);
+      log.info({ mode: settings.mode, users: settings.users.size }, 'registrar reconfigured');
+    },
+    registrations(limit = DEFAULT_VIEW_LIMIT) {
+      const now = deps.clock.now();
+      const rows = registrationRows(main.all(), 'main', now, limit);
+      return rows.concat(registrationRows(passive.all(), 'passive', now, limit - rows.length));
+    },
+    counts: () => ({ main: main.count(), passive: passive.count(), blockedSources: bruteForce.blockedCount }),
+    async close() {
+      keepAlive?.stop();
+      for (const s of sweeps) s.stop();
+      await Promise.allSettled([main.close(), passive.close()]);
+    },
+  };
+}
