@@ -1,11 +1,17 @@
 /** name-addr / addr-spec with header params (RFC 3261 §20.10, §25.1): From, To, Contact, Route, Record-Route. */
 import type { ContactList, NameAddr, Param, Uri } from './message.js';
+import { fastPaths } from './fast-path.js';
+import { nameAddrFast, nameAddrListFast } from './fast-name-addr.js';
 import { findParam, parseParams } from './params.js';
 import { isToken, isWsp, skipQuoted, splitTopLevel, trimWsp, unquote } from './scan.js';
 import { parseUri } from './uri.js';
 
 /** Parses one From/To/Contact/Route value. */
 export function parseNameAddr(raw: string): NameAddr | undefined {
+  if (fastPaths.enabled && raw.length > 0) {
+    const fast = nameAddrFast(raw, 0, raw.length, false);
+    if (fast !== undefined) return fast;
+  }
   const s = trimWsp(raw);
   if (s.length === 0) return undefined;
   let displayName: string | undefined;
@@ -83,6 +89,10 @@ function build(
 
 /** Comma-separated name-addr list (Contact, Route, Record-Route, Path). */
 export function parseNameAddrList(value: string): NameAddr[] | undefined {
+  if (fastPaths.enabled && value.length > 0) {
+    const fast = nameAddrListFast(value);
+    if (fast !== undefined) return fast;
+  }
   const parts = splitTopLevel(value, 0x2c);
   if (parts === undefined) return undefined;
   const out: NameAddr[] = [];

@@ -1,5 +1,5 @@
 import type { Param } from './message.js';
-import { hasWspOrCtl, isToken, skipQuoted, splitTopLevel, trimWsp } from './scan.js';
+import { hasWspOrCtl, isToken, skipQuoted, splitTopLevel, TOKEN_CHARS, trimWsp } from './scan.js';
 
 /**
  * Parses `;a=b;c` (the text after the first `;`, RFC 3261 §25.1 generic-param).
@@ -49,4 +49,54 @@ export function formatParams(params: readonly Param[]): string {
   let s = '';
   for (const p of params) s += p.value === undefined ? `;${p.name}` : `;${p.name}=${p.value}`;
   return s;
+}
+
+/** Octets that end an unquoted gen-value in the fast scan: CTL, SP, DEL, `"` `,` `;` `<` `>` `?`. */
+const VALUE_STOP = new Uint8Array(256);
+for (let c = 0; c <= 0x20; c++) VALUE_STOP[c] = 1;
+for (const ch of '",;<>?') VALUE_STOP[ch.charCodeAt(0)] = 1;
+VALUE_STOP[0x7f] = 1;
+
+/** Where the last `scanParams` stopped (module scratch instead of a result object per call). */
+export let paramsEnd = 0;
+
+/**
+ * Fast path for `*( SEMI generic-param )` with no LWS, starting at `s[i]` (RFC 3261 §25.1:
+ * generic-param = token [ EQUAL gen-value ], gen-value = token / host / quoted-string; also
+ * uri-parameter, whose values are a subset). Stops at the first octet that is not `;`
+ * after a param — the caller checks it is `end` (or `,` in a list) and otherwise, like on
+ * `undefined` (empty param, LWS, `<`…), uses the general parser, which then decides.
+ */
+export function scanParams(s: string, i: number, end: number): Param[] | undefined {
+  const out: Param[] = [];
+  while (i < end && s.charCodeAt(i) === 0x3b) {
+    const ns = ++i;
+    while (i < end && TOKEN_CHARS[s.charCodeAt(i)] === 1) i++;
+    if (i === ns) return undefined;
+    const name = s.slice(ns, i);
+    let value: string | undefined;
+    if (i < end && s.charCodeAt(i) === 0x3d) {
+      const vs = ++i;
+      if (i < end && s.charCodeAt(i) === 0x22) {
+        i = skipQuoted(s, i);
+        if (i < 0 || i > end) return undefined;
+      } else {
+        while (i < end && VALUE_STOP[s.charCodeAt(i)] !== 1) i++;
+        if (i === vs) return undefined;
+      }
+      value = s.slice(vs, i);
+    }
+    out.push({ name, value });
+  }
+  paramsEnd = i;
+  return out;
+}
+
+/** True if `s[a, b)` equals the lower-case ASCII `lower`, ignoring case (token names). */
+export function nameIs(s: string, a: number, b: number, lower: string): boolean {
+  if (b - a !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    if ((s.charCodeAt(a + i) | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }

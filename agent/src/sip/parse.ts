@@ -9,6 +9,8 @@
 import { err, ok, type Result } from '@sipwall/shared';
 import { deriveRouting, type RespondFields } from './derive.js';
 import { type PartialRequest, parseError, type SipParseError, type SipParseErrorCode } from './errors.js';
+import { fastPaths } from './fast-path.js';
+import { scanHeaderBytes } from './header-bytes.js';
 import { scanHeaderSection } from './header-section.js';
 import type { SipMessage } from './message.js';
 import { type ParseLimits, type ParseOptions, resolveLimits } from './options.js';
@@ -47,12 +49,14 @@ function parseUnsafe(bytes: Buffer, limits: ParseLimits): Result<SipMessage, Sip
 
   // Look for the blank line only within the header limit, so huge inputs cost nothing extra.
   const searchEnd = Math.min(len, start + limits.maxHeaderBytes);
-  const blank = bytes.subarray(0, searchEnd).indexOf(BLANK_LINE, start);
+  const blank = (searchEnd === len ? bytes : bytes.subarray(0, searchEnd)).indexOf(BLANK_LINE, start);
   if (blank < 0) {
     return err(parseError(len - start >= limits.maxHeaderBytes ? 'headers-too-large' : 'no-header-end'));
   }
   const text = bytes.toString('latin1', start, blank + 2);
-  const section = scanHeaderSection(text, start, limits.maxHeaders);
+  const section =
+    (fastPaths.enabled ? scanHeaderBytes(bytes, start, blank + 2, text, limits.maxHeaders) : undefined) ??
+    scanHeaderSection(text, start, limits.maxHeaders);
   const bodyStart = blank + 4;
   if ('tooMany' in section) return err(parseError('too-many-headers'));
 

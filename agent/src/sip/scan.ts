@@ -1,8 +1,16 @@
 /** Low-level lexing helpers shared by the header grammars (RFC 3261 §25.1). */
 
-const TOKEN_CHARS = new Uint8Array(128);
+/** RFC 3261 §25.1 `token` characters (alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~"); 256 wide so any latin1 code indexes it. */
+export const TOKEN_CHARS = new Uint8Array(256);
 for (const ch of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~") {
   TOKEN_CHARS[ch.charCodeAt(0)] = 1;
+}
+
+/** True if `s[a, b)` is a non-empty RFC 3261 §25.1 `token`. */
+export function isTokenRange(s: string, a: number, b: number): boolean {
+  if (a >= b) return false;
+  for (let i = a; i < b; i++) if (TOKEN_CHARS[s.charCodeAt(i)] !== 1) return false;
+  return true;
 }
 
 /** RFC 3261 §25.1 `token`. */
@@ -10,7 +18,7 @@ export function isToken(s: string): boolean {
   if (s.length === 0) return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 128 || TOKEN_CHARS[c] !== 1) return false;
+    if (TOKEN_CHARS[c] !== 1) return false;
   }
   return true;
 }

@@ -1,5 +1,7 @@
 /** URI grammar: `sip:`/`sips:` (RFC 3261 §19.1, §25.1), `tel:` (RFC 3966, shallow), other absolute URIs. */
 import type { Param, SipUri, TelUri, Uri } from './message.js';
+import { fastPaths } from './fast-path.js';
+import { parseSipUriFast } from './fast-uri.js';
 import { parseParams } from './params.js';
 import { hasWspOrCtl, parseDigits } from './scan.js';
 
@@ -13,6 +15,10 @@ const FORBIDDEN_RE = /[<>"{}|\\^`]/;
 
 /** Parses a URI; returns undefined when it is not a syntactically valid absolute URI. */
 export function parseUri(raw: string): Uri | undefined {
+  if (fastPaths.enabled) {
+    const fast = parseSipUriFast(raw);
+    if (fast !== undefined) return fast;
+  }
   const colon = raw.indexOf(':');
   if (colon <= 0 || hasWspOrCtl(raw)) return undefined;
   const scheme = raw.slice(0, colon).toLowerCase();

@@ -1,11 +1,17 @@
 /** Via grammar (RFC 3261 §20.42, §25.1 via-parm; RFC 3581 rport). */
 import type { Via } from './message.js';
+import { fastPaths } from './fast-path.js';
+import { parseViaListFast } from './fast-via.js';
 import { findParam, parseParams } from './params.js';
 import { parseHostPort } from './uri.js';
 import { isToken, isWsp, parseDigits, splitTopLevel, trimWsp } from './scan.js';
 
 /** Parses every via-parm of one Via header value (comma-separated). */
 export function parseViaList(value: string): Via[] | undefined {
+  if (fastPaths.enabled) {
+    const fast = parseViaListFast(value);
+    if (fast !== undefined) return fast;
+  }
   const parts = splitTopLevel(value, 0x2c);
   if (parts === undefined) return undefined;
   const out: Via[] = [];

@@ -1,0 +1,109 @@
+/**
+ * Fast path of Via (RFC 3261 §20.42, §25.1): `via-parm *(COMMA via-parm)` where each
+ * via-parm is `SIP/2.0/TRANSPORT SP host[:port]*(;via-params)` with no other LWS, an
+ * upper-case transport, a domain or IPv4 sent-by and a valid rport (RFC 3581). Anything
+ * else returns `undefined` and `parseViaList` (via.ts) takes the general path.
+ */
+import type { Param, Via } from './message.js';
+import { nameIs, paramsEnd, scanParams } from './params.js';
+import { hostScan, scanHostPort } from './host.js';
+import { parseDigits } from './scan.js';
+
+const NO_PARAMS: readonly Param[] = [];
+
+export function parseViaListFast(value: string): Via[] | undefined {
+  const n = value.length;
+  const out: Via[] = [];
+  let i = 0;
+  for (;;) {
+    const via = viaParm(value, i, n);
+    if (via === undefined) return undefined;
+    out.push(via);
+    i = viaEnd;
+    if (i === n) return out;
+    // COMMA = SWS "," SWS; SWS before the comma is left to the general path.
+    if (value.charCodeAt(i) !== 0x2c) return undefined;
+    i++;
+    while (i < n && (value.charCodeAt(i) === 0x20 || value.charCodeAt(i) === 0x09)) i++;
+    if (i === n) return undefined;
+  }
+}
+
+let viaEnd = 0;
+
+/** sent-protocol = "SIP" SLASH "2.0" SLASH transport; transport interned for the usual tokens. */
+function viaParm(s: string, start: number, n: number): Via | undefined {
+  if (!s.startsWith('SIP/2.0/', start)) return undefined;
+  let i = start + 8;
+  const ts = i;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c < 0x41 || c > 0x5a) break;
+    i++;
+  }
+  if (i === ts || s.charCodeAt(i) !== 0x20) return undefined;
+  const transport = internTransport(s, ts, i);
+  i++;
+  if (!scanHostPort(s, i, n)) return undefined;
+  const host = hostScan.host;
+  const port = hostScan.port;
+  i = hostScan.end;
+  let params = NO_PARAMS;
+  if (i < n && s.charCodeAt(i) === 0x3b) {
+    const parsed = scanParams(s, i, n);
+    if (parsed === undefined) return undefined;
+    params = parsed;
+    i = paramsEnd;
+  }
+  if (i < n && s.charCodeAt(i) !== 0x2c) return undefined;
+  let branch: string | undefined;
+  let received: string | undefined;
+  let rport: Via['rport'];
+  let seen = 0;
+  for (let k = 0; k < params.length; k++) {
+    const p = params[k] as Param;
+    const name = p.name;
+    // First occurrence wins, names compared case-insensitively (like findParam).
+    if ((seen & 1) === 0 && nameIs(name, 0, name.length, 'branch')) {
+      seen |= 1;
+      branch = p.value;
+    } else if ((seen & 2) === 0 && nameIs(name, 0, name.length, 'received')) {
+      seen |= 2;
+      received = p.value;
+    } else if ((seen & 4) === 0 && nameIs(name, 0, name.length, 'rport')) {
+      seen |= 4;
+      if (p.value === undefined) rport = true;
+      else {
+        const r = parseDigits(p.value, 5);
+        if (r === undefined || r > 65535) return undefined;
+        rport = r;
+      }
+    }
+  }
+  viaEnd = i;
+  return {
+    protocolName: 'SIP',
+    protocolVersion: '2.0',
+    transport,
+    host,
+    port,
+    branch,
+    received,
+    rport,
+    params: params === NO_PARAMS ? [] : params,
+    raw: start === 0 && i === n ? s : s.slice(start, i),
+  };
+}
+
+function internTransport(s: string, a: number, b: number): string {
+  const len = b - a;
+  if (len === 3) {
+    if (s.startsWith('UDP', a)) return 'UDP';
+    if (s.startsWith('TCP', a)) return 'TCP';
+    if (s.startsWith('TLS', a)) return 'TLS';
+    if (s.startsWith('WSS', a)) return 'WSS';
+  } else if (len === 2 && s.startsWith('WS', a)) {
+    return 'WS';
+  }
+  return s.slice(a, b);
+}

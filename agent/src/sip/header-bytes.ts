@@ -1,0 +1,82 @@
+/**
+ * Fast path of the header-section scan (RFC 3261 §7, §7.3): one pass over the bytes that
+ * finds each CRLF and each line's first `:` and rejects control characters on the way.
+ * Handles only the common shape — every line `token ":" value CRLF`, no folding, no stray
+ * CR/LF or control characters, no LWS before the colon — and returns `undefined` for
+ * anything else so `scanHeaderSection` (the general scan) decides, defects included.
+ */
+import { headerKey } from './compact-forms.js';
+import type { HeaderSection } from './header-section.js';
+import type { HeaderField } from './message.js';
+import { TOKEN_CHARS } from './scan.js';
+
+/** 0 = ordinary octet, 1 = needs the general scan (CTL other than HT, DEL, lone LF), 2 = CR, 3 = ":". */
+const CLASS = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) CLASS[c] = 1;
+CLASS[0x7f] = 1;
+CLASS[0x09] = 0;
+CLASS[0x0d] = 2;
+CLASS[0x3a] = 3;
+
+/**
+ * `bytes[start, end)` is the header section ending in the last field's CRLF; `text` is the
+ * same range as a latin1 string (so `text` index = byte index − start).
+ */
+export function scanHeaderBytes(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  text: string,
+  maxHeaders: number,
+): HeaderSection | { tooMany: true } | undefined {
+  const headers: HeaderField[] = [];
+  let startLine: string | undefined;
+  let lineStart = start;
+  let colon = -1;
+  for (let i = start; i < end; i++) {
+    const k = CLASS[bytes[i] as number];
+    if (k === 0) continue;
+    if (k === 3) {
+      if (colon < 0) colon = i;
+      continue;
+    }
+    // CRLF ends a line (§7); a lone CR or any other control character → general scan.
+    if (k !== 2 || bytes[i + 1] !== 0x0a) return undefined;
+    if (startLine === undefined) {
+      startLine = text.slice(0, i - start);
+    } else {
+      const f = field(bytes, text, start, lineStart, colon, i);
+      if (f === undefined) return undefined;
+      if (headers.push(f) > maxHeaders) return { tooMany: true };
+    }
+    i++;
+    lineStart = i + 1;
+    colon = -1;
+  }
+  if (startLine === undefined || lineStart !== end) return undefined;
+  return { startLine, headers, defect: undefined };
+}
+
+/** message-header = field-name HCOLON field-value CRLF (§25.1), HCOLON here without leading LWS. */
+function field(
+  bytes: Buffer,
+  text: string,
+  base: number,
+  lineStart: number,
+  colon: number,
+  lineEnd: number,
+): HeaderField | undefined {
+  if (colon <= lineStart) return undefined; // no colon, empty name, or a folded line (starts with SP/HT)
+  for (let j = lineStart; j < colon; j++) if (TOKEN_CHARS[bytes[j] as number] !== 1) return undefined;
+  let vs = colon + 1;
+  while (vs < lineEnd && (bytes[vs] === 0x20 || bytes[vs] === 0x09)) vs++;
+  let ve = lineEnd;
+  while (ve > vs && (bytes[ve - 1] === 0x20 || bytes[ve - 1] === 0x09)) ve--;
+  const name = text.slice(lineStart - base, colon - base);
+  return {
+    name,
+    key: headerKey(name),
+    value: text.slice(vs - base, ve - base),
+    raw: text.slice(lineStart - base, lineEnd + 2 - base),
+  };
+}
