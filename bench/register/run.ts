@@ -259,6 +259,18 @@ async function smoke(srv: ServerHandle): Promise<RegisterOutcome> {
   return registerAll(srv.port, [{ user: users[users.length - 1]!, contactUser: 'smoke' }], 1);
 }
 
+/**
+ * The same warm-up for both servers before anything is measured: 2,000 registrations with the
+ * bench's own client (for the agent this gets V8's JIT past its first tiers; Kamailio needs none).
+ */
+async function warmUp(srv: ServerHandle): Promise<void> {
+  const jobs = users.slice(0, WARMUP).map((u) => ({ user: u, contactUser: `${u.username}-warm` }));
+  const w = await registerAll(srv.port, jobs, 64);
+  if (w.failed > 0)
+    log(`[${srv.kind}] warm-up: ${w.failed} of ${jobs.length} failed ${JSON.stringify(w.failures)}`);
+}
+const WARMUP = 2000;
+
 interface FixedRun {
   target: number;
   total: number;
@@ -366,6 +378,7 @@ async function measure(kind: Kind): Promise<ServerResult> {
       log(`[${kind}] ${res.skipped}`);
       return res;
     }
+    await warmUp(srv);
     log(`[${kind}] ramp from ${ramp.start}/s, +${ramp.step}/s each second`);
     r = await runSipp(
       {
@@ -404,6 +417,7 @@ async function measure(kind: Kind): Promise<ServerResult> {
     srv = await startServer(kind, `confirm${i}`);
     let f: FixedRun;
     try {
+      await warmUp(srv);
       f = await fixedRun(srv, `${kind}-confirm${i}`, rate);
     } finally {
       await srv.stop();

@@ -168,6 +168,10 @@ export async function runSipp(s: SippSetup, o: RunOptions): Promise<SippResult> 
     s.scenario,
     '-s',
     s.realm,
+    // digest-uri = the Request-URI (sip:<domain>); SIPp's default is sip:<remote_ip>:<remote_port>,
+    // which a registrar that checks the digest-uri (RFC 2617 §3.2.2.5, the agent) rejects with 400
+    '-auth_uri',
+    s.realm,
     '-inf',
     s.usersCsv,
     '-i',
