@@ -257,6 +257,64 @@ d(`registrar with digest auth, driven by SIPp${SKIP_SUFFIX}`, () => {
   });
 });
 
+d(`registrar bindings survive kill -9${SKIP_SUFFIX}`, () => {
+  let dir: string;
+  let agent: SpawnedAgent | undefined;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sipwall-restart-'));
+  });
+
+  afterAll(async () => {
+    await agent?.stop(5000);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('restores every binding with its remaining expiry after SIGKILL and a restart on the same stateDir', async () => {
+    const yaml = configYaml(join(dir, 'state'));
+    const first = await startRegistrarAgent(dir, yaml);
+    agent = first.agent;
+    const expiries = { alice: 3000, bob: 1200, carol: 600 } as const;
+    for (const u of USERS) {
+      const run = await runSipp({
+        scenario: {
+          xml: digestRegister({
+            user: u.user,
+            domain: DOMAIN,
+            password: u.password,
+            expires: expiries[u.user as keyof typeof expiries],
+          }),
+          name: `r-${u.user}.xml`,
+        },
+        dir,
+        remote: `127.0.0.1:${first.sipPort}`,
+        authUri: DOMAIN,
+      });
+      expect(run.code, run.output).toBe(0);
+    }
+    const before = await registrations(first.adminPort);
+    expect(before).toHaveLength(3);
+
+    agent.kill('SIGKILL');
+    const exit = await agent.waitForExit(10_000);
+    expect(exit.signal).toBe('SIGKILL');
+    const killedAt = Date.now();
+
+    const second = await startRegistrarAgent(dir, yaml);
+    agent = second.agent;
+    const after = await registrations(second.adminPort);
+    const elapsedSec = Math.ceil((Date.now() - killedAt) / 1000);
+    expect(after).toHaveLength(3);
+    for (const b of before) {
+      const a = after.find((x) => x.aor === b.aor && x.contact === b.contact);
+      expect(a, b.aor).toBeDefined();
+      expect(a!.flow).toEqual(b.flow);
+      expect(a!.expiresSec).toBeLessThanOrEqual(b.expiresSec);
+      expect(a!.expiresSec).toBeGreaterThanOrEqual(b.expiresSec - elapsedSec - 2);
+    }
+  }, 60_000);
+});
+
 if (!haveSipp) {
   describe('registrar with SIPp', () => {
     it.skip('skipped: sipp not installed (apt-get install sip-tester)', () => {});
