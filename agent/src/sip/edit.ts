@@ -5,6 +5,7 @@
  * or when the result would break a routing header.
  */
 import { deriveRouting } from './derive.js';
+import { fastPaths } from './fast-path.js';
 import { headerKey, headerSpelling } from './compact-forms.js';
 import type { HeaderField, Param, SipMessage, SipRequest, Via } from './message.js';
 import { findParam, formatParams } from './params.js';
@@ -82,24 +83,55 @@ export function setTopViaParams<M extends SipMessage>(
   params: { readonly received?: string; readonly rport?: number },
 ): M {
   const top = msg.via[0];
-  const index = msg.headers.findIndex((h) => h.key === 'via');
+  const index = firstIndex(msg.headers, 'via');
   const field = msg.headers[index];
   if (top === undefined || field === undefined) throw new Error('SIP edit: no Via');
-  let list: Param[] = [...top.params];
-  const put = (name: string, value: string) => {
-    assertSafe(value);
-    const existing = findParam(list, name);
-    list = existing
-      ? list.map((p) => (p === existing ? { name: p.name, value } : p))
-      : [...list, { name, value }];
-  };
-  if (params.received !== undefined) put('received', params.received);
-  if (params.rport !== undefined) put('rport', String(params.rport));
+  const list: Param[] = top.params.slice();
+  let plain = true;
+  if (params.received !== undefined) plain = putParam(list, 'received', params.received) && plain;
+  if (params.rport !== undefined) plain = putParam(list, 'rport', String(params.rport)) && plain;
   const semi = top.raw.indexOf(';');
-  const head = (semi < 0 ? top.raw : top.raw.slice(0, semi)).trimEnd();
-  const headers = [...msg.headers];
-  headers[index] = replaceFirstPart(field, top.raw, head + formatParams(list));
+  const newTop = (semi < 0 ? top.raw : top.raw.slice(0, semi)).trimEnd() + formatParams(list);
+  const headers = msg.headers.slice();
+  headers[index] = replaceFirstPart(field, top.raw, newTop);
+  if (plain && fastPaths.enabled) {
+    // Plain values cannot change how the field splits on commas, so only the top via-parm
+    // is new: parse it alone and keep the other (already parsed) Via values.
+    const parsed = parseViaList(newTop);
+    if (parsed !== undefined && parsed.length === 1)
+      return withVia(msg, headers, [parsed[0] as Via, ...msg.via.slice(1)]);
+  }
   return rebuild(msg, headers, 'via');
+}
+
+/** Sets (or appends) a param on a copied list; true when the value is "plain" (see PLAIN). */
+function putParam(list: Param[], name: string, value: string): boolean {
+  assertSafe(value);
+  const existing = findParam(list, name);
+  const param = { name: existing === undefined ? name : existing.name, value };
+  if (existing === undefined) list.push(param);
+  else list[list.indexOf(existing)] = param;
+  return isPlain(value);
+}
+
+/** Octets of IP literals and port numbers (RFC 3261 §25.1 IPv4address / IPv6reference / port). */
+const PLAIN = new Uint8Array(256);
+for (const ch of '0123456789abcdefABCDEF.:[]') PLAIN[ch.charCodeAt(0)] = 1;
+
+function isPlain(value: string): boolean {
+  if (value.length === 0) return false;
+  for (let i = 0; i < value.length; i++) if (PLAIN[value.charCodeAt(i)] !== 1) return false;
+  return true;
+}
+
+function firstIndex(headers: readonly HeaderField[], key: string): number {
+  for (let i = 0; i < headers.length; i++) if ((headers[i] as HeaderField).key === key) return i;
+  return -1;
+}
+
+/** The message with new header fields and Via values; everything else is unchanged. */
+function withVia<M extends SipMessage>(msg: M, headers: readonly HeaderField[], via: readonly Via[]): M {
+  return { ...msg, via, headers, wire: undefined };
 }
 
 /** Adds a Via on top (RFC 3261 §16.6 step 8), as its own field before the existing ones. */
@@ -115,9 +147,14 @@ export function removeTopVia<M extends SipMessage>(msg: M): M {
 /** Inserts a field before the first field of the same name (or first in the header section). */
 export function prependHeader<M extends SipMessage>(msg: M, name: string, value: string): M {
   const field = makeField(name, value);
-  const at = msg.headers.findIndex((h) => h.key === field.key);
-  const headers = [...msg.headers];
+  const at = firstIndex(msg.headers, field.key);
+  const headers = msg.headers.slice();
   headers.splice(at < 0 ? 0 : at, 0, field);
+  if (field.key === 'via' && fastPaths.enabled) {
+    // The new field comes before every Via field: its values go on top of the parsed ones.
+    const added = parseViaList(field.value);
+    if (added !== undefined) return withVia(msg, headers, [...added, ...msg.via]);
+  }
   return rebuild(msg, headers, field.key);
 }
 
@@ -164,6 +201,8 @@ export function removeFirstHeaderValue<M extends SipMessage>(msg: M, name: strin
   const headers = [...msg.headers];
   if (parts.length <= 1) headers.splice(index, 1);
   else headers[index] = makeField(field.name, parts.slice(1).join(', '));
+  // The first Via value is the top one (msg.via is the Via fields parsed in order).
+  if (key === 'via' && fastPaths.enabled) return withVia(msg, headers, msg.via.slice(1));
   return rebuild(msg, headers, key);
 }
 

@@ -18,6 +18,71 @@ CLASS[0x09] = 0;
 CLASS[0x0d] = 2;
 CLASS[0x3a] = 3;
 
+/** Usual wire spellings, matched on the bytes so the common names cost no string or Map lookup. */
+const KNOWN_NAMES = [
+  'Via',
+  'From',
+  'To',
+  'Call-ID',
+  'CSeq',
+  'Max-Forwards',
+  'Content-Length',
+  'Content-Type',
+  'Contact',
+  'Record-Route',
+  'Route',
+  'Allow',
+  'Supported',
+  'User-Agent',
+  'Server',
+  'Expires',
+  'Authorization',
+  'WWW-Authenticate',
+  'Proxy-Authenticate',
+  'Proxy-Authorization',
+  'Session-Expires',
+  'Require',
+  'Accept',
+  'Subject',
+  'Date',
+  'Min-Expires',
+  'Allow-Events',
+  'Event',
+  'Path',
+  'Min-SE',
+  'Reason',
+  'Privacy',
+  'P-Asserted-Identity',
+  'Call-Id',
+  'Cseq',
+  'v',
+  'f',
+  't',
+  'i',
+  'm',
+  'l',
+  'c',
+  'k',
+];
+const KNOWN_KEYS = KNOWN_NAMES.map(headerKey);
+/** Candidates by name length, then by first octet. */
+const BY_LENGTH: number[][] = [];
+for (const [i, n] of KNOWN_NAMES.entries()) (BY_LENGTH[n.length] ??= []).push(i);
+
+/** Index in KNOWN_NAMES of the exact spelling `bytes[a, b)`, or -1. */
+function knownName(bytes: Buffer, a: number, b: number): number {
+  const candidates = BY_LENGTH[b - a];
+  if (candidates === undefined) return -1;
+  for (let k = 0; k < candidates.length; k++) {
+    const idx = candidates[k] as number;
+    const n = KNOWN_NAMES[idx] as string;
+    let j = 0;
+    while (j < n.length && bytes[a + j] === n.charCodeAt(j)) j++;
+    if (j === n.length) return idx;
+  }
+  return -1;
+}
+
 /**
  * `bytes[start, end)` is the header section ending in the last field's CRLF; `text` is the
  * same range as a latin1 string (so `text` index = byte index − start).
@@ -72,10 +137,11 @@ function field(
   while (vs < lineEnd && (bytes[vs] === 0x20 || bytes[vs] === 0x09)) vs++;
   let ve = lineEnd;
   while (ve > vs && (bytes[ve - 1] === 0x20 || bytes[ve - 1] === 0x09)) ve--;
-  const name = text.slice(lineStart - base, colon - base);
+  const known = knownName(bytes, lineStart, colon);
+  const name = known >= 0 ? (KNOWN_NAMES[known] as string) : text.slice(lineStart - base, colon - base);
   return {
     name,
-    key: headerKey(name),
+    key: known >= 0 ? (KNOWN_KEYS[known] as string) : headerKey(name),
     value: text.slice(vs - base, ve - base),
     raw: text.slice(lineStart - base, lineEnd + 2 - base),
   };

@@ -19,6 +19,7 @@ import {
   parseNameAddr,
   parseUri,
   prependVia,
+  removeTopVia,
   type SipMessage,
   serializeMessage,
   setTopViaParams,
@@ -61,14 +62,14 @@ function view(bytes: Buffer) {
   if (!r.ok) return r;
   const m: SipMessage = r.value;
   const keys = [...new Set(m.headers.map((h) => h.key))];
-  let forwarded: Buffer | string;
+  let forwarded: unknown;
   try {
-    forwarded = serializeMessage(
-      prependVia(
-        m.via.length > 0 ? setTopViaParams(m, { received: '192.0.2.9', rport: 5099 }) : m,
-        'SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-x',
-      ),
+    const edited = prependVia(
+      m.via.length > 0 ? setTopViaParams(m, { received: '192.0.2.9', rport: 5099 }) : m,
+      'SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-x',
     );
+    const removed = removeTopVia(removeTopVia(edited));
+    forwarded = [serializeMessage(edited), edited, serializeMessage(removed), removed];
   } catch (e) {
     forwarded = String(e);
   }
