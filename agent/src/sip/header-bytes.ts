@@ -65,9 +65,13 @@ const KNOWN_NAMES = [
   'k',
 ];
 const KNOWN_KEYS = KNOWN_NAMES.map(headerKey);
-/** Candidates by name length, then by first octet. */
+/** Candidate indexes by name length. */
 const BY_LENGTH: number[][] = [];
-for (const [i, n] of KNOWN_NAMES.entries()) (BY_LENGTH[n.length] ??= []).push(i);
+for (const [i, n] of KNOWN_NAMES.entries()) {
+  const list = BY_LENGTH[n.length] ?? [];
+  list.push(i);
+  BY_LENGTH[n.length] = list;
+}
 
 /** Index in KNOWN_NAMES of the exact spelling `bytes[a, b)`, or -1. */
 function knownName(bytes: Buffer, a: number, b: number): number {
