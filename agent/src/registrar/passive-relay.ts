@@ -31,6 +31,12 @@ export interface PassiveRelayDeps {
   readonly bruteForce: BruteForceGuard;
   readonly dropUserAgents: readonly string[];
   readonly clock: Clock;
+  /**
+   * How long to wait for the outside registrar before answering 408 ourselves. Must be shorter
+   * than 64·T1, where both the client transaction (Timer F) and the server transaction's
+   * unanswered-request guard give up, or the phone would get nothing at all.
+   */
+  readonly upstreamDeadlineMs: number;
   readonly onRegistrationEvents: (events: readonly RegistrationEvent[]) => void;
   readonly onSecurityEvents: (events: readonly SecurityEvent[]) => void;
   readonly logger: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
@@ -123,18 +129,26 @@ async function relayRegister(
     setHeader(request, 'Max-Forwards', String(mf - 1)),
     `SIP/2.0/UDP ${sentBy};branch=${deps.stack.ids.branch()};rport`,
   );
+  let settled = false;
+  const giveUp = (status: 408 | 503) => {
+    if (settled) return;
+    settled = true;
+    deps.clock.clearTimeout(deadline);
+    // §16.7 step 6 / §16.8: no answer from upstream → the proxy answers 408 (503 if unsendable) itself.
+    reply(tx, request, deps, status, status === 408 ? 'Request Timeout' : 'Service Unavailable');
+  };
+  const deadline = deps.clock.setTimeout(() => giveUp(408), deps.upstreamDeadlineMs);
   deps.stack.sendRequest(
     relayed,
     { protocol: 'udp', destination: { address, port: deps.upstream.port }, interfaceName: local.interface },
     {
       onResponse(response, synthetic) {
         if (response.status < 200) return; // Provisionals are not relayed for REGISTER.
-        if (synthetic !== undefined) {
-          // §16.7 step 6 / §16.8: no answer from upstream → the proxy answers 408 itself.
-          const status = synthetic === 'timeout' ? 408 : 503;
-          reply(tx, request, deps, status, status === 408 ? 'Request Timeout' : 'Service Unavailable');
-          return;
-        }
+        if (synthetic !== undefined) return giveUp(synthetic === 'timeout' ? 408 : 503);
+        // A final answer after we gave up teaches nothing: the phone already saw a failure.
+        if (settled) return;
+        settled = true;
+        deps.clock.clearTimeout(deadline);
         void finish(request, response, tx, flow, deps);
       },
     },

@@ -111,6 +111,7 @@ export async function openRegistrarService(
         bruteForce,
         dropUserAgents: s.dropUserAgents,
         clock: deps.clock,
+        upstreamDeadlineMs: s.upstreamDeadlineMs,
         onRegistrationEvents: deps.onRegistrationEvents,
         onSecurityEvents: deps.onSecurityEvents,
         logger: handlerLogger,

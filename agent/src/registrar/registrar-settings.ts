@@ -20,6 +20,8 @@ export interface RegistrarSettings {
   readonly bruteForce: BruteForcePolicy;
   readonly dropUserAgents: readonly string[];
   readonly upstream: UpstreamTarget | undefined;
+  /** Passive mode: answer 408 ourselves after this long (60·T1, inside the 64·T1 of Timer F). */
+  readonly upstreamDeadlineMs: number;
 }
 
 export type SettingsError =
@@ -62,5 +64,6 @@ export function compileRegistrarSettings(config: AgentConfig): Result<RegistrarS
     bruteForce: config.policies.bruteForce,
     dropUserAgents: config.policies.dropUserAgents,
     upstream,
+    upstreamDeadlineMs: 60 * config.sip.timers.t1Ms,
   });
 }

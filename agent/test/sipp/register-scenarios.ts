@@ -64,7 +64,7 @@ export function plainRegister(p: PhoneSpec, expect: number): string {
 export function upstreamRegistrar(status: number, expiresSec: number): string {
   const contact = status === 200 ? `Contact: [$contact];expires=${expiresSec}\n` : '';
   return xml(`  <recv request="REGISTER">
-    <action><ereg regexp="<[^>]*>" search_in="hdr" header="Contact:" check_it="true" assign_to="contact"/></action>
+    <action><ereg regexp="&lt;[^&gt;]*&gt;" search_in="hdr" header="Contact:" check_it="true" assign_to="contact"/></action>
   </recv>
   <send>
     <![CDATA[
@@ -77,7 +77,8 @@ SIP/2.0 ${status} ${status === 200 ? 'OK' : 'Forbidden'}
 ${contact}Content-Length: 0
 
 ]]>
-  </send>`);
+  </send>
+  <Reference variables="contact"/>`);
 }
 
 /** A phone for passive mode: one REGISTER, the upstream's answer relayed back. */
