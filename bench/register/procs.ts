@@ -93,6 +93,16 @@ export function rssBytes(pid: number): number {
   }
 }
 
+/** RssAnon / RssFile / VmHWM of /proc/<pid>/status, bytes. */
+export function rssParts(pid: number): { anon: number; file: number; hwm: number } {
+  let text = '';
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {}
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)\\s+kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  return { anon: kb('RssAnon'), file: kb('RssFile'), hwm: kb('VmHWM') };
+}
+
 /** Datagrams the kernel dropped because a UDP receive buffer was full (whole host). */
 export function udpRcvbufErrors(): number {
   const lines = readFileSync('/proc/net/snmp', 'utf8')

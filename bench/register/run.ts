@@ -31,6 +31,7 @@ import {
   log,
   parentOf,
   rssBytes,
+  rssParts,
   sleep,
   stopChild,
   udpRcvbufErrors,
@@ -457,6 +458,8 @@ interface MemoryResult {
   heapTotalBase: number;
   heapTotalAfter: number;
   externalAfter: number;
+  rssPartsBase: ReturnType<typeof rssParts>;
+  rssPartsAfter: ReturnType<typeof rssParts>;
   fill: RegisterOutcome;
   gcExposed: boolean;
 }
@@ -507,6 +510,7 @@ async function measureMemory(): Promise<MemoryResult> {
     await sleep(drainMs);
     const base = await askHeap(srv.child);
     const rssBase = rssBytes(srv.child.pid!);
+    const rssPartsBase = rssParts(srv.child.pid!);
     log(
       `[memory] after ${warm} bindings: heap ${mb(base.heapUsed)}, RSS ${mb(rssBase)}; registering the rest`,
     );
@@ -520,6 +524,7 @@ async function measureMemory(): Promise<MemoryResult> {
     await sleep(drainMs);
     const after = await askHeap(srv.child);
     const rssAfter = rssBytes(srv.child.pid!);
+    const rssPartsAfter = rssParts(srv.child.pid!);
     const added = fill.ok;
     return {
       bindings: warm + fill.ok,
@@ -535,6 +540,8 @@ async function measureMemory(): Promise<MemoryResult> {
       heapTotalBase: base.heapTotal,
       heapTotalAfter: after.heapTotal,
       externalAfter: after.external,
+      rssPartsBase,
+      rssPartsAfter,
       fill,
       gcExposed: after.gc,
     };
