@@ -4,10 +4,10 @@
  */
 import { err, ok, type Result } from '@sipwall/shared';
 import { headerKey, isListHeader } from './compact-forms.js';
-import type { ContactList, NameAddr, SipMessage, Via } from './message.js';
+import type { ContactList, HeaderField, NameAddr, SipMessage, Via } from './message.js';
 import { parseContactValues, parseNameAddrList } from './name-addr.js';
 import { parseDeltaSeconds } from './scalars.js';
-import { splitTopLevel } from './scan.js';
+import { isWsp, skipQuoted } from './scan.js';
 
 export { findParam, getParam } from './params.js';
 
@@ -22,20 +22,26 @@ export interface HeaderParseError {
 /**
  * Per-message cache in a non-enumerable symbol property (invisible to equality and JSON).
  * Not a WeakMap: ephemeron entries for millions of short-lived messages cost the GC dearly.
+ * One fixed-shape object per message (no Map, no closures) keeps the first read cheap.
  */
 const CACHE = Symbol('sip.lazy');
 
-function cached<T>(msg: SipMessage, key: string, compute: () => T): T {
-  const holder = msg as unknown as { [CACHE]?: Map<string, unknown> };
+class Lazy {
+  contact: Result<ContactList, HeaderParseError> | undefined = undefined;
+  route: Result<readonly NameAddr[], HeaderParseError> | undefined = undefined;
+  'record-route': Result<readonly NameAddr[], HeaderParseError> | undefined = undefined;
+  path: Result<readonly NameAddr[], HeaderParseError> | undefined = undefined;
+  expires: Result<number | undefined, HeaderParseError> | undefined = undefined;
+}
+
+function lazy(msg: SipMessage): Lazy {
+  const holder = msg as unknown as { [CACHE]?: Lazy };
   let entries = holder[CACHE];
   if (entries === undefined) {
-    entries = new Map();
+    entries = new Lazy();
     Object.defineProperty(msg, CACHE, { value: entries, enumerable: false });
   }
-  if (entries.has(key)) return entries.get(key) as T;
-  const value = compute();
-  entries.set(key, value);
-  return value;
+  return entries;
 }
 
 /** The top (first) Via, i.e. the previous hop (RFC 3261 §18.2.2). */
@@ -59,13 +65,48 @@ export function getHeaders(msg: SipMessage, name: string): readonly string[] {
   const key = headerKey(name);
   const split = isListHeader(key);
   const out: string[] = [];
-  for (const h of msg.headers) {
+  const headers = msg.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i] as HeaderField;
     if (h.key !== key) continue;
-    const parts = split ? splitTopLevel(h.value, 0x2c) : undefined;
-    if (parts === undefined) out.push(h.value);
-    else for (const p of parts) if (p.length > 0) out.push(p);
+    if (!split || !pushListValues(out, h.value)) out.push(h.value);
   }
   return out;
+}
+
+/**
+ * Pushes the non-empty, SP/HT-trimmed elements of `#element` (§7.3.1: split on commas
+ * outside quoted-strings and `<…>`). False, with nothing pushed, on an unterminated quote or `<`.
+ */
+function pushListValues(out: string[], s: string): boolean {
+  const mark = out.length;
+  let from = 0;
+  const n = s.length;
+  for (let i = 0; i <= n; i++) {
+    const c = i === n ? 0x2c : s.charCodeAt(i);
+    if (c === 0x22) {
+      const end = skipQuoted(s, i);
+      if (end < 0) return reset(out, mark);
+      i = end - 1;
+    } else if (c === 0x3c) {
+      const end = s.indexOf('>', i);
+      if (end < 0) return reset(out, mark);
+      i = end;
+    } else if (c === 0x2c) {
+      let a = from;
+      let b = i;
+      while (a < b && isWsp(s.charCodeAt(a))) a++;
+      while (b > a && isWsp(s.charCodeAt(b - 1))) b--;
+      if (b > a) out.push(a === 0 && b === n ? s : s.slice(a, b));
+      from = i + 1;
+    }
+  }
+  return true;
+}
+
+function reset(out: string[], mark: number): false {
+  out.length = mark;
+  return false;
 }
 
 export function hasHeader(msg: SipMessage, name: string): boolean {
@@ -84,22 +125,38 @@ function bad(header: string): { ok: false; error: HeaderParseError } {
 
 /** Contact list, or `*`; absent → empty list. */
 export function getContacts(msg: SipMessage): Result<ContactList, HeaderParseError> {
-  return cached(msg, 'contact', () => {
+  const cache = lazy(msg);
+  if (cache.contact === undefined) {
     const parsed = parseContactValues(fieldValues(msg, 'contact'));
-    return parsed === undefined ? bad('contact') : ok(parsed);
-  });
+    cache.contact = parsed === undefined ? bad('contact') : ok(parsed);
+  }
+  return cache.contact;
 }
 
-function nameAddrs(msg: SipMessage, key: string): Result<readonly NameAddr[], HeaderParseError> {
-  return cached(msg, key, () => {
-    const out: NameAddr[] = [];
-    for (const v of fieldValues(msg, key)) {
-      const list = parseNameAddrList(v);
-      if (list === undefined) return bad(key);
-      out.push(...list);
-    }
-    return ok(out);
-  });
+function nameAddrs(
+  msg: SipMessage,
+  key: 'route' | 'record-route' | 'path',
+): Result<readonly NameAddr[], HeaderParseError> {
+  const cache = lazy(msg);
+  let result = cache[key];
+  if (result === undefined) {
+    result = parseNameAddrFields(msg, key);
+    cache[key] = result;
+  }
+  return result;
+}
+
+function parseNameAddrFields(msg: SipMessage, key: string): Result<readonly NameAddr[], HeaderParseError> {
+  const out: NameAddr[] = [];
+  const headers = msg.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i] as HeaderField;
+    if (h.key !== key) continue;
+    const list = parseNameAddrList(h.value);
+    if (list === undefined) return bad(key);
+    for (let k = 0; k < list.length; k++) out.push(list[k] as NameAddr);
+  }
+  return ok(out);
 }
 
 /** Route values top-down (RFC 3261 §20.34). */
@@ -119,10 +176,11 @@ export function getPaths(msg: SipMessage): Result<readonly NameAddr[], HeaderPar
 
 /** Expires header in seconds (RFC 3261 §20.19); `undefined` when absent. */
 export function getExpires(msg: SipMessage): Result<number | undefined, HeaderParseError> {
-  return cached(msg, 'expires', () => {
+  const cache = lazy(msg);
+  if (cache.expires === undefined) {
     const v = getHeader(msg, 'expires');
-    if (v === undefined) return ok(undefined);
-    const n = parseDeltaSeconds(v);
-    return n === undefined ? bad('expires') : ok(n);
-  });
+    const n = v === undefined ? undefined : parseDeltaSeconds(v);
+    cache.expires = v === undefined ? ok(undefined) : n === undefined ? bad('expires') : ok(n);
+  }
+  return cache.expires;
 }

@@ -24,6 +24,7 @@ import {
   serializeMessage,
   setTopViaParams,
 } from '../../src/sip/index.js';
+import { splitTopLevel } from '../../src/sip/scan.js';
 import { parseViaList } from '../../src/sip/via.js';
 
 const dir = join(import.meta.dirname, '../fixtures/sip');
@@ -296,10 +297,26 @@ describe('fast paths agree with the general parsers', () => {
   }, 60_000);
 });
 
-function parseContact(value: string): SipMessage {
+describe('getHeaders list splitting', () => {
+  it('matches splitTopLevel (§7.3.1 commas outside quotes and <>), empty elements dropped', () => {
+    const unit = fc.constantFrom(...'ab ,\t"<>\\;='.split(''));
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 30 }), (v) => {
+        const m = parseContact('<sip:a@b>', `Allow: ${v}`);
+        const value = m.headers.find((h) => h.key === 'allow')?.value ?? '';
+        const parts = splitTopLevel(value, 0x2c);
+        const expected = parts === undefined ? [value] : parts.filter((p) => p.length > 0);
+        expect(getHeaders(m, 'allow')).toEqual(expected);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
+
+function parseContact(value: string, extra = 'X: y'): SipMessage {
   const r = parseMessage(
     Buffer.from(
-      `OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nContact: ${value}\r\n\r\n`,
+      `OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nContact: ${value}\r\n${extra}\r\n\r\n`,
       'latin1',
     ),
   );
