@@ -41,6 +41,27 @@ describe('fleet lifecycle: create, enroll, online, push config, applied, offline
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  /** Writes a config for an agent enrolled with `token` and starts the real agent process on free ports. */
+  async function startEnrolledAgent(name: string, token: string) {
+    const configFile = join(dir, `${name}.yaml`);
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        site: name,
+        stateDir: join(dir, `state-${name}`),
+        controlPlane: { url: cp.url, enrollmentToken: token },
+        sip: {
+          domains: [`${name}.example.test`],
+          interfaces: [
+            { name: 'inside', role: 'inside', address: '127.0.0.1', port: 0, transports: ['udp'] },
+          ],
+        },
+        admin: { address: '127.0.0.1', port: 0 },
+      }),
+    );
+    return startAgent(['--config', configFile, '--sip-port', '0', '--admin-port', '0']);
+  }
+
   it('drives one agent through its whole life', async () => {
     const api = apiClient(cp.url);
     await api.auth.signIn.mutate(ADMIN);
@@ -52,30 +73,7 @@ describe('fleet lifecycle: create, enroll, online, push config, applied, offline
       (await api.agents.list.query({ organizationId: org.id })).find((a) => a.id === agent.id);
     expect((await listed())?.online).toBe(false);
 
-    const configFile = join(dir, 'agent.yaml');
-    writeFileSync(
-      configFile,
-      JSON.stringify({
-        site: 'branch',
-        stateDir: join(dir, 'state'),
-        controlPlane: { url: cp.url, enrollmentToken },
-        sip: {
-          domains: ['branch.example.test'],
-          interfaces: [
-            { name: 'inside', role: 'inside', address: '127.0.0.1', port: 0, transports: ['udp'] },
-          ],
-        },
-        admin: { address: '127.0.0.1', port: 0 },
-      }),
-    );
-    const { agent: proc, adminPort } = await startAgent([
-      '--config',
-      configFile,
-      '--sip-port',
-      '0',
-      '--admin-port',
-      '0',
-    ]);
+    const { agent: proc, adminPort } = await startEnrolledAgent('branch', enrollmentToken);
     agents.push(proc);
 
     await eventually('agent online in the control plane', async () => (await listed())?.online);
@@ -115,28 +113,7 @@ describe('fleet lifecycle: create, enroll, online, push config, applied, offline
     const listed = async () =>
       (await api.agents.list.query({ organizationId: org.id })).find((a) => a.id === agent.id);
 
-    const configFile = join(dir, 'agent-kill.yaml');
-    writeFileSync(
-      configFile,
-      JSON.stringify({
-        stateDir: join(dir, 'state-kill'),
-        controlPlane: { url: cp.url, enrollmentToken },
-        sip: {
-          domains: ['kill.example.test'],
-          interfaces: [
-            { name: 'inside', role: 'inside', address: '127.0.0.1', port: 0, transports: ['udp'] },
-          ],
-        },
-      }),
-    );
-    const { agent: proc } = await startAgent([
-      '--config',
-      configFile,
-      '--sip-port',
-      '0',
-      '--admin-port',
-      '0',
-    ]);
+    const { agent: proc } = await startEnrolledAgent('kill', enrollmentToken);
     agents.push(proc);
     await eventually('second agent online', async () => (await listed())?.online);
     proc.kill('SIGKILL');
