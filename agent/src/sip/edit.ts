@@ -94,12 +94,29 @@ export function setTopViaParams<M extends SipMessage>(
   const newTop = (semi < 0 ? top.raw : top.raw.slice(0, semi)).trimEnd() + formatParams(list);
   const headers = msg.headers.slice();
   headers[index] = replaceFirstPart(field, top.raw, newTop);
-  if (plain && fastPaths.enabled) {
-    // Plain values cannot change how the field splits on commas, so only the top via-parm
-    // is new: parse it alone and keep the other (already parsed) Via values.
-    const parsed = parseViaList(newTop);
-    if (parsed !== undefined && parsed.length === 1)
-      return withVia(msg, headers, [parsed[0] as Via, ...msg.via.slice(1)]);
+  const rport = params.rport;
+  if (
+    plain &&
+    fastPaths.enabled &&
+    (rport === undefined || (Number.isInteger(rport) && rport >= 0 && rport <= 65535))
+  ) {
+    // Plain values cannot change how the field splits on commas, so only the top via-parm is
+    // new, and it is what parsing `newTop` gives: the same sent-by and params with the first
+    // received/rport replaced (or appended). The other Via values stay as parsed.
+    const via = msg.via.slice();
+    via[0] = {
+      protocolName: top.protocolName,
+      protocolVersion: top.protocolVersion,
+      transport: top.transport,
+      host: top.host,
+      port: top.port,
+      branch: top.branch,
+      received: params.received ?? top.received,
+      rport: rport ?? top.rport,
+      params: list,
+      raw: newTop,
+    };
+    return withVia(msg, headers, via);
   }
   return rebuild(msg, headers, 'via');
 }
