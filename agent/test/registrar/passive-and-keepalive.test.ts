@@ -23,9 +23,9 @@ describe('learnFromRegisterOk (passive mode)', () => {
       3600,
     );
     expect(got?.upserts).toHaveLength(1);
-    expect(got?.upserts[0]!.action).toBe('added');
-    expect(got?.upserts[0]!.binding.expiresAt).toBe(T0 + 120_000);
-    expect(got?.upserts[0]!.binding.flow).toEqual(udpFlow);
+    expect(got!.upserts[0]!.action).toBe('added');
+    expect(got!.upserts[0]!.binding.expiresAt).toBe(T0 + 120_000);
+    expect(got!.upserts[0]!.binding.flow).toEqual(udpFlow);
     expect(got?.removals).toEqual([]);
   });
 
