@@ -114,6 +114,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       sip: sip?.listening ?? [],
       desiredApplied: applier?.stats.applied ?? 0,
       desiredRejected: applier?.stats.rejected ?? 0,
+      ...(registrar === undefined ? {} : { registrar: registrar.counts() }),
     });
     admin = await startAdminServer(
       createAdminApp(health, { registrations: () => registrar?.registrations() ?? [] }),

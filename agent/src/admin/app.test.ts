@@ -39,3 +39,29 @@ it('GET /metrics renders Prometheus text', async () => {
   expect(text).toContain('sipwall_agent_desired_rejected_total 1');
   expect(text).toContain('sipwall_agent_info{version="0.1.0",site="hq"} 1');
 });
+
+it('GET /metrics shows registrar gauges and GET /registrations lists rows', async () => {
+  const app = createAdminApp(() => ({ ...health, registrar: { main: 3, passive: 1, blockedSources: 2 } }), {
+    registrations: () => [
+      {
+        aor: 'sip:alice@example.com',
+        contact: 'sip:alice@10.0.0.5:5060',
+        expiresSec: 120,
+        flow: { transport: 'udp', source: '192.0.2.1:40000' },
+        instanceId: null,
+        regId: null,
+        mode: 'passive',
+        registeredAt: 0,
+      },
+    ],
+  });
+  const metrics = await (await app.request('/metrics')).text();
+  expect(metrics).toContain('sipwall_agent_registrations{mode="main"} 3');
+  expect(metrics).toContain('sipwall_agent_blocked_sources 2');
+  const body = (await (await app.request('/registrations')).json()) as {
+    count: number;
+    registrations: { mode: string }[];
+  };
+  expect(body.count).toBe(1);
+  expect(body.registrations[0]!.mode).toBe('passive');
+});

@@ -14,6 +14,8 @@ export interface AgentHealth {
   /** Desired-state versions applied / rejected since start. */
   desiredApplied: number;
   desiredRejected: number;
+  /** Registrar gauges; absent until the registrar runs. */
+  registrar?: { readonly main: number; readonly passive: number; readonly blockedSources: number };
 }
 
 /** The seam between the admin API and the rest of the agent. */

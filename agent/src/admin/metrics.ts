@@ -27,5 +27,16 @@ export function renderMetrics(h: AgentHealth): string {
     '# TYPE sipwall_agent_sip_listeners gauge',
     `sipwall_agent_sip_listeners ${h.sip.length}`,
   ];
+  if (h.registrar !== undefined) {
+    lines.push(
+      '# HELP sipwall_agent_registrations Bindings in the location service, by mode.',
+      '# TYPE sipwall_agent_registrations gauge',
+      `sipwall_agent_registrations{mode="main"} ${h.registrar.main}`,
+      `sipwall_agent_registrations{mode="passive"} ${h.registrar.passive}`,
+      '# HELP sipwall_agent_blocked_sources Source addresses blocked for failed authentication.',
+      '# TYPE sipwall_agent_blocked_sources gauge',
+      `sipwall_agent_blocked_sources ${h.registrar.blockedSources}`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
