@@ -40,7 +40,7 @@ export function getParam(params: readonly Param[], name: string): string | undef
 export function findParam(params: readonly Param[], name: string): Param | undefined {
   const lower = name.toLowerCase();
   for (const p of params) {
-    if (p.name.length === lower.length && p.name.toLowerCase() === lower) return p;
+    if (p.name === lower || (p.name.length === lower.length && p.name.toLowerCase() === lower)) return p;
   }
   return undefined;
 }
