@@ -1,6 +1,7 @@
 /**
- * Fast path of the header-section scan (RFC 3261 §7, §7.3): one pass over the bytes that
- * finds each CRLF and each line's first `:` and rejects control characters on the way.
+ * Fast path of the header-section scan (RFC 3261 §7, §7.3): a word-at-a-time octet check
+ * that rejects control characters and records each CRLF (`octets.ts`), then one token scan
+ * per line up to its `:`.
  * Handles only the common shape — every line `token ":" value CRLF`, no folding, no stray
  * CR/LF or control characters, no LWS before the colon — and returns `undefined` for
  * anything else so `scanHeaderSection` (the general scan) decides, defects included.
@@ -8,15 +9,8 @@
 import { headerKey } from './compact-forms.js';
 import type { HeaderSection } from './header-section.js';
 import type { HeaderField } from './message.js';
+import { checkOctets, lineFeedCount, lineFeeds } from './octets.js';
 import { TOKEN_CHARS } from './scan.js';
-
-/** 0 = ordinary octet, 1 = needs the general scan (CTL other than HT, DEL, lone LF), 2 = CR, 3 = ":". */
-const CLASS = new Uint8Array(256);
-for (let c = 0; c < 0x20; c++) CLASS[c] = 1;
-CLASS[0x7f] = 1;
-CLASS[0x09] = 0;
-CLASS[0x0d] = 2;
-CLASS[0x3a] = 3;
 
 /** Usual wire spellings, matched on the bytes so the common names cost no string or Map lookup. */
 const KNOWN_NAMES = [
@@ -98,45 +92,36 @@ export function scanHeaderBytes(
   text: string,
   maxHeaders: number,
 ): HeaderSection | { tooMany: true } | undefined {
+  // No stray CR/LF or control characters; every line ends in CRLF (§7) — else the general scan.
+  if (!checkOctets(bytes, start, end)) return undefined;
+  const lines = lineFeedCount;
+  const lfs = lineFeeds;
+  if (lines === 0 || lfs[lines - 1] !== end - 1) return undefined;
   const headers: HeaderField[] = [];
-  let startLine: string | undefined;
-  let lineStart = start;
-  let colon = -1;
-  for (let i = start; i < end; i++) {
-    const k = CLASS[bytes[i] as number];
-    if (k === 0) continue;
-    if (k === 3) {
-      if (colon < 0) colon = i;
-      continue;
-    }
-    // CRLF ends a line (§7); a lone CR or any other control character → general scan.
-    if (k !== 2 || bytes[i + 1] !== 0x0a) return undefined;
-    if (startLine === undefined) {
-      startLine = text.slice(0, i - start);
-    } else {
-      const f = field(bytes, text, start, lineStart, colon, i);
-      if (f === undefined) return undefined;
-      if (headers.push(f) > maxHeaders) return { tooMany: true };
-    }
-    i++;
-    lineStart = i + 1;
-    colon = -1;
+  const startLine = text.slice(0, (lfs[0] as number) - 1 - start);
+  for (let k = 1; k < lines; k++) {
+    const f = field(bytes, text, start, (lfs[k - 1] as number) + 1, (lfs[k] as number) - 1);
+    if (f === undefined) return undefined;
+    if (headers.push(f) > maxHeaders) return { tooMany: true };
   }
-  if (startLine === undefined || lineStart !== end) return undefined;
   return { startLine, headers, defect: undefined };
 }
 
-/** message-header = field-name HCOLON field-value CRLF (§25.1), HCOLON here without leading LWS. */
+/**
+ * message-header = field-name HCOLON field-value CRLF (§25.1), HCOLON here without leading
+ * LWS: field-name = token, so the first non-token octet must be the ":" (a folded line,
+ * starting with SP/HT, or an empty name fails here and goes to the general scan).
+ */
 function field(
   bytes: Buffer,
   text: string,
   base: number,
   lineStart: number,
-  colon: number,
   lineEnd: number,
 ): HeaderField | undefined {
-  if (colon <= lineStart) return undefined; // no colon, empty name, or a folded line (starts with SP/HT)
-  for (let j = lineStart; j < colon; j++) if (TOKEN_CHARS[bytes[j] as number] !== 1) return undefined;
+  let colon = lineStart;
+  while (colon < lineEnd && TOKEN_CHARS[bytes[colon] as number] === 1) colon++;
+  if (colon === lineStart || colon === lineEnd || bytes[colon] !== 0x3a) return undefined;
   let vs = colon + 1;
   while (vs < lineEnd && (bytes[vs] === 0x20 || bytes[vs] === 0x09)) vs++;
   let ve = lineEnd;

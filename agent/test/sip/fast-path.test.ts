@@ -297,6 +297,26 @@ describe('fast paths agree with the general parsers', () => {
   }, 60_000);
 });
 
+describe('word-at-a-time octet check (octets.ts)', () => {
+  it('agrees with the general scan at every alignment and for every control octet position', () => {
+    const base = bench.register;
+    const bad = [0x00, 0x01, 0x08, 0x0a, 0x0b, 0x0d, 0x1f, 0x7f, 0x09, 0x20, 0x80, 0xff];
+    for (let offset = 0; offset < 8; offset++) {
+      for (let at = 0; at < base.length; at += 7) {
+        for (const b of bad) {
+          // The message inside a larger ArrayBuffer at `offset`, so words start at every alignment.
+          const store = Buffer.alloc(base.length + 16);
+          const bytes = store.subarray(offset, offset + base.length);
+          base.copy(bytes);
+          bytes[at] = b;
+          const [fast, general] = both(() => parseMessage(bytes));
+          expect(fast).toEqual(general);
+        }
+      }
+    }
+  });
+});
+
 describe('getHeaders list splitting', () => {
   it('matches splitTopLevel (§7.3.1 commas outside quotes and <>), empty elements dropped', () => {
     const unit = fc.constantFrom(...'ab ,\t"<>\\;='.split(''));
