@@ -4,9 +4,9 @@
  * `?headers`, nothing that needs escaping. Anything else returns `undefined` and
  * `parseUri` (uri.ts) takes the general path, which then accepts or rejects it.
  */
-import type { SipUri } from './message.js';
-import { paramsEnd, scanParams } from './params.js';
 import { hostScan, scanHostPort } from './host.js';
+import type { Param, SipUri } from './message.js';
+import { TOKEN_CHARS } from './scan.js';
 
 /** Octets the fast path leaves to the general parser: CTL, SP, DEL, `<>"{}|\^` and backquote (never unescaped in a SIP URI), `?` (headers), `%` (escapes). */
 const SLOW = new Uint8Array(256);
@@ -14,6 +14,21 @@ for (let c = 0; c <= 0x20; c++) SLOW[c] = 1;
 for (const ch of '<>"{}|\\^`?%') SLOW[ch.charCodeAt(0)] = 1;
 SLOW[0x7f] = 1;
 
+/** uri-parameter name octets on the fast path: token (§25.1) minus the SLOW octets `%` and backquote. */
+const NAME = new Uint8Array(256);
+for (let c = 0; c < 256; c++) NAME[c] = TOKEN_CHARS[c] === 1 && SLOW[c] !== 1 ? 1 : 0;
+/** uri-parameter value octets on the fast path (pvalue, §25.1): VCHAR and UTF-8 octets except SLOW, `,` and `;`. */
+const VALUE = new Uint8Array(256);
+for (let c = 0x21; c < 0x7f; c++) VALUE[c] = SLOW[c] === 1 ? 0 : 1;
+for (let c = 0x80; c < 256; c++) VALUE[c] = 1;
+VALUE[0x2c] = 0;
+VALUE[0x3b] = 0;
+
+/**
+ * One pass over the URI: `sip:` / `sips:`, the userinfo up to the first `@` (§25.1: "@" is
+ * never unescaped later, so the first one ends userinfo), hostport (host.ts), then
+ * uri-parameters to the end. Any SLOW octet, a password or anything left over → undefined.
+ */
 export function parseSipUriFast(raw: string): SipUri | undefined {
   const n = raw.length;
   let i: number;
@@ -27,31 +42,24 @@ export function parseSipUriFast(raw: string): SipUri | undefined {
   } else {
     return undefined;
   }
-  const restStart = i;
-  let at = -1;
-  let colon = -1;
-  for (let j = restStart; j < n; j++) {
-    const c = raw.charCodeAt(j);
-    if (SLOW[c] === 1) return undefined;
-    if (c === 0x40) {
-      if (at < 0) at = j;
-    } else if (c === 0x3a && at < 0 && colon < 0) {
-      colon = j;
-    }
-  }
   let userRaw: string | undefined;
+  const at = raw.indexOf('@', i);
   if (at >= 0) {
-    // userinfo = user [":" password] "@": the first "@" ends it (§25.1); passwords go the general way.
-    if (at === restStart || (colon >= 0 && colon < at)) return undefined;
-    userRaw = raw.slice(restStart, at);
+    // userinfo = user [":" password] "@"; passwords go the general way.
+    if (at === i) return undefined;
+    for (let j = i; j < at; j++) {
+      const c = raw.charCodeAt(j);
+      if (SLOW[c] === 1 || c === 0x3a) return undefined;
+    }
+    userRaw = raw.slice(i, at);
     i = at + 1;
   }
   if (!scanHostPort(raw, i, n)) return undefined;
   i = hostScan.end;
-  let params: SipUri['params'] = [];
+  let params: Param[] = [];
   if (i < n) {
-    const parsed = scanParams(raw, i, n);
-    if (parsed === undefined || paramsEnd !== n) return undefined;
+    const parsed = uriParams(raw, i, n);
+    if (parsed === undefined) return undefined;
     params = parsed;
   }
   return {
@@ -67,4 +75,25 @@ export function parseSipUriFast(raw: string): SipUri | undefined {
     headers: [],
     raw,
   };
+}
+
+/** `1*( ";" uri-parameter )` filling `s[i, n)` exactly: pname [ "=" pvalue ], no quotes, no SLOW octet. */
+function uriParams(s: string, i: number, n: number): Param[] | undefined {
+  const out: Param[] = [];
+  while (i < n) {
+    if (s.charCodeAt(i) !== 0x3b) return undefined;
+    const ns = ++i;
+    while (i < n && NAME[s.charCodeAt(i)] === 1) i++;
+    if (i === ns) return undefined;
+    const name = s.slice(ns, i);
+    let value: string | undefined;
+    if (i < n && s.charCodeAt(i) === 0x3d) {
+      const vs = ++i;
+      while (i < n && VALUE[s.charCodeAt(i)] === 1) i++;
+      if (i === vs) return undefined;
+      value = s.slice(vs, i);
+    }
+    out.push({ name, value });
+  }
+  return out;
 }
