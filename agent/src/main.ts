@@ -24,6 +24,7 @@ import { ControlLinkError } from './sync/control-link-error.js';
 import { createDesiredApplier, type DesiredApplier } from './sync/desired-applier.js';
 import { restoreAppliedConfig } from './sync/restore-desired.js';
 import { createSystemClock } from './util/clock.js';
+import { createRandomPool } from './util/random-pool.js';
 import { AGENT_VERSION } from './version.js';
 
 const SHUTDOWN_TIMEOUT_MS = 5000;
@@ -122,11 +123,13 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       fileConfig.admin.port,
     );
     const registrarLog = logger.child({ component: 'registrar' });
+    // Nonce randomness from a pool refilled in bulk (one randomFillSync per 64 KiB, not per challenge).
+    const randomPool = createRandomPool();
     registrar = await openRegistrarService(store.current().config, {
       stateDir: fileConfig.stateDir,
       clock,
       logger: registrarLog,
-      randomBytes: (n) => randomBytes(n),
+      randomBytes: (n) => randomPool.bytes(n),
       // Nonce secret: fresh random bytes at every start, kept in memory only (never on disk, never
       // logged). After a restart a phone's next REGISTER carries a nonce we no longer recognise
       // (`invalid-nonce`): it gets one fresh 401, not counted as a failure, and re-authenticates.

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** Hash algorithms the agent verifies (RFC 7616 §3.2; SHA-512-256 is not offered by SIP phones). */
 export type DigestHash = 'md5' | 'sha256';
@@ -13,21 +13,27 @@ export interface DigestAlgorithm {
 export function parseAlgorithm(value: string | undefined): DigestAlgorithm | undefined {
   switch ((value ?? 'MD5').toUpperCase()) {
     case 'MD5':
-      return { hash: 'md5', session: false };
+      return MD5;
     case 'MD5-SESS':
-      return { hash: 'md5', session: true };
+      return MD5_SESS;
     case 'SHA-256':
-      return { hash: 'sha256', session: false };
+      return SHA256;
     case 'SHA-256-SESS':
-      return { hash: 'sha256', session: true };
+      return SHA256_SESS;
     default:
       return undefined;
   }
 }
 
+const MD5: DigestAlgorithm = Object.freeze({ hash: 'md5', session: false });
+const MD5_SESS: DigestAlgorithm = Object.freeze({ hash: 'md5', session: true });
+const SHA256: DigestAlgorithm = Object.freeze({ hash: 'sha256', session: false });
+const SHA256_SESS: DigestAlgorithm = Object.freeze({ hash: 'sha256', session: true });
+
 /** H(data) as lower-case hex. Strings are hashed as UTF-8 (RFC 7616 §4). */
-export function digestHash(hash: DigestHash, data: string): string {
-  return createHash(hash).update(data, 'utf8').digest('hex');
+export function digestHash(algorithm: DigestHash, data: string): string {
+  // One-shot hash: no Hash object per call (Node ≥ 20.12). Strings are hashed as UTF-8.
+  return hash(algorithm, data, 'hex');
 }
 
 export interface ResponseInput {

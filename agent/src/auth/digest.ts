@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { computeResponse, type DigestAlgorithm, parseAlgorithm } from './digest-hash.js';
 import type { DigestCredentials } from './digest-params.js';
 import type { NonceVerifier } from './nonce.js';
@@ -56,10 +55,12 @@ export interface DigestRequest {
 const DUMMY_HA1 = { md5: '0'.repeat(32), sha256: '0'.repeat(64) } as const;
 
 function constantTimeEqualHex(a: string, b: string): boolean {
-  const ab = Buffer.from(a, 'latin1');
-  const bb = Buffer.from(b, 'latin1');
-  // Lengths are public (they follow from the algorithm); only the content is compared in constant time.
-  return ab.length === bb.length && timingSafeEqual(ab, bb);
+  // Lengths are public (they follow from the algorithm); the content is compared without an
+  // early exit, over every character, so the time does not depend on where they differ.
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
 /** Which hash the user record offers for the algorithm, if any. */

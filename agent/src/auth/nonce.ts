@@ -18,10 +18,13 @@ export interface NonceOptions {
 const TS_BYTES = 8;
 const RANDOM_BYTES = 12;
 const MAC_BYTES = 32;
-const NONCE_BYTES = TS_BYTES + RANDOM_BYTES + MAC_BYTES;
+const BODY_BYTES = TS_BYTES + RANDOM_BYTES;
+const NONCE_BYTES = BODY_BYTES + MAC_BYTES;
 /** base64url of 52 bytes, no padding. */
 const NONCE_CHARS = Math.ceil((NONCE_BYTES * 4) / 3);
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
+/** base64url characters whose low 4 bits are zero (values 0, 16, 32, 48). */
+const CANONICAL_LAST = 'AQgw';
 
 function assertSecret(secret: Uint8Array): void {
   if (secret.length < 16) throw new Error('nonce secret must be at least 16 bytes');
@@ -38,21 +41,39 @@ function mac(secret: Uint8Array, body: Uint8Array, realm: string): Buffer {
  */
 export function issueNonce(opts: NonceOptions, realm: string, now: number, random: RandomBytes): string {
   assertSecret(opts.secret);
-  const body = Buffer.alloc(TS_BYTES + RANDOM_BYTES);
-  body.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(now))), 0);
+  const bytes = Buffer.allocUnsafe(NONCE_BYTES);
+  writeTimestamp(bytes, Math.max(0, Math.floor(now)));
   const r = random(RANDOM_BYTES);
   if (r.length !== RANDOM_BYTES) throw new Error('random source returned the wrong number of bytes');
-  body.set(r, TS_BYTES);
-  return Buffer.concat([body, mac(opts.secret, body, realm)]).toString('base64url');
+  bytes.set(r, TS_BYTES);
+  bytes.set(mac(opts.secret, bytes.subarray(0, BODY_BYTES), realm), BODY_BYTES);
+  return bytes.toString('base64url');
+}
+
+/** 64-bit big-endian milliseconds without a BigInt (times stay below 2^53). */
+function writeTimestamp(buf: Buffer, ms: number): void {
+  buf.writeUInt32BE(Math.floor(ms / 0x1_0000_0000), 0);
+  buf.writeUInt32BE(ms % 0x1_0000_0000, 4);
+}
+
+function readTimestamp(buf: Buffer): number {
+  return buf.readUInt32BE(0) * 0x1_0000_0000 + buf.readUInt32BE(4);
+}
+
+/** The nonce's bytes if it is well-formed and canonically encoded, else `undefined`. */
+function decodeNonce(nonce: string): Buffer | undefined {
+  if (nonce.length !== NONCE_CHARS || !BASE64URL.test(nonce)) return undefined;
+  const bytes = Buffer.from(nonce, 'base64url');
+  // Canonical encoding only: the 4 spare bits of the last character (52 bytes = 17 groups of 3 + 1
+  // byte in 2 characters) must be zero, so one nonce has one spelling: only A, Q, g or w may end it.
+  if (bytes.length !== NONCE_BYTES || !CANONICAL_LAST.includes(nonce[NONCE_CHARS - 1]!)) return undefined;
+  return bytes;
 }
 
 /** The issue time (ms) encoded in a well-formed nonce, or `undefined`. Not authenticated on its own. */
 export function nonceIssuedAt(nonce: string): number | undefined {
-  if (nonce.length !== NONCE_CHARS || !BASE64URL.test(nonce)) return undefined;
-  const bytes = Buffer.from(nonce, 'base64url');
-  // Canonical encoding only: the 2 spare bits of the last character must be zero, so one nonce has one spelling.
-  if (bytes.length !== NONCE_BYTES || bytes.toString('base64url') !== nonce) return undefined;
-  return Number(bytes.readBigUInt64BE(0));
+  const bytes = decodeNonce(nonce);
+  return bytes === undefined ? undefined : readTimestamp(bytes);
 }
 
 /**
@@ -61,12 +82,11 @@ export function nonceIssuedAt(nonce: string): number | undefined {
  */
 export function checkNonce(opts: NonceOptions, realm: string, nonce: string, now: number): NonceCheck {
   assertSecret(opts.secret);
-  const issuedAt = nonceIssuedAt(nonce);
-  if (issuedAt === undefined) return 'invalid';
-  const bytes = Buffer.from(nonce, 'base64url');
-  const body = bytes.subarray(0, TS_BYTES + RANDOM_BYTES);
-  const expected = mac(opts.secret, body, realm);
-  if (!timingSafeEqual(expected, bytes.subarray(TS_BYTES + RANDOM_BYTES))) return 'invalid';
+  const bytes = decodeNonce(nonce);
+  if (bytes === undefined) return 'invalid';
+  const issuedAt = readTimestamp(bytes);
+  const expected = mac(opts.secret, bytes.subarray(0, BODY_BYTES), realm);
+  if (!timingSafeEqual(expected, bytes.subarray(BODY_BYTES))) return 'invalid';
   if (issuedAt > now + (opts.futureSkewMs ?? 5_000)) return 'invalid';
   return now - issuedAt > opts.maxAgeMs ? 'stale' : 'valid';
 }
@@ -81,8 +101,18 @@ export interface NonceVerifier {
 /** The HMAC nonce scheme above as a {@link NonceVerifier}. */
 export function createNonceVerifier(opts: NonceOptions): NonceVerifier {
   assertSecret(opts.secret);
+  // verifyDigest asks `issuedAt` right after `check` for the same nonce: remember it, decode once.
+  let lastNonce = '';
+  let lastIssuedAt = 0;
   return {
-    check: (realm, nonce, now) => checkNonce(opts, realm, nonce, now),
-    issuedAt: (nonce) => nonceIssuedAt(nonce) ?? 0,
+    check: (realm, nonce, now) => {
+      const result = checkNonce(opts, realm, nonce, now);
+      if (result !== 'invalid') {
+        lastNonce = nonce;
+        lastIssuedAt = nonceIssuedAt(nonce) ?? 0;
+      }
+      return result;
+    },
+    issuedAt: (nonce) => (nonce === lastNonce ? lastIssuedAt : (nonceIssuedAt(nonce) ?? 0)),
   };
 }

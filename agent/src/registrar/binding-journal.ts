@@ -22,6 +22,11 @@ export interface JournalOptions {
    * `flush()`) for fewer syncs under load. Default 20 ms.
    */
   readonly groupCommitMs?: number;
+  /**
+   * Told when a background group commit fails after succeeding before (memory stays
+   * authoritative; the next commit rewrites the whole state). Not repeated while it keeps failing.
+   */
+  readonly onWriteError?: (error: unknown) => void;
   /** Also flush as soon as this many bytes are pending. Default 256 KiB. */
   readonly maxPendingBytes?: number;
   /** Compact when lines written since the last compaction exceed `compactFactor × live bindings`. Default 4. */
@@ -48,6 +53,12 @@ export class BindingJournal {
   private timer: TimerHandle | undefined;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Callers of `whenDurable` not yet covered by a write. */
+  private waiters: ((error?: unknown) => void)[] = [];
+  /** A `whenDurable` write is queued or in flight. */
+  private kicked = false;
+  /** The last background commit failed (its error was reported). */
+  private failing = false;
   private readonly path: string;
   private readonly groupCommitMs: number;
   private readonly maxPendingBytes: number;
@@ -104,13 +115,56 @@ export class BindingJournal {
     const line = encodeChange(change);
     this.pending.push(line);
     this.pendingBytes += line.length;
-    if (this.pendingBytes >= this.maxPendingBytes) void this.flush().catch(() => {});
+    if (this.pendingBytes >= this.maxPendingBytes) this.backgroundFlush();
     else if (this.timer === undefined) {
       this.timer = this.opts.clock.setTimeout(() => {
         this.timer = undefined;
-        void this.flush().catch(() => {});
+        this.backgroundFlush();
       }, this.groupCommitMs);
     }
+  }
+
+  /**
+   * Calls `done` once every change appended so far is on disk (or the write failed: then with
+   * the error; memory stays authoritative). Cheaper than awaiting `flush()` per change: no
+   * promise per caller; all callers waiting while a write is in flight share the next write.
+   */
+  whenDurable(done: (error?: unknown) => void): void {
+    this.waiters.push(done);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.kicked) return;
+    this.kicked = true;
+    const next = () => {
+      this.kicked = false;
+      if (this.waiters.length > 0) this.kick();
+    };
+    this.flush().then(
+      () => {
+        this.failing = false;
+        next();
+      },
+      (e: unknown) => {
+        if (!this.failing) this.opts.onWriteError?.(e);
+        this.failing = true;
+        next();
+      },
+    );
+  }
+
+  /** A group commit nobody awaits: failures are reported once per failing spell. */
+  private backgroundFlush(): void {
+    this.flush().then(
+      () => {
+        this.failing = false;
+      },
+      (e: unknown) => {
+        if (!this.failing) this.opts.onWriteError?.(e);
+        this.failing = true;
+      },
+    );
   }
 
   /** Resolves once every change appended so far is on disk (one write + one fdatasync for all). */
@@ -135,13 +189,24 @@ export class BindingJournal {
   }
 
   private async writePending(): Promise<void> {
+    const waiters = this.waiters;
+    this.waiters = [];
     if (this.needsRewrite) {
       this.pending = [];
       this.pendingBytes = 0;
-      await this.compact();
+      try {
+        await this.compact();
+      } catch (e) {
+        settle(waiters, e);
+        throw e;
+      }
+      settle(waiters, undefined);
       return;
     }
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0) {
+      settle(waiters, undefined);
+      return;
+    }
     const data = this.pending.join('');
     const count = this.pending.length;
     this.pending = [];
@@ -153,8 +218,11 @@ export class BindingJournal {
     } catch (e) {
       // Memory stays authoritative; the next flush rewrites the whole state.
       this.needsRewrite = true;
-      throw new LocationStoreError(`cannot append to ${this.path}`, { cause: e });
+      const error = new LocationStoreError(`cannot append to ${this.path}`, { cause: e });
+      settle(waiters, error);
+      throw error;
     }
+    settle(waiters, undefined);
     this.linesSinceCompaction += count;
     const threshold = Math.max(this.compactMinLines, this.compactFactor * this.liveCount());
     if (this.linesSinceCompaction > threshold) await this.compact();
@@ -200,6 +268,17 @@ export class BindingJournal {
       this.needsRewrite = true;
       await rm(tmp, { force: true }).catch(() => {});
       throw new LocationStoreError(`cannot compact ${this.path}`, { cause: e });
+    }
+  }
+}
+
+/** Tells every waiter; one that throws does not stop the others. */
+function settle(waiters: readonly ((error?: unknown) => void)[], error: unknown): void {
+  for (const w of waiters) {
+    try {
+      w(error);
+    } catch {
+      // A waiter's own bug; it must not break the journal or the other waiters.
     }
   }
 }

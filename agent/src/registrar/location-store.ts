@@ -27,6 +27,12 @@ export interface LocationStore {
   count(): number;
   /** Resolves once every change applied so far is durable (immediately without persistence). */
   flush(): Promise<void>;
+  /**
+   * Calls `done` once every change applied so far is durable (at once without persistence), or
+   * with the error if the write failed (memory stays authoritative). The per-request form of
+   * `flush()`: no promise per caller, one group commit for all who wait together.
+   */
+  whenDurable(done: (error?: unknown) => void): void;
   close(): Promise<void>;
 }
 
@@ -178,6 +184,11 @@ export class MemoryLocationStore implements LocationStore {
 
   flush(): Promise<void> {
     return this.journal?.flush() ?? Promise.resolve();
+  }
+
+  whenDurable(done: (error?: unknown) => void): void {
+    if (this.journal === undefined) done();
+    else this.journal.whenDurable(done);
   }
 
   async close(): Promise<void> {

@@ -13,7 +13,7 @@ import { userAor } from './aor.js';
 import type { Flow } from './binding.js';
 import { eventsForRegister, type RegistrationEvent } from './events.js';
 import type { LocationStore } from './location-store.js';
-import { processRegister, type RegistrarConfig, registerAor } from './process-register.js';
+import { processRegister, type RegisterOk, type RegistrarConfig, registerAor } from './process-register.js';
 import { registerRejectResponse } from './register-reject.js';
 import type { RegistrarUsers } from './registrar-users.js';
 import { checkRegisterSource, EMPTY_CIDR_SET } from './source-acl.js';
@@ -57,11 +57,13 @@ function flowOf(context: InboundContext): Flow {
  */
 export function createRegisterHandler(deps: RegisterHandlerDeps): RequestHandler {
   return (request, transaction, context) => {
-    handleRegister(request, transaction, context, deps).catch((e: unknown) => {
+    try {
+      handleRegister(request, transaction, context, deps);
+    } catch (e) {
       deps.logger.warn({ callId: request.callId, err: e }, 'REGISTER handling failed');
       if (transaction.lastResponse === undefined)
         respond(transaction, request, deps, 500, 'Server Internal Error');
-    });
+    }
   };
 }
 
@@ -106,28 +108,38 @@ function authContextFor(request: SipRequest, realm: string, deps: RegisterHandle
     : { ...deps.auth, algorithms: offered };
 }
 
-export async function handleRegister(
+/**
+ * Handles one REGISTER without async functions or promises of its own: every path answers (or
+ * drops) before it returns, except a successful registration, whose 200 goes out from the
+ * journal's group-commit callback once the change is durable.
+ */
+export function handleRegister(
   request: SipRequest,
   transaction: ServerTransaction,
   context: InboundContext,
   deps: RegisterHandlerDeps,
-): Promise<void> {
+): void {
   const now = deps.clock.now();
   const flow = flowOf(context);
   const source = flow.address;
 
-  if (deps.bruteForce.check(source, now) === 'blocked') return dropOrForbid(transaction, request, deps);
+  if (deps.bruteForce.check(source, now) === 'blocked') {
+    dropOrForbid(transaction, request, deps);
+    return;
+  }
   if (matchesScanner(getHeader(request, 'user-agent'), deps.dropUserAgents)) {
     deps.onSecurityEvents([
       { event: 'scanner-dropped', source, detail: 'User-Agent matches dropUserAgents', at: now },
     ]);
-    return dropOrForbid(transaction, request, deps);
+    dropOrForbid(transaction, request, deps);
+    return;
   }
 
   const realm = realmFor(request, deps);
   if (realm === undefined) {
     const r = registerRejectResponse('not-our-domain', deps.config);
-    return respond(transaction, request, deps, r.status, r.reasonPhrase, r.headers);
+    respond(transaction, request, deps, r.status, r.reasonPhrase, r.headers);
+    return;
   }
   // Site-level source policy before any challenge: a forbidden network gets no nonce.
   if (checkRegisterSource(source, deps.config.sourcePolicy, EMPTY_CIDR_SET) === 'denied') {
@@ -135,7 +147,8 @@ export async function handleRegister(
       { event: 'register-refused', source, detail: 'source not allowed to register', at: now },
     ]);
     const r = registerRejectResponse('forbidden-source', deps.config);
-    return respond(transaction, request, deps, r.status, r.reasonPhrase, r.headers);
+    respond(transaction, request, deps, r.status, r.reasonPhrase, r.headers);
+    return;
   }
 
   const decision = authenticateRequest(
@@ -155,14 +168,19 @@ export async function handleRegister(
       deps.onSecurityEvents(deps.bruteForce.recordFailure(source, user, now));
     }
     if (decision.kind === 'challenge') {
-      return respond(transaction, request, deps, decision.status, 'Unauthorized', decision.headers);
+      respond(transaction, request, deps, decision.status, 'Unauthorized', decision.headers);
+      return;
     }
     const phrase = decision.status === 400 ? 'Bad Request' : 'Forbidden';
-    return respond(transaction, request, deps, decision.status, phrase);
+    respond(transaction, request, deps, decision.status, phrase);
+    return;
   }
 
   const user = deps.users.find(decision.username, decision.realm);
-  if (user === undefined) return respond(transaction, request, deps, 403, 'Forbidden');
+  if (user === undefined) {
+    respond(transaction, request, deps, 403, 'Forbidden');
+    return;
+  }
   const aor = registerAor(request);
   const result = processRegister(
     request,
@@ -181,20 +199,40 @@ export async function handleRegister(
       deps.onSecurityEvents([{ event: 'register-refused', source, detail: result.reason, at: now }]);
     }
     const r = registerRejectResponse(result.reason, deps.config);
-    return respond(transaction, request, deps, r.status, r.reasonPhrase, r.headers);
+    respond(transaction, request, deps, r.status, r.reasonPhrase, r.headers);
+    return;
   }
 
-  // Applied in memory at once (lookups see it), then made durable by the group commit before
-  // the 200 goes out. A journal failure keeps memory authoritative and the phone registered.
+  // Applied in memory at once (lookups see it), answered once the journal's group commit made
+  // it durable: a 200 means the binding survives a crash (test/process/registrar.process.test.ts).
+  // Every REGISTER waiting while one write + fdatasync is in flight shares the next one, and
+  // waiting costs one callback, not an async function and a promise chain per request.
+  // A journal failure keeps memory authoritative and the phone registered.
   deps.store.apply({ upserts: result.upserts.map((u) => u.binding), removals: result.removals });
-  try {
-    await deps.store.flush();
-  } catch (e) {
-    deps.logger.warn(
-      { callId: request.callId, err: e },
-      'bindings journal write failed; serving from memory',
-    );
-  }
+  deps.store.whenDurable((error) => {
+    if (error !== undefined) {
+      deps.logger.warn(
+        { callId: request.callId, err: error },
+        'bindings journal write failed; serving from memory',
+      );
+    }
+    try {
+      answerRegistered(transaction, request, deps, result, now);
+    } catch (e) {
+      deps.logger.warn({ callId: request.callId, err: e }, 'REGISTER handling failed');
+      if (transaction.lastResponse === undefined)
+        respond(transaction, request, deps, 500, 'Server Internal Error');
+    }
+  });
+}
+
+function answerRegistered(
+  transaction: ServerTransaction,
+  request: SipRequest,
+  deps: RegisterHandlerDeps,
+  result: RegisterOk,
+  now: number,
+): void {
   const headers = [
     ...result.response.contacts.map((c) => ['Contact', c] as const),
     ...result.response.headers,

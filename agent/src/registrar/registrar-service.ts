@@ -74,9 +74,13 @@ export async function openRegistrarService(
 ): Promise<RegistrarService> {
   const log = deps.logger;
   let settings = compileOrThrow(initial);
-  const opened = await MemoryLocationStore.open(deps.clock, { journal: { dir: deps.stateDir } });
+  const onWriteError = (e: unknown) =>
+    log.warn({ err: e }, 'bindings journal write failed; serving from memory until it recovers');
+  const opened = await MemoryLocationStore.open(deps.clock, {
+    journal: { dir: deps.stateDir, onWriteError },
+  });
   const passiveOpened = await MemoryLocationStore.open(deps.clock, {
-    journal: { dir: join(deps.stateDir, 'passive') },
+    journal: { dir: join(deps.stateDir, 'passive'), onWriteError },
   });
   const main = opened.store;
   const passive = passiveOpened.store;

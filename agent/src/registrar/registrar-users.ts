@@ -21,11 +21,20 @@ export interface RegistrarUsers {
 export function indexUsers(
   users: readonly SipUser[],
 ): Result<RegistrarUsers, { code: 'bad-cidr'; cidr: string }> {
-  const byKey = new Map<string, RegistrarUser>();
+  // domain (lower case) → username → user: a lookup builds no key string.
+  const byDomain = new Map<string, Map<string, RegistrarUser>>();
+  let size = 0;
   for (const u of users) {
     const allowFrom = compileCidrs(u.allowFrom);
     if (!allowFrom.ok) return err(allowFrom.error);
-    byKey.set(`${u.username}\u0000${u.domain.toLowerCase()}`, {
+    const domain = u.domain.toLowerCase();
+    let byName = byDomain.get(domain);
+    if (byName === undefined) {
+      byName = new Map();
+      byDomain.set(domain, byName);
+    }
+    if (!byName.has(u.username)) size++;
+    byName.set(u.username, {
       username: u.username,
       domain: u.domain,
       ha1: { md5: u.ha1.md5, sha256: u.ha1.sha256 },
@@ -34,7 +43,7 @@ export function indexUsers(
     });
   }
   return ok({
-    find: (username, domain) => byKey.get(`${username}\u0000${domain.toLowerCase()}`),
-    size: byKey.size,
+    find: (username, domain) => (byDomain.get(domain) ?? byDomain.get(domain.toLowerCase()))?.get(username),
+    size,
   });
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createRandomPool, type RandomPool } from '../util/random-pool.js';
 import { MAGIC_COOKIE } from './keys.js';
 
 /** Source of branches and tags; injected so tests get deterministic ids. */
@@ -9,10 +9,10 @@ export interface IdGenerator {
   tag(): string;
 }
 
-/** The one place that draws randomness for SIP identifiers. */
-export function createCryptoIds(): IdGenerator {
+/** The one place that draws randomness for SIP identifiers (from a bulk-refilled pool). */
+export function createCryptoIds(pool: RandomPool = createRandomPool()): IdGenerator {
   return {
-    branch: () => `${MAGIC_COOKIE}${randomBytes(12).toString('base64url')}`,
-    tag: () => randomBytes(8).toString('hex'),
+    branch: () => `${MAGIC_COOKIE}${pool.base64url(12)}`,
+    tag: () => pool.hex(8),
   };
 }

@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import { TransportError } from '../transport/transport-error.js';
 import { TimerSlots } from './timer-slots.js';
@@ -26,7 +25,6 @@ export class ServerInviteTransaction implements ServerTransaction {
   private current: ServerTransactionState = 'proceeding';
   private last: SipResponse | undefined;
   private readonly timers: TimerSlots<Timer>;
-  private readonly log: Logger;
   private timerGInterval: number;
 
   constructor(
@@ -37,11 +35,6 @@ export class ServerInviteTransaction implements ServerTransaction {
   ) {
     this.timers = new TimerSlots(ctx.clock);
     this.timerGInterval = ctx.timers.timerG;
-    this.log = ctx.logger.child({
-      transaction: 'ist',
-      callId: request.callId,
-      branch: request.via[0]?.branch,
-    });
   }
 
   get state(): ServerTransactionState {
@@ -67,7 +60,7 @@ export class ServerInviteTransaction implements ServerTransaction {
     this.current = 'confirmed';
     this.timers.stop('G');
     this.timers.stop('H');
-    this.log.debug('ACK received: confirmed');
+    this.ctx.logger.debug(this.logFields(), 'ACK received: confirmed');
     this.timers.start('I', this.ctx.timers.timerI, () => this.terminate());
   }
 
@@ -80,14 +73,16 @@ export class ServerInviteTransaction implements ServerTransaction {
       if (status < 300) {
         // RFC 6026 §7.1: 2xx moves to Accepted; Timer L bounds how long retransmits are absorbed.
         this.current = 'accepted';
+        this.events.onAnswered?.();
         this.timers.start('L', this.ctx.timers.timerL, () => this.terminate());
         return;
       }
       this.current = 'completed';
+      this.events.onAnswered?.();
       if (!this.channel.reliable) this.startTimerG();
       this.timers.start('H', this.ctx.timers.timerH, () => {
         // §17.2.1: Timer H fires → no ACK arrived; inform the TU.
-        this.log.info('Timer H fired: no ACK for final response');
+        this.ctx.logger.info(this.logFields(), 'Timer H fired: no ACK for final response');
         this.events.onFailure?.('timeout');
         this.terminate();
       });
@@ -99,7 +94,10 @@ export class ServerInviteTransaction implements ServerTransaction {
       this.transmit(response);
       return;
     }
-    this.log.warn({ status, state: this.current }, 'response ignored: transaction already answered');
+    this.ctx.logger.warn(
+      { ...this.logFields(), status, state: this.current },
+      'response ignored: transaction already answered',
+    );
   }
 
   private startTimerG(): void {
@@ -116,7 +114,7 @@ export class ServerInviteTransaction implements ServerTransaction {
     this.channel.sendResponse(response).catch((e: unknown) => {
       if (this.current === 'terminated') return;
       // §17.2.4: a transport failure while sending a response is reported to the TU.
-      this.log.warn({ err: e }, 'sending response failed');
+      this.ctx.logger.warn({ ...this.logFields(), err: e }, 'sending response failed');
       this.events.onFailure?.('transport-error', e instanceof TransportError ? e : undefined);
       this.terminate();
     });
@@ -128,5 +126,9 @@ export class ServerInviteTransaction implements ServerTransaction {
     this.current = 'terminated';
     this.timers.stopAll();
     this.events.onTerminated?.();
+  }
+
+  private logFields(): object {
+    return { transaction: 'ist', callId: this.request.callId, branch: this.request.via[0]?.branch };
   }
 }

@@ -1,7 +1,7 @@
-import type { Logger } from 'pino';
 import type { SipRequest, SipResponse } from '../sip/message.js';
+import type { SendFailureSink } from '../transport/channels.js';
 import { TransportError } from '../transport/transport-error.js';
-import { TimerSlots } from './timer-slots.js';
+import { DelayQueue, type Expirable } from '../util/delay-queue.js';
 import type {
   ServerChannel,
   ServerTransaction,
@@ -10,33 +10,29 @@ import type {
   TransactionContext,
 } from './types.js';
 
+const NO_EVENTS: ServerTransactionEvents = {};
+
 /**
  * Non-INVITE server transaction (RFC 3261 §17.2.2).
  *
  *   Trying     ──1xx──▶ Proceeding   (request retransmit in Trying: discarded)
  *   Trying/Proceeding ──final──▶ Completed (Timer J)   (retransmit → resend last response)
  *   Completed  ──J────▶ Terminated
+ *
+ * Built for volume (every REGISTER is one): no per-transaction logger, closure or timer. Timer J
+ * goes on the layer's shared {@link DelayQueue}; log lines carry the transaction's fields.
  */
-export class ServerNonInviteTransaction implements ServerTransaction {
+export class ServerNonInviteTransaction implements ServerTransaction, Expirable, SendFailureSink {
   readonly kind = 'server-non-invite' as const;
   private current: ServerTransactionState = 'trying';
   private last: SipResponse | undefined;
-  private readonly timers: TimerSlots<'J'>;
-  private readonly log: Logger;
 
   constructor(
     readonly request: SipRequest,
     private readonly channel: ServerChannel,
     private readonly ctx: TransactionContext,
-    private readonly events: ServerTransactionEvents = {},
-  ) {
-    this.timers = new TimerSlots(ctx.clock);
-    this.log = ctx.logger.child({
-      transaction: 'nist',
-      callId: request.callId,
-      branch: request.via[0]?.branch,
-    });
-  }
+    private readonly events: ServerTransactionEvents = NO_EVENTS,
+  ) {}
 
   get state(): ServerTransactionState {
     return this.current;
@@ -56,8 +52,8 @@ export class ServerNonInviteTransaction implements ServerTransaction {
 
   respond(response: SipResponse): void {
     if (this.current !== 'trying' && this.current !== 'proceeding') {
-      this.log.warn(
-        { status: response.status, state: this.current },
+      this.ctx.logger.warn(
+        { ...this.logFields(), status: response.status, state: this.current },
         'response ignored: transaction already answered',
       );
       return;
@@ -69,23 +65,39 @@ export class ServerNonInviteTransaction implements ServerTransaction {
       return;
     }
     this.current = 'completed';
+    this.events.onAnswered?.();
     // §17.2.2: Timer J = 64·T1 on unreliable transports (absorbs retransmits), 0 on reliable ones.
-    this.timers.start('J', this.ctx.timers.timerJ, () => this.terminate());
+    (this.ctx.timerJ ?? new DelayQueue(this.ctx.clock, this.ctx.timers.timerJ)).add(this);
+  }
+
+  /** Timer J fired (only meaningful while Completed). */
+  expire(): void {
+    if (this.current === 'completed') this.terminate();
   }
 
   private transmit(response: SipResponse): void {
-    this.channel.sendResponse(response).catch((e: unknown) => {
-      if (this.current === 'terminated') return;
-      this.log.warn({ err: e }, 'sending response failed');
-      this.events.onFailure?.('transport-error', e instanceof TransportError ? e : undefined);
-      this.terminate();
-    });
+    if (this.channel.postResponse !== undefined) {
+      this.channel.postResponse(response, this);
+      return;
+    }
+    this.channel.sendResponse(response).catch((e: unknown) => this.sendFailed(e));
+  }
+
+  /** §17.2.4: a transport failure while sending a response ends the transaction. */
+  sendFailed(e: unknown): void {
+    if (this.current === 'terminated') return;
+    this.ctx.logger.warn({ ...this.logFields(), err: e }, 'sending response failed');
+    this.events.onFailure?.('transport-error', e instanceof TransportError ? e : undefined);
+    this.terminate();
   }
 
   terminate(): void {
     if (this.current === 'terminated') return;
     this.current = 'terminated';
-    this.timers.stopAll();
     this.events.onTerminated?.();
+  }
+
+  private logFields(): object {
+    return { transaction: 'nist', callId: this.request.callId, branch: this.request.via[0]?.branch };
   }
 }

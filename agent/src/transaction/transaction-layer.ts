@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { createResponse } from '../sip/build.js';
 import type { SipRequest } from '../sip/message.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
+import { DelayQueue, type Expirable } from '../util/delay-queue.js';
 import { ClientInviteTransaction } from './client-invite.js';
 import { ClientNonInviteTransaction } from './client-non-invite.js';
 import { cancelTargetKey, clientTransactionKey, requestMatchesToTag, serverTransactionKey } from './keys.js';
@@ -9,15 +10,32 @@ import { ServerInviteTransaction } from './server-invite.js';
 import { ServerNonInviteTransaction } from './server-non-invite.js';
 import { type TimerConfig, timerValues } from './timers.js';
 import type { InboundRequest, InboundResponse, TransactionUser } from './transaction-user.js';
-import type { ClientChannel, ClientTransaction, ClientTransactionUser, ServerTransaction } from './types.js';
+import type {
+  ClientChannel,
+  ClientTransaction,
+  ClientTransactionUser,
+  ServerTransaction,
+  ServerTransactionEvents,
+  TransactionContext,
+} from './types.js';
 
 type AnyServer = ServerInviteTransaction | ServerNonInviteTransaction;
 type AnyClient = ClientInviteTransaction | ClientNonInviteTransaction;
 
 export interface TransactionLayerOptions {
   readonly timers: TimerConfig;
-  /** Past this many live server transactions, new requests get 503 + Retry-After. */
+  /**
+   * Overload guard: past this many server transactions still waiting for the TU's final
+   * response, new requests get 503 + Retry-After. Answered transactions that only absorb
+   * retransmissions (Completed, waiting out Timer J) are cheap and do not count.
+   */
   readonly maxPendingTransactions: number;
+  /**
+   * Memory bound: past this many server transactions in the table, in any state, new requests
+   * get 503 too. Default 10 × `maxPendingTransactions` (500,000 with the default config: at
+   * 2 transactions per registration and Timer J = 32 s, ~7,800 registrations/s sustained).
+   */
+  readonly maxTransactions?: number;
   readonly retryAfterSec: number;
   /**
    * Safety net against a TU that never answers: a server transaction still without a final
@@ -51,8 +69,19 @@ export interface TransactionCounters {
  * (§17.2.1), and sheds load with 503 + Retry-After past `maxPendingTransactions`.
  */
 export class TransactionLayer {
-  private readonly servers = new Map<string, { tx: AnyServer; guard: TimerHandle | undefined }>();
+  private readonly servers = new Map<string, AnyServer>();
+  /** "TU never answered" deadlines, only for transactions not answered synchronously. */
+  private readonly guards = new Map<string, TimerHandle>();
   private readonly clients = new Map<string, AnyClient>();
+  /** Server transactions still waiting for the TU's final response (the overload measure). */
+  private working = 0;
+  private readonly maxTransactions: number;
+  /** Shared per transport kind: timer values, logger and one Timer J schedule. */
+  private readonly serverCtx: {
+    readonly reliable: TransactionContext;
+    readonly unreliable: TransactionContext;
+  };
+  private readonly timerJQueues: DelayQueue<Expirable>[];
   readonly counters: TransactionCounters = {
     requestRetransmissionsAbsorbed: 0,
     acksAbsorbed: 0,
@@ -66,10 +95,28 @@ export class TransactionLayer {
   constructor(
     private readonly options: TransactionLayerOptions,
     private readonly deps: TransactionLayerDeps,
-  ) {}
+  ) {
+    this.maxTransactions = options.maxTransactions ?? 10 * options.maxPendingTransactions;
+    const ctxFor = (reliable: boolean): TransactionContext => {
+      const timers = timerValues(options.timers, reliable);
+      return {
+        clock: deps.clock,
+        timers,
+        logger: deps.logger,
+        timerJ: new DelayQueue(deps.clock, timers.timerJ),
+      };
+    };
+    this.serverCtx = { reliable: ctxFor(true), unreliable: ctxFor(false) };
+    this.timerJQueues = [this.serverCtx.reliable.timerJ!, this.serverCtx.unreliable.timerJ!];
+  }
 
   get serverTransactionCount(): number {
     return this.servers.size;
+  }
+
+  /** Server transactions waiting for the TU's final response. */
+  get pendingServerTransactionCount(): number {
+    return this.working;
   }
 
   get clientTransactionCount(): number {
@@ -80,7 +127,7 @@ export class TransactionLayer {
     const { request } = inbound;
     const key = serverTransactionKey(request);
     if (key === undefined) return; // No Via: the parser rejects this; nothing to answer to.
-    const existing = this.servers.get(key)?.tx;
+    const existing = this.servers.get(key);
     if (existing !== undefined && requestMatchesToTag(request, existing.request, existing.lastResponse)) {
       this.dispatchToExisting(existing, request);
       return;
@@ -89,7 +136,7 @@ export class TransactionLayer {
       this.deps.user.onStrayAck?.(request, inbound.context);
       return;
     }
-    if (this.servers.size >= this.options.maxPendingTransactions) {
+    if (this.working >= this.options.maxPendingTransactions || this.servers.size >= this.maxTransactions) {
       this.rejectOverload(inbound);
       return;
     }
@@ -119,25 +166,15 @@ export class TransactionLayer {
 
   private createServer(key: string, inbound: InboundRequest): void {
     const { request, channel, context } = inbound;
-    const ctx = {
-      clock: this.deps.clock,
-      timers: timerValues(this.options.timers, channel.reliable),
-      logger: this.deps.logger,
-    };
-    let tx: AnyServer;
-    const events = {
-      onTerminated: () => this.forgetServer(key, tx),
-      onFailure: (cause: 'timeout' | 'transport-error') =>
-        this.deps.user.onServerTransactionFailure?.(tx, cause),
-    };
-    tx =
+    const ctx = channel.reliable ? this.serverCtx.reliable : this.serverCtx.unreliable;
+    const events = new ServerEntry(this, key);
+    const tx: AnyServer =
       request.method === 'INVITE'
         ? new ServerInviteTransaction(request, channel, ctx, events)
         : new ServerNonInviteTransaction(request, channel, ctx, events);
-    const deadline =
-      request.method === 'INVITE' ? (this.options.inviteAnswerDeadlineMs ?? 360_000) : ctx.timers.timerF;
-    const guard = this.deps.clock.setTimeout(() => this.dropUnanswered(key, tx), deadline);
-    this.servers.set(key, { tx, guard });
+    events.tx = tx;
+    this.servers.set(key, tx);
+    this.working++;
 
     const cancels = request.method === 'CANCEL' ? this.findCancelTarget(request) : undefined;
     try {
@@ -159,20 +196,43 @@ export class TransactionLayer {
     if (tx instanceof ServerInviteTransaction && tx.state === 'proceeding' && tx.lastResponse === undefined) {
       tx.respond(createResponse(request, 100, 'Trying'));
     }
+    // Safety net only for transactions the TU did not answer (or drop) synchronously.
+    if ((tx.lastResponse?.status ?? 0) < 200 && this.servers.get(key) === tx) {
+      const deadline =
+        request.method === 'INVITE' ? (this.options.inviteAnswerDeadlineMs ?? 360_000) : ctx.timers.timerF;
+      this.guards.set(
+        key,
+        this.deps.clock.setTimeout(() => this.dropUnanswered(key, tx), deadline),
+      );
+    }
+  }
+
+  /** @internal {@link ServerEntry}: the transaction's final response went out. */
+  answered(): void {
+    this.working--;
+  }
+
+  /** @internal {@link ServerEntry}: the transaction ended. */
+  ended(key: string, tx: AnyServer): void {
+    this.forgetServer(key, tx);
+  }
+
+  /** @internal {@link ServerEntry}: Timer H or a transport error. */
+  failed(tx: AnyServer, cause: 'timeout' | 'transport-error'): void {
+    this.deps.user.onServerTransactionFailure?.(tx, cause);
   }
 
   /** §9.2: the INVITE server transaction a CANCEL targets, with the To-tag check of 2543 matching. */
   findCancelTarget(cancel: SipRequest): ServerTransaction | undefined {
     const key = cancelTargetKey(cancel);
-    const target = key === undefined ? undefined : this.servers.get(key)?.tx;
+    const target = key === undefined ? undefined : this.servers.get(key);
     if (target === undefined || target.kind !== 'server-invite') return undefined;
     return requestMatchesToTag(cancel, target.request, undefined) ? target : undefined;
   }
 
   private dropUnanswered(key: string, tx: AnyServer): void {
-    const entry = this.servers.get(key);
-    if (entry === undefined || entry.tx !== tx) return;
-    entry.guard = undefined;
+    if (this.servers.get(key) !== tx) return;
+    this.guards.delete(key);
     const status = tx.lastResponse?.status ?? 0;
     if (status >= 200) return; // Answered: its own timers end it.
     this.counters.unansweredDropped++;
@@ -190,17 +250,20 @@ export class TransactionLayer {
    */
   drop(transaction: ServerTransaction): void {
     const key = serverTransactionKey(transaction.request);
-    const entry = key === undefined ? undefined : this.servers.get(key);
-    if (entry === undefined || entry.tx !== transaction) return;
-    if (entry.tx.lastResponse !== undefined) return; // Something was sent: let its timers end it.
+    const tx = key === undefined ? undefined : this.servers.get(key);
+    if (tx === undefined || tx !== transaction) return;
+    if (tx.lastResponse !== undefined) return; // Something was sent: let its timers end it.
     this.counters.silentlyDropped++;
-    entry.tx.terminate();
+    tx.terminate();
   }
 
   private forgetServer(key: string, tx: AnyServer): void {
-    const entry = this.servers.get(key);
-    if (entry === undefined || entry.tx !== tx) return;
-    if (entry.guard !== undefined) this.deps.clock.clearTimeout(entry.guard);
+    if (this.servers.get(key) !== tx) return;
+    const guard = this.guards.get(key);
+    if (guard !== undefined) {
+      this.deps.clock.clearTimeout(guard);
+      this.guards.delete(key);
+    }
     this.servers.delete(key);
   }
 
@@ -244,7 +307,37 @@ export class TransactionLayer {
 
   /** Ends every transaction (shutdown). */
   stop(): void {
-    for (const { tx } of [...this.servers.values()]) tx.terminate();
+    for (const tx of [...this.servers.values()]) tx.terminate();
     for (const tx of [...this.clients.values()]) tx.terminate();
+    for (const q of this.timerJQueues) q.clear();
+  }
+}
+
+/**
+ * The layer's view of one server transaction (one object, no closures): counts it out of the
+ * layer's `working` once it is answered or ends, and forgets it when it ends.
+ */
+class ServerEntry implements ServerTransactionEvents {
+  tx: AnyServer | undefined;
+  private counted = true;
+
+  constructor(
+    private readonly layer: TransactionLayer,
+    private readonly key: string,
+  ) {}
+
+  onAnswered(): void {
+    if (!this.counted) return;
+    this.counted = false;
+    this.layer.answered();
+  }
+
+  onTerminated(): void {
+    this.onAnswered();
+    if (this.tx !== undefined) this.layer.ended(this.key, this.tx);
+  }
+
+  onFailure(cause: 'timeout' | 'transport-error'): void {
+    if (this.tx !== undefined) this.layer.failed(this.tx, cause);
   }
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import type { TransportError } from '../transport/transport-error.js';
 import type { Clock } from '../util/clock.js';
+import type { DelayQueue, Expirable } from '../util/delay-queue.js';
 import type { TimerValues } from './timers.js';
 
 export type { ClientChannel, ServerChannel } from '../transport/channels.js';
@@ -11,6 +12,11 @@ export interface TransactionContext {
   readonly clock: Clock;
   readonly timers: TimerValues;
   readonly logger: Logger;
+  /**
+   * Shared Timer J schedule (one clock timer for every NIST on this transport kind); its delay
+   * must be `timers.timerJ`. Without it a transaction schedules its own.
+   */
+  readonly timerJ?: DelayQueue<Expirable>;
 }
 
 /** Why a client transaction ended without a real final response. */
@@ -30,6 +36,8 @@ export interface ServerTransactionEvents {
   /** Timer H fired (no ACK for a non-2xx) or sending a response failed (§17.2.4). */
   onFailure?(cause: 'timeout' | 'transport-error', error?: TransportError): void;
   onTerminated?(): void;
+  /** The first final response was handed to the transport (the TU's work is done). */
+  onAnswered?(): void;
 }
 
 export type ServerTransactionState =

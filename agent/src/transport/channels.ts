@@ -1,10 +1,20 @@
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import type { Endpoint, Transport } from './types.js';
 
+/** Told when a fire-and-forget send failed. */
+export interface SendFailureSink {
+  sendFailed(error: unknown): void;
+}
+
 /** Where a server transaction's responses go (the transport layer routes them, RFC 3261 §18.2.2). */
 export interface ServerChannel {
   readonly reliable: boolean;
   sendResponse(response: SipResponse): Promise<void>;
+  /**
+   * Optional fire-and-forget form of `sendResponse`: no promise; a failure (now or later) is
+   * reported to `failed`. Used on the hot path when the channel offers it.
+   */
+  postResponse?(response: SipResponse, failed: SendFailureSink): void;
 }
 
 /** Where a client transaction's request (and, for INVITE, its ACK) goes. */

@@ -5,7 +5,7 @@ import type { SipParseError } from '../sip/errors.js';
 import type { SipMessage, SipRequest, SipResponse } from '../sip/message.js';
 import { parseMessage } from '../sip/parse.js';
 import { serializeMessage } from '../sip/serialize.js';
-import type { ClientChannel, MessageSink, ServerChannel } from './channels.js';
+import type { ClientChannel, MessageSink, SendFailureSink, ServerChannel } from './channels.js';
 import type { TransportCounters } from './counters.js';
 import { mustSwitchToTcp } from './mtu.js';
 import { routeResponse } from './response-route.js';
@@ -60,6 +60,7 @@ export function sniffCallId(bytes: Buffer): string | undefined {
 export class TransportLayer implements InboundSink {
   private readonly transports: Transport[] = [];
   private readonly bytesCache = new WeakMap<SipMessage, Buffer>();
+  private readonly datagramChannels = new Map<Transport, ServerChannel>();
   private readonly localHosts: Set<string>;
 
   constructor(
@@ -196,16 +197,48 @@ export class TransportLayer implements InboundSink {
   /** The channel a server transaction answers through: §18.2.2 routing on the arrival transport. */
   serverChannel(inbound: Pick<InboundBytes, 'transport' | 'connectionId'>): ServerChannel {
     const transport = inbound.transport;
+    if (inbound.connectionId === undefined && !isStreamTransport(transport)) {
+      // Datagram arrivals carry no per-message state: one channel per transport serves them all.
+      let channel = this.datagramChannels.get(transport);
+      if (channel === undefined) {
+        channel = this.makeServerChannel(transport, undefined);
+        this.datagramChannels.set(transport, channel);
+      }
+      return channel;
+    }
+    return this.makeServerChannel(transport, inbound.connectionId);
+  }
+
+  private makeServerChannel(transport: Transport, connectionId: number | undefined): ServerChannel {
+    const post = transport.post === undefined ? undefined : transport.post.bind(transport);
     return {
       reliable: transport.reliable,
       sendResponse: async (response) => {
         try {
-          await this.sendResponse(response, transport, inbound.connectionId);
+          await this.sendResponse(response, transport, connectionId);
         } catch (e) {
           this.deps.counters.sendErrors++;
           throw e;
         }
       },
+      ...(post === undefined
+        ? {}
+        : {
+            postResponse: (response: SipResponse, failed: SendFailureSink) => {
+              const top = response.via[0];
+              if (top === undefined) {
+                this.sendResponse(response, transport, connectionId).catch((e: unknown) => {
+                  this.deps.counters.sendErrors++;
+                  failed.sendFailed(e);
+                });
+                return;
+              }
+              const route = routeResponse(top, { connectionId });
+              const destination = route.kind === 'endpoint' ? route.destination : route.fallback;
+              // The datagram transport counts its own send errors.
+              post(this.bytesOf(response), destination, failed);
+            },
+          }),
     };
   }
 
@@ -281,6 +314,8 @@ export class TransportLayer implements InboundSink {
 
   /** Serializes once per message object (retransmissions reuse the bytes). */
   private bytesOf(message: SipMessage): Buffer {
+    // Parsed and built messages carry their bytes already (no WeakMap entry, which GC pays for).
+    if (message.wire !== undefined) return message.wire;
     let bytes = this.bytesCache.get(message);
     if (bytes === undefined) {
       bytes = serializeMessage(message);

@@ -1,3 +1,4 @@
+import type { SendFailureSink } from './channels.js';
 /** Transport seam (STYLE §3.5 item 3): what the transaction layer and the transport layer need from a socket. */
 
 export type TransportProtocol = 'udp' | 'tcp' | 'tls';
@@ -21,6 +22,11 @@ export interface Transport {
    * Rejects only with a `TransportError` (code `AGENT_ERR_TRANSPORT`).
    */
   send(bytes: Uint8Array, to: Endpoint): Promise<void>;
+  /**
+   * Optional fire-and-forget `send` (datagram transports): no promise, failures go to `failed`
+   * (always asynchronously).
+   */
+  post?(bytes: Uint8Array, to: Endpoint, failed: SendFailureSink): void;
   close(): Promise<void>;
 }
 

@@ -3,6 +3,7 @@ import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { TransportCounters } from './counters.js';
 import { TransportError, toTransportError } from './transport-error.js';
+import type { SendFailureSink } from './channels.js';
 import type { Endpoint, InboundSink, Transport } from './types.js';
 
 export interface UdpTransportOptions {
@@ -22,6 +23,7 @@ export class UdpTransport implements Transport {
   readonly reliable = false;
   readonly interfaceName: string;
   private closed = false;
+  private readonly counters: TransportCounters;
 
   private constructor(
     private readonly socket: Socket,
@@ -29,6 +31,7 @@ export class UdpTransport implements Transport {
     options: UdpTransportOptions,
   ) {
     this.interfaceName = options.interfaceName;
+    this.counters = options.counters;
   }
 
   static async listen(options: UdpTransportOptions): Promise<UdpTransport> {
@@ -75,6 +78,27 @@ export class UdpTransport implements Transport {
         reject(toTransportError('send-failed', e));
       }
     });
+  }
+
+  /** Fire-and-forget send; failures are counted in `sendErrors` and reported to `failed`. */
+  post(bytes: Uint8Array, to: Endpoint, failed: SendFailureSink): void {
+    if (this.closed) {
+      this.counters.sendErrors++;
+      const e = new TransportError('closed', 'udp transport is closed');
+      queueMicrotask(() => failed.sendFailed(e));
+      return;
+    }
+    try {
+      this.socket.send(bytes, to.port, to.address, (e) => {
+        if (!e) return;
+        this.counters.sendErrors++;
+        failed.sendFailed(toTransportError('send-failed', e));
+      });
+    } catch (e) {
+      this.counters.sendErrors++;
+      const err = toTransportError('send-failed', e);
+      queueMicrotask(() => failed.sendFailed(err));
+    }
   }
 
   async close(): Promise<void> {

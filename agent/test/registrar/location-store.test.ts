@@ -85,6 +85,31 @@ describe('journaled store: persistence', () => {
     await store.close();
   });
 
+  it('whenDurable calls back only once the change is on disk, one write for everyone waiting together', async () => {
+    const dir = await tempDir();
+    const { store } = await openAt(dir);
+    const seen: string[] = [];
+    const onDisk = async () =>
+      (await readFile(join(dir, JOURNAL_FILE), 'utf8')).split('\n').filter((l) => l !== '').length;
+    const before = await onDisk();
+    store.upsert(b('192.0.2.1'));
+    store.whenDurable((e) => seen.push(`a:${e === undefined ? 'ok' : 'err'}`));
+    store.upsert(b('192.0.2.2'));
+    store.whenDurable((e) => seen.push(`b:${e === undefined ? 'ok' : 'err'}`));
+    expect(seen).toEqual([]); // never before the write
+    await store.flush();
+    expect(seen).toEqual(['a:ok', 'b:ok']);
+    expect(await onDisk()).toBe(before + 2);
+    // Without a journal, at once.
+    const mem = MemoryLocationStore.inMemory();
+    let called = false;
+    mem.whenDurable(() => {
+      called = true;
+    });
+    expect(called).toBe(true);
+    await store.close();
+  });
+
   it('survives kill -9 mid-write: a journal truncated mid-line reloads without the torn change', async () => {
     const dir = await tempDir();
     const { store } = await openAt(dir);

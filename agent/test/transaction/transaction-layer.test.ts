@@ -129,6 +129,57 @@ describe('transaction layer', () => {
     expect(layer.counters.overloadRejected).toBe(1);
   });
 
+  it('does not count answered (Completed, waiting out Timer J) transactions toward the overload guard', () => {
+    const N = 10;
+    const { seen, deliver, channel, layer, clock } = setup((req, tx) => tx.respond(aResponseTo(req, 200)), N);
+    for (let i = 0; i < 5 * N; i++)
+      deliver(aRequest({ method: 'REGISTER', branch: `z9hG4bK-c${i}`, callId: `c${i}` }));
+    expect(seen).toHaveLength(5 * N);
+    expect(statuses(channel).filter((s) => s === 503)).toEqual([]);
+    expect(layer.counters.overloadRejected).toBe(0);
+    expect(layer.serverTransactionCount).toBe(5 * N); // all Completed, absorbing retransmissions
+    expect(layer.pendingServerTransactionCount).toBe(0);
+    clock.advance(64 * T.t1Ms); // Timer J
+    expect(layer.serverTransactionCount).toBe(0);
+  });
+
+  it('answers 503 once N transactions are in progress (awaiting the TU), and recovers when they are answered', () => {
+    const N = 10;
+    const { seen, deliver, channel, layer } = setup(() => {}, N);
+    for (let i = 0; i < N; i++)
+      deliver(aRequest({ method: 'REGISTER', branch: `z9hG4bK-w${i}`, callId: `w${i}` }));
+    expect(layer.pendingServerTransactionCount).toBe(N);
+    deliver(aRequest({ method: 'REGISTER', branch: 'z9hG4bK-over', callId: 'over' }));
+    expect(seen).toHaveLength(N);
+    expect(statuses(channel)).toEqual([503]);
+    expect(layer.counters.overloadRejected).toBe(1);
+    // The TU answers one: one slot frees, though its transaction stays (Completed) in the table.
+    const first = seen[0]!;
+    first.tx.respond(aResponseTo(first.tx.request, 200));
+    expect(layer.pendingServerTransactionCount).toBe(N - 1);
+    deliver(aRequest({ method: 'REGISTER', branch: 'z9hG4bK-next', callId: 'next' }));
+    expect(seen).toHaveLength(N + 1);
+  });
+
+  it('still bounds the whole table (maxTransactions) even when everything is answered', () => {
+    const clock = new ManualClock();
+    const layer = new TransactionLayer(
+      { timers: T, maxPendingTransactions: 10, maxTransactions: 20, retryAfterSec: 7 },
+      {
+        clock,
+        logger: silent,
+        user: { onRequest: (req, tx) => tx.respond(aResponseTo(req, 200)) },
+      },
+    );
+    const channel = new RecordingChannel(clock);
+    for (let i = 0; i < 21; i++) {
+      const request = aRequest({ method: 'REGISTER', branch: `z9hG4bK-h${i}`, callId: `h${i}` });
+      layer.receiveRequest({ request, channel, context });
+    }
+    expect(statuses(channel).filter((s) => s === 503)).toHaveLength(1);
+    expect(layer.serverTransactionCount).toBe(20);
+  });
+
   it('answers 500 when the TU throws, and keeps going', () => {
     const { deliver, channel, layer } = setup(() => {
       throw new Error('bug');
