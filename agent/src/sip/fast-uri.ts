@@ -33,10 +33,14 @@ export function parseSipUriFast(raw: string): SipUri | undefined {
   const n = raw.length;
   let i: number;
   let scheme: 'sip' | 'sips';
-  if (raw.startsWith('sip:')) {
+  // "sip:" / "sips:" in lower case (other spellings take the general path).
+  if (raw.charCodeAt(0) !== 0x73 || raw.charCodeAt(1) !== 0x69 || raw.charCodeAt(2) !== 0x70)
+    return undefined;
+  const c3 = raw.charCodeAt(3);
+  if (c3 === 0x3a) {
     scheme = 'sip';
     i = 4;
-  } else if (raw.startsWith('sips:')) {
+  } else if (c3 === 0x73 && raw.charCodeAt(4) === 0x3a) {
     scheme = 'sips';
     i = 5;
   } else {

@@ -33,7 +33,7 @@ let viaEnd = 0;
 
 /** sent-protocol = "SIP" SLASH "2.0" SLASH transport; transport interned for the usual tokens. */
 function viaParm(s: string, start: number, n: number): Via | undefined {
-  if (!s.startsWith('SIP/2.0/', start)) return undefined;
+  if (!isSip20Slash(s, start)) return undefined;
   let i = start + 8;
   const ts = i;
   while (i < n) {
@@ -95,14 +95,32 @@ function viaParm(s: string, start: number, n: number): Via | undefined {
   };
 }
 
+/** `SIP/2.0/` at `s[i]`, compared by char codes (exact case; anything else takes the general path). */
+function isSip20Slash(s: string, i: number): boolean {
+  return (
+    s.charCodeAt(i) === 0x53 && // S
+    s.charCodeAt(i + 1) === 0x49 && // I
+    s.charCodeAt(i + 2) === 0x50 && // P
+    s.charCodeAt(i + 3) === 0x2f && // /
+    s.charCodeAt(i + 4) === 0x32 && // 2
+    s.charCodeAt(i + 5) === 0x2e && // .
+    s.charCodeAt(i + 6) === 0x30 && // 0
+    s.charCodeAt(i + 7) === 0x2f // /
+  );
+}
+
+/** transport (§25.1 "UDP" / "TCP" / "TLS" / "SCTP" / other-transport): the usual upper-case tokens as literals. */
 function internTransport(s: string, a: number, b: number): string {
   const len = b - a;
   if (len === 3) {
-    if (s.startsWith('UDP', a)) return 'UDP';
-    if (s.startsWith('TCP', a)) return 'TCP';
-    if (s.startsWith('TLS', a)) return 'TLS';
-    if (s.startsWith('WSS', a)) return 'WSS';
-  } else if (len === 2 && s.startsWith('WS', a)) {
+    const c0 = s.charCodeAt(a);
+    const c1 = s.charCodeAt(a + 1);
+    const c2 = s.charCodeAt(a + 2);
+    if (c0 === 0x55 && c1 === 0x44 && c2 === 0x50) return 'UDP';
+    if (c0 === 0x54 && c1 === 0x43 && c2 === 0x50) return 'TCP';
+    if (c0 === 0x54 && c1 === 0x4c && c2 === 0x53) return 'TLS';
+    if (c0 === 0x57 && c1 === 0x53 && c2 === 0x53) return 'WSS';
+  } else if (len === 2 && s.charCodeAt(a) === 0x57 && s.charCodeAt(a + 1) === 0x53) {
     return 'WS';
   }
   return s.slice(a, b);
