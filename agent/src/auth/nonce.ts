@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
 /** Source of cryptographic randomness, injected (the composition root passes `crypto.randomBytes`). */
 export type RandomBytes = (size: number) => Uint8Array;
@@ -30,8 +30,53 @@ function assertSecret(secret: Uint8Array): void {
   if (secret.length < 16) throw new Error('nonce secret must be at least 16 bytes');
 }
 
+/**
+ * HMAC-SHA256(secret, body ‖ realm) per RFC 2104, built from two one-shot hashes over the
+ * precomputed key pads: the same bytes `createHmac` gives (see nonce.test.ts), without an Hmac
+ * object and key schedule per nonce. Scratch buffers are per secret; everything is synchronous.
+ */
 function mac(secret: Uint8Array, body: Uint8Array, realm: string): Buffer {
-  return createHmac('sha256', secret).update(body).update(realm, 'utf8').digest();
+  let k = macKeys.get(secret);
+  if (k === undefined) {
+    k = macKeyFor(secret);
+    macKeys.set(secret, k);
+  }
+  const realmBytes = Buffer.byteLength(realm, 'utf8');
+  const innerLength = SHA256_BLOCK + body.length + realmBytes;
+  if (k.inner.length < innerLength) {
+    const grown = Buffer.alloc(innerLength);
+    k.inner.copy(grown, 0, 0, SHA256_BLOCK);
+    k.inner = grown;
+  }
+  k.inner.set(body, SHA256_BLOCK);
+  k.inner.write(realm, SHA256_BLOCK + body.length, 'utf8');
+  const innerHash = hash('sha256', k.inner.subarray(0, innerLength), 'buffer');
+  k.outer.set(innerHash, SHA256_BLOCK);
+  return hash('sha256', k.outer, 'buffer');
+}
+
+const SHA256_BLOCK = 64;
+
+interface MacKey {
+  /** K ⊕ ipad, then room for the message. */
+  inner: Buffer;
+  /** K ⊕ opad, then the inner hash. */
+  readonly outer: Buffer;
+}
+
+const macKeys = new WeakMap<Uint8Array, MacKey>();
+
+function macKeyFor(secret: Uint8Array): MacKey {
+  const key = Buffer.alloc(SHA256_BLOCK);
+  if (secret.length > SHA256_BLOCK) key.set(hash('sha256', Buffer.from(secret), 'buffer'));
+  else key.set(secret);
+  const inner = Buffer.alloc(SHA256_BLOCK + 256);
+  const outer = Buffer.alloc(SHA256_BLOCK + 32);
+  for (let i = 0; i < SHA256_BLOCK; i++) {
+    inner[i] = key[i]! ^ 0x36;
+    outer[i] = key[i]! ^ 0x5c;
+  }
+  return { inner, outer };
 }
 
 /**

@@ -6,7 +6,7 @@ import type { RequestHandler } from '../core/request-handlers.js';
 import { getHeader, getHeaders } from '../sip/accessors.js';
 import { createResponse } from '../sip/build.js';
 import type { SipRequest } from '../sip/message.js';
-import type { ServerTransaction } from '../transaction/types.js';
+import type { RespondOptions, ServerTransaction } from '../transaction/types.js';
 import type { InboundContext } from '../transport/channels.js';
 import type { Clock } from '../util/clock.js';
 import { userAor } from './aor.js';
@@ -74,9 +74,17 @@ function respond(
   status: number,
   reason: string,
   headers: ReadonlyArray<readonly [string, string]> = [],
+  options?: RespondOptions,
 ): void {
-  transaction.respond(createResponse(request, status, reason, { toTag: deps.toTag(), headers }));
+  transaction.respond(createResponse(request, status, reason, { toTag: deps.toTag(), headers }), options);
 }
+
+/**
+ * Challenges are sent statelessly (RFC 3261 §8.2.7: what stateless UAS behaviour is for; Kamailio
+ * does the same): no transaction is kept for 32 s per 401, and a retransmitted REGISTER simply
+ * gets a fresh challenge (nonces are stateless too).
+ */
+const STATELESS: RespondOptions = { stateless: true };
 
 function dropOrForbid(transaction: ServerTransaction, request: SipRequest, deps: RegisterHandlerDeps): void {
   if (deps.drop !== undefined) deps.drop(transaction);
@@ -168,7 +176,7 @@ export function handleRegister(
       deps.onSecurityEvents(deps.bruteForce.recordFailure(source, user, now));
     }
     if (decision.kind === 'challenge') {
-      respond(transaction, request, deps, decision.status, 'Unauthorized', decision.headers);
+      respond(transaction, request, deps, decision.status, 'Unauthorized', decision.headers, STATELESS);
       return;
     }
     const phrase = decision.status === 400 ? 'Bad Request' : 'Forbidden';

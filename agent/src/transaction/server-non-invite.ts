@@ -6,6 +6,7 @@ import type {
   ServerChannel,
   ServerTransaction,
   ServerTransactionEvents,
+  RespondOptions,
   ServerTransactionState,
   TransactionContext,
 } from './types.js';
@@ -50,7 +51,7 @@ export class ServerNonInviteTransaction implements ServerTransaction, Expirable,
     }
   }
 
-  respond(response: SipResponse): void {
+  respond(response: SipResponse, options?: RespondOptions): void {
     if (this.current !== 'trying' && this.current !== 'proceeding') {
       this.ctx.logger.warn(
         { ...this.logFields(), status: response.status, state: this.current },
@@ -66,6 +67,11 @@ export class ServerNonInviteTransaction implements ServerTransaction, Expirable,
     }
     this.current = 'completed';
     this.events.onAnswered?.();
+    if (options?.stateless === true) {
+      // §8.2.7: nothing kept to absorb retransmissions; a retransmitted request is answered anew.
+      this.terminate();
+      return;
+    }
     // §17.2.2: Timer J = 64·T1 on unreliable transports (absorbs retransmits), 0 on reliable ones.
     (this.ctx.timerJ ?? new DelayQueue(this.ctx.clock, this.ctx.timers.timerJ)).add(this);
   }

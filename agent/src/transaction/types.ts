@@ -55,6 +55,10 @@ export type ClientTransactionState =
   | 'completed'
   | 'terminated';
 
+export interface RespondOptions {
+  readonly stateless?: boolean;
+}
+
 /** What a TU may do with a server transaction. */
 export interface ServerTransaction {
   readonly kind: 'server-invite' | 'server-non-invite';
@@ -62,8 +66,14 @@ export interface ServerTransaction {
   readonly state: ServerTransactionState;
   /** The last response passed to `respond`. */
   readonly lastResponse: SipResponse | undefined;
-  /** Sends a response through the machine (which retransmits as §17.2 requires). */
-  respond(response: SipResponse): void;
+  /**
+   * Sends a response through the machine (which retransmits as §17.2 requires). With
+   * `{ stateless: true }` a non-INVITE final response is sent as a stateless UAS would
+   * (RFC 3261 §8.2.7, "generally used for issuing unauthenticated challenges"): the transaction
+   * ends at once instead of waiting out Timer J, and a retransmitted request is handled anew.
+   * INVITE transactions ignore the option.
+   */
+  respond(response: SipResponse, options?: RespondOptions): void;
 }
 
 export interface ClientTransaction {

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createHmac } from 'node:crypto';
 import { checkNonce, createNonceVerifier, issueNonce, nonceIssuedAt } from '../../src/auth/nonce.js';
 
 const secret = Buffer.alloc(32, 7);
@@ -9,6 +10,20 @@ const random = (n: number) => Buffer.alloc(n, ++counter);
 const T0 = 1_700_000_000_000;
 
 describe('stateless nonces', () => {
+  it('carries HMAC-SHA256(secret, timestamp ‖ random ‖ realm), byte for byte what createHmac gives', () => {
+    for (const key of [secret, Buffer.alloc(100, 3)]) {
+      for (const realm of ['example.com', 'ä'.repeat(300)]) {
+        const n = issueNonce({ secret: key, maxAgeMs: 1 }, realm, T0, random);
+        const bytes = Buffer.from(n, 'base64url');
+        const expected = createHmac('sha256', key)
+          .update(bytes.subarray(0, 20))
+          .update(realm, 'utf8')
+          .digest();
+        expect(bytes.subarray(20).equals(expected)).toBe(true);
+      }
+    }
+  });
+
   it('verifies a nonce it issued for the same realm', () => {
     const n = issueNonce(opts, 'example.com', T0, random);
     expect(checkNonce(opts, 'example.com', n, T0 + 1000)).toBe('valid');
