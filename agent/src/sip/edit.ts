@@ -15,8 +15,13 @@ import { parseViaList } from './via.js';
 
 const MANDATORY = new Set(['from', 'to', 'call-id', 'cseq']);
 
+/** Rejects CR, LF and every other CTL but HT (RFC 3261 §25.1 LWS admits only SP/HT; a CRLF would inject a header). */
 function assertSafe(text: string): void {
-  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(text)) throw new Error('SIP edit: value contains control characters');
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f)
+      throw new Error('SIP edit: value contains control characters');
+  }
 }
 
 export function makeField(name: string, value: string): HeaderField {
@@ -165,14 +170,21 @@ export function removeTopVia<M extends SipMessage>(msg: M): M {
 export function prependHeader<M extends SipMessage>(msg: M, name: string, value: string): M {
   const field = makeField(name, value);
   const at = firstIndex(msg.headers, field.key);
-  const headers = msg.headers.slice();
-  headers.splice(at < 0 ? 0 : at, 0, field);
+  const headers = insertAt(msg.headers, at < 0 ? 0 : at, field);
   if (field.key === 'via' && fastPaths.enabled) {
     // The new field comes before every Via field: its values go on top of the parsed ones.
     const added = parseViaList(field.value);
-    if (added !== undefined) return withVia(msg, headers, [...added, ...msg.via]);
+    if (added !== undefined) return withVia(msg, headers, added.concat(msg.via));
   }
   return rebuild(msg, headers, field.key);
+}
+
+/** A copy of `list` with `item` inserted at `at`. */
+function insertAt<T>(list: readonly T[], at: number, item: T): T[] {
+  const out = list.slice(0, at);
+  out.push(item);
+  for (let i = at; i < list.length; i++) out.push(list[i] as T);
+  return out;
 }
 
 /** Inserts a field after the last field of the same name (or last). */

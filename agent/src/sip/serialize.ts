@@ -10,7 +10,7 @@ export function serializeMessage(msg: SipMessage): Buffer {
   let head = `${msg.startLine}\r\n`;
   for (const h of msg.headers) head += h.raw;
   head += '\r\n';
-  const headLength = Buffer.byteLength(head, 'latin1');
+  const headLength = head.length; // latin1: one byte per UTF-16 code unit, = Buffer.byteLength(head, 'latin1')
   const out = Buffer.allocUnsafe(headLength + msg.body.length);
   out.write(head, 0, 'latin1');
   out.set(msg.body, headLength);
