@@ -27,6 +27,12 @@ export interface JournalOptions {
    * authoritative; the next commit rewrites the whole state). Not repeated while it keeps failing.
    */
   readonly onWriteError?: (error: unknown) => void;
+  /**
+   * `whenDurable` writes start at most this often (one write + fdatasync each, for everyone
+   * waiting): bounds the fsync rate under load at the cost of up to this much extra latency for
+   * a 200. Default 5 ms (≤ 200 fdatasync/s).
+   */
+  readonly minCommitIntervalMs?: number;
   /** Also flush as soon as this many bytes are pending. Default 256 KiB. */
   readonly maxPendingBytes?: number;
   /** Compact when lines written since the last compaction exceed `compactFactor × live bindings`. Default 4. */
@@ -57,6 +63,8 @@ export class BindingJournal {
   private waiters: ((error?: unknown) => void)[] = [];
   /** A `whenDurable` write is queued or in flight. */
   private kicked = false;
+  private lastCommitAt = Number.NEGATIVE_INFINITY;
+  private readonly minCommitIntervalMs: number;
   /** The last background commit failed (its error was reported). */
   private failing = false;
   private readonly path: string;
@@ -72,6 +80,7 @@ export class BindingJournal {
   ) {
     this.path = join(opts.dir, JOURNAL_FILE);
     this.groupCommitMs = opts.groupCommitMs ?? 20;
+    this.minCommitIntervalMs = opts.minCommitIntervalMs ?? 5;
     this.maxPendingBytes = opts.maxPendingBytes ?? 256 * 1024;
     this.compactFactor = opts.compactFactor ?? 4;
     this.compactMinLines = opts.compactMinLines ?? 10_000;
@@ -137,6 +146,16 @@ export class BindingJournal {
   private kick(): void {
     if (this.kicked) return;
     this.kicked = true;
+    const wait = this.lastCommitAt + this.minCommitIntervalMs - this.opts.clock.now();
+    if (wait > 0 && this.minCommitIntervalMs > 0) {
+      this.opts.clock.setTimeout(() => this.commitForWaiters(), wait);
+      return;
+    }
+    this.commitForWaiters();
+  }
+
+  private commitForWaiters(): void {
+    this.lastCommitAt = this.opts.clock.now();
     const next = () => {
       this.kicked = false;
       if (this.waiters.length > 0) this.kick();

@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIP, isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { TransportCounters } from './counters.js';
 import { TransportError, toTransportError } from './transport-error.js';
@@ -15,6 +16,24 @@ export interface UdpTransportOptions {
   readonly sink: InboundSink;
   readonly counters: TransportCounters;
   readonly logger: Logger;
+}
+
+/**
+ * dgram resolves every destination, even an IP literal, through `dns.lookup`, which answers a
+ * literal on the next tick: one extra tick and closure per datagram sent. Responses go to
+ * addresses (Via `received`), so answer literals at once and resolve only real names.
+ */
+function literalLookup(
+  hostname: string,
+  options: unknown,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = isIP(hostname);
+  if (family !== 0) {
+    callback(null, hostname, family);
+    return;
+  }
+  dnsLookup(hostname, options as number, callback);
 }
 
 /** One UDP socket: one datagram = one SIP message (RFC 3261 §18.3 framing does not apply). */
@@ -38,6 +57,7 @@ export class UdpTransport implements Transport {
     const socket = createSocket({
       type: isIPv6(options.address) ? 'udp6' : 'udp4',
       ipv6Only: isIPv6(options.address),
+      lookup: literalLookup,
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
