@@ -56,6 +56,7 @@ const transport: Transport = {
   reliable: false,
   send: async (bytes: Uint8Array) => seen(bytes),
   post: (bytes: Uint8Array, _to: Endpoint) => seen(bytes),
+  close: async () => {},
 };
 
 const counters = createTransportCounters();

@@ -686,11 +686,12 @@ async function main(): Promise<void> {
     out.push(`ratio agent/kamailio: ${(a / k).toFixed(2)}  (target ≥ 0.50)`);
   }
   if (a !== undefined) {
-    const held = 2 * a * 32;
+    const held = a * 32;
     out.push(
-      `note: at ${a} reg/s the agent holds ~${held.toLocaleString('en')} finished REGISTER transactions ` +
-        `(2 per registration, Timer J = 64×T1 = 32 s); the default sip.limits.maxPendingTransactions ` +
-        `is 50,000 (this run: ${AGENT_MAX_PENDING.toLocaleString('en')})`,
+      `note: at ${a} reg/s the agent holds ~${held.toLocaleString('en')} answered REGISTER transactions ` +
+        `(the 200's; 401s are stateless; Timer J = 64×T1 = 32 s). They no longer count toward ` +
+        `sip.limits.maxPendingTransactions (only unanswered ones do); the table's hard cap is 10× it ` +
+        `(this run: ${AGENT_MAX_PENDING.toLocaleString('en')})`,
     );
   }
   out.push('');
