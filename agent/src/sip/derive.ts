@@ -4,6 +4,9 @@
  */
 import type { PartialRequest, SipParseErrorCode } from './errors.js';
 import type { CSeq, HeaderField, NameAddr, Via } from './message.js';
+import { nameAddrFast } from './fast-name-addr.js';
+import { parseViaListFast } from './fast-via.js';
+import { valueBounds } from './header-bytes.js';
 import { parseNameAddr } from './name-addr.js';
 import { isValidCallId, parseContentLength, parseCSeq, parseMaxForwards } from './scalars.js';
 import { parseViaList } from './via.js';
@@ -29,8 +32,12 @@ export interface Derived {
   readonly respond: RespondFields | undefined;
 }
 
-/** `requireVia` is false for edited messages (removeTopVia may leave none). */
-export function deriveRouting(headers: readonly HeaderField[], requireVia: boolean): Derived {
+/**
+ * `requireVia` is false for edited messages (removeTopVia may leave none). `text`, when given,
+ * is the header section the byte scan (`scanHeaderBytes`) just split into `headers`: field k's
+ * value is then read in place at `valueBounds[2k, 2k + 1]`, without its substring.
+ */
+export function deriveRouting(headers: readonly HeaderField[], requireVia: boolean, text?: string): Derived {
   const viaFields: HeaderField[] = [];
   let from: HeaderField | undefined;
   let to: HeaderField | undefined;
@@ -39,18 +46,37 @@ export function deriveRouting(headers: readonly HeaderField[], requireVia: boole
   let maxF: HeaderField | undefined;
   let cl: HeaderField | undefined;
   let duplicate: string | undefined;
-  for (const h of headers) {
+  const via: Via[] = [];
+  let viaOk = true;
+  let fromAt = -1;
+  let toAt = -1;
+  for (let k = 0; k < headers.length; k++) {
+    const h = headers[k] as HeaderField;
     switch (h.key) {
       case 'via':
         viaFields.push(h);
+        // Parsed here, in order; after the first bad Via the rest are not parsed (as before).
+        if (viaOk) {
+          const list =
+            (text === undefined
+              ? undefined
+              : parseViaListFast(text, valueBounds[2 * k] as number, valueBounds[2 * k + 1] as number)) ??
+            parseViaList(h.value);
+          if (list === undefined) viaOk = false;
+          else for (let j = 0; j < list.length; j++) via.push(list[j] as Via);
+        }
         break;
       case 'from':
-        if (from === undefined) from = h;
-        else duplicate ??= 'from';
+        if (from === undefined) {
+          from = h;
+          fromAt = k;
+        } else duplicate ??= 'from';
         break;
       case 'to':
-        if (to === undefined) to = h;
-        else duplicate ??= 'to';
+        if (to === undefined) {
+          to = h;
+          toAt = k;
+        } else duplicate ??= 'to';
         break;
       case 'call-id':
         if (callId === undefined) callId = h;
@@ -71,18 +97,9 @@ export function deriveRouting(headers: readonly HeaderField[], requireVia: boole
     }
   }
 
-  const via: Via[] = [];
-  let viaOk = viaFields.length > 0 || !requireVia;
-  for (const f of viaFields) {
-    const list = parseViaList(f.value);
-    if (list === undefined) {
-      viaOk = false;
-      break;
-    }
-    for (const v of list) via.push(v);
-  }
-  const fromNa = from === undefined ? undefined : parseNameAddr(from.value);
-  const toNa = to === undefined ? undefined : parseNameAddr(to.value);
+  if (viaFields.length === 0 && requireVia) viaOk = false;
+  const fromNa = from === undefined ? undefined : nameAddrOf(from, fromAt, text);
+  const toNa = to === undefined ? undefined : nameAddrOf(to, toAt, text);
   const callIdOk = callId !== undefined && isValidCallId(callId.value);
   const cseqV = cseq === undefined ? undefined : parseCSeq(cseq.value);
   const keyDup =
@@ -115,6 +132,19 @@ export function deriveRouting(headers: readonly HeaderField[], requireVia: boole
     failure: undefined,
     respond,
   };
+}
+
+/** parseNameAddr of field `k`, read in place in `text` when the byte scan gave its bounds. */
+function nameAddrOf(h: HeaderField, k: number, text: string | undefined): NameAddr | undefined {
+  if (text !== undefined) {
+    const a = valueBounds[2 * k] as number;
+    const b = valueBounds[2 * k + 1] as number;
+    if (a < b) {
+      const fast = nameAddrFast(text, a, b, false);
+      if (fast !== undefined) return fast;
+    }
+  }
+  return parseNameAddr(h.value);
 }
 
 function fail(code: SipParseErrorCode, header: string, respond: RespondFields | undefined): Derived {

@@ -8,6 +8,7 @@
 import type { NameAddr, Param } from './message.js';
 import { nameIs, paramsEnd, scanParams } from './params.js';
 import { skipQuoted, TOKEN_CHARS, unquote } from './scan.js';
+import { parseSipUriFastAt } from './fast-uri.js';
 import { parseUri } from './uri.js';
 
 /** Where the last `nameAddrFast` stopped: the end or a `,`. */
@@ -47,7 +48,7 @@ export function nameAddrFast(s: string, start: number, n: number, list: boolean)
   if (i >= n || s.charCodeAt(i) !== 0x3c) return undefined;
   const gt = s.indexOf('>', i + 1);
   if (gt < 0 || gt >= n) return undefined;
-  const uri = parseUri(s.slice(i + 1, gt));
+  const uri = parseSipUriFastAt(s, i + 1, gt) ?? parseUri(s.slice(i + 1, gt));
   if (uri === undefined) return undefined;
   i = gt + 1;
   let params = NO_PARAMS;

@@ -30,39 +30,48 @@ VALUE[0x3b] = 0;
  * uri-parameters to the end. Any SLOW octet, a password or anything left over → undefined.
  */
 export function parseSipUriFast(raw: string): SipUri | undefined {
-  const n = raw.length;
+  return parseSipUriFastAt(raw, 0, raw.length);
+}
+
+/** `parseSipUriFast` on `s[from, n)` (e.g. inside a header value), without slicing it first. */
+export function parseSipUriFastAt(s: string, from: number, n: number): SipUri | undefined {
   let i: number;
   let scheme: 'sip' | 'sips';
   // "sip:" / "sips:" in lower case (other spellings take the general path).
-  if (raw.charCodeAt(0) !== 0x73 || raw.charCodeAt(1) !== 0x69 || raw.charCodeAt(2) !== 0x70)
+  if (
+    n - from < 5 ||
+    s.charCodeAt(from) !== 0x73 ||
+    s.charCodeAt(from + 1) !== 0x69 ||
+    s.charCodeAt(from + 2) !== 0x70
+  )
     return undefined;
-  const c3 = raw.charCodeAt(3);
+  const c3 = s.charCodeAt(from + 3);
   if (c3 === 0x3a) {
     scheme = 'sip';
-    i = 4;
-  } else if (c3 === 0x73 && raw.charCodeAt(4) === 0x3a) {
+    i = from + 4;
+  } else if (c3 === 0x73 && s.charCodeAt(from + 4) === 0x3a) {
     scheme = 'sips';
-    i = 5;
+    i = from + 5;
   } else {
     return undefined;
   }
   let userRaw: string | undefined;
-  const at = raw.indexOf('@', i);
-  if (at >= 0) {
+  const at = s.indexOf('@', i);
+  if (at >= 0 && at < n) {
     // userinfo = user [":" password] "@"; passwords go the general way.
     if (at === i) return undefined;
     for (let j = i; j < at; j++) {
-      const c = raw.charCodeAt(j);
+      const c = s.charCodeAt(j);
       if (SLOW[c] === 1 || c === 0x3a) return undefined;
     }
-    userRaw = raw.slice(i, at);
+    userRaw = s.slice(i, at);
     i = at + 1;
   }
-  if (!scanHostPort(raw, i, n)) return undefined;
+  if (!scanHostPort(s, i, n)) return undefined;
   i = hostScan.end;
   let params: Param[] = [];
   if (i < n) {
-    const parsed = uriParams(raw, i, n);
+    const parsed = uriParams(s, i, n);
     if (parsed === undefined) return undefined;
     params = parsed;
   }
@@ -77,7 +86,7 @@ export function parseSipUriFast(raw: string): SipUri | undefined {
     port: hostScan.port,
     params,
     headers: [],
-    raw,
+    raw: from === 0 && n === s.length ? s : s.slice(from, n),
   };
 }
 

@@ -11,10 +11,10 @@ import { parseDigits } from './scan.js';
 
 const NO_PARAMS: readonly Param[] = [];
 
-export function parseViaListFast(value: string): Via[] | undefined {
-  const n = value.length;
+/** The Via value `value[from, n)` (trimmed; may be a range of the whole header text). */
+export function parseViaListFast(value: string, from: number, n: number): Via[] | undefined {
   const out: Via[] = [];
-  let i = 0;
+  let i = from;
   for (;;) {
     const via = viaParm(value, i, n);
     if (via === undefined) return undefined;
@@ -33,7 +33,7 @@ let viaEnd = 0;
 
 /** sent-protocol = "SIP" SLASH "2.0" SLASH transport; transport interned for the usual tokens. */
 function viaParm(s: string, start: number, n: number): Via | undefined {
-  if (!isSip20Slash(s, start)) return undefined;
+  if (start + 8 > n || !isSip20Slash(s, start)) return undefined;
   let i = start + 8;
   const ts = i;
   while (i < n) {
@@ -41,7 +41,7 @@ function viaParm(s: string, start: number, n: number): Via | undefined {
     if (c < 0x41 || c > 0x5a) break;
     i++;
   }
-  if (i === ts || s.charCodeAt(i) !== 0x20) return undefined;
+  if (i === ts || i === n || s.charCodeAt(i) !== 0x20) return undefined;
   const transport = internTransport(s, ts, i);
   i++;
   if (!scanHostPort(s, i, n)) return undefined;
@@ -91,7 +91,7 @@ function viaParm(s: string, start: number, n: number): Via | undefined {
     received,
     rport,
     params: params === NO_PARAMS ? [] : params,
-    raw: start === 0 && i === n ? s : s.slice(start, i),
+    raw: start === 0 && i === s.length ? s : s.slice(start, i),
   };
 }
 

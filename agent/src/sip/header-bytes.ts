@@ -82,6 +82,13 @@ function knownName(bytes: Buffer, a: number, b: number): number {
 }
 
 /**
+ * Value bounds of the fields found by the last successful `scanHeaderBytes` (module scratch,
+ * read right after the call): field k's value is `text.slice(valueBounds[2k], valueBounds[2k + 1])`,
+ * so the routing-header scanners can run on `text` without a substring per value.
+ */
+export let valueBounds = new Int32Array(128);
+
+/**
  * `bytes[start, end)` is the header section ending in the last field's CRLF; `text` is the
  * same range as a latin1 string (so `text` index = byte index − start).
  */
@@ -99,8 +106,9 @@ export function scanHeaderBytes(
   if (lines === 0 || lfs[lines - 1] !== end - 1) return undefined;
   const headers: HeaderField[] = [];
   const startLine = text.slice(0, (lfs[0] as number) - 1 - start);
+  if (valueBounds.length < 2 * lines) valueBounds = new Int32Array(4 * lines);
   for (let k = 1; k < lines; k++) {
-    const f = field(bytes, text, start, (lfs[k - 1] as number) + 1, (lfs[k] as number) - 1);
+    const f = field(bytes, text, start, (lfs[k - 1] as number) + 1, (lfs[k] as number) - 1, k - 1);
     if (f === undefined) return undefined;
     if (headers.push(f) > maxHeaders) return { tooMany: true };
   }
@@ -118,6 +126,7 @@ function field(
   base: number,
   lineStart: number,
   lineEnd: number,
+  headerIndex: number,
 ): HeaderField | undefined {
   let colon = lineStart;
   while (colon < lineEnd && TOKEN_CHARS[bytes[colon] as number] === 1) colon++;
@@ -126,6 +135,9 @@ function field(
   while (vs < lineEnd && (bytes[vs] === 0x20 || bytes[vs] === 0x09)) vs++;
   let ve = lineEnd;
   while (ve > vs && (bytes[ve - 1] === 0x20 || bytes[ve - 1] === 0x09)) ve--;
+  const slot = 2 * headerIndex;
+  valueBounds[slot] = vs - base;
+  valueBounds[slot + 1] = ve - base;
   const known = knownName(bytes, lineStart, colon);
   const name = known >= 0 ? (KNOWN_NAMES[known] as string) : text.slice(lineStart - base, colon - base);
   return {

@@ -54,14 +54,16 @@ function parseUnsafe(bytes: Buffer, limits: ParseLimits): Result<SipMessage, Sip
     return err(parseError(len - start >= limits.maxHeaderBytes ? 'headers-too-large' : 'no-header-end'));
   }
   const text = bytes.toString('latin1', start, blank + 2);
-  const section =
-    (fastPaths.enabled ? scanHeaderBytes(bytes, start, blank + 2, text, limits.maxHeaders) : undefined) ??
-    scanHeaderSection(text, start, limits.maxHeaders);
+  const fast = fastPaths.enabled
+    ? scanHeaderBytes(bytes, start, blank + 2, text, limits.maxHeaders)
+    : undefined;
+  const section = fast ?? scanHeaderSection(text, start, limits.maxHeaders);
   const bodyStart = blank + 4;
   if ('tooMany' in section) return err(parseError('too-many-headers'));
 
   const line = parseStartLine(section.startLine);
-  const derived = deriveRouting(section.headers, true);
+  // After the byte scan, the routing scanners read the values in place (header-bytes.ts valueBounds).
+  const derived = deriveRouting(section.headers, true, fast === undefined ? undefined : text);
   const routing = derived.routing;
   const sl = line.ok ? line.value : undefined;
   let code: SipParseErrorCode | undefined;

@@ -9,7 +9,7 @@ import { isToken, isWsp, parseDigits, splitTopLevel, trimWsp } from './scan.js';
 /** Parses every via-parm of one Via header value (comma-separated). */
 export function parseViaList(value: string): Via[] | undefined {
   if (fastPaths.enabled) {
-    const fast = parseViaListFast(value);
+    const fast = parseViaListFast(value, 0, value.length);
     if (fast !== undefined) return fast;
   }
   const parts = splitTopLevel(value, 0x2c);

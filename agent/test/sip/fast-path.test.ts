@@ -295,6 +295,42 @@ describe('fast paths agree with the general parsers', () => {
       { numRuns: 20000 },
     );
   }, 60_000);
+
+  // The routing scanners read Via/From/To values in place in the header text: a value must
+  // end where its line does, whatever the next line holds (quotes, `>`, `@`, `;`…).
+  it('on whole messages with near-grammar Via/From/To values in place', () => {
+    const next = pick('X: "q"', 'X: >', 'X: @h', 'X: ;a=b', 'X: ,SIP/2.0/UDP h', 'X: "', 'X:  ');
+    fc.assert(
+      fc.property(
+        fc.array(via, { minLength: 1, maxLength: 2 }),
+        nameAddr,
+        nameAddr,
+        next,
+        pick('', ' ', '\t'),
+        (vias, from, to, after, trail) => {
+          const bytes = Buffer.from(
+            [
+              'OPTIONS sip:a.b SIP/2.0',
+              `Via: ${vias.join(', ')}${trail}`,
+              after,
+              `From: ${from}${trail}`,
+              after,
+              `To: ${to}`,
+              after,
+              'Call-ID: c1',
+              'CSeq: 1 OPTIONS',
+              '',
+              '',
+            ].join('\r\n'),
+            'latin1',
+          );
+          const [fast, general] = both(() => view(bytes));
+          expect(fast).toEqual(general);
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  }, 60_000);
 });
 
 describe('word-at-a-time octet check (octets.ts)', () => {
