@@ -62,7 +62,7 @@ export function nameAddrFast(s: string, start: number, n: number, list: boolean)
   let tag: string | undefined;
   for (let k = 0; k < params.length; k++) {
     const p = params[k] as Param;
-    if (nameIs(p.name, 0, p.name.length, 'tag')) {
+    if (p.name === 'tag' || nameIs(p.name, 0, p.name.length, 'tag')) {
       tag = p.value;
       break;
     }

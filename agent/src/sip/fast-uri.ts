@@ -6,6 +6,7 @@
  */
 import { hostScan, scanHostPort } from './host.js';
 import type { Param, SipUri } from './message.js';
+import { paramName } from './params.js';
 import { TOKEN_CHARS } from './scan.js';
 
 /** Octets the fast path leaves to the general parser: CTL, SP, DEL, `<>"{}|\^` and backquote (never unescaped in a SIP URI), `?` (headers), `%` (escapes). */
@@ -98,7 +99,7 @@ function uriParams(s: string, i: number, n: number): Param[] | undefined {
     const ns = ++i;
     while (i < n && NAME[s.charCodeAt(i)] === 1) i++;
     if (i === ns) return undefined;
-    const name = s.slice(ns, i);
+    const name = paramName(s, ns, i);
     let value: string | undefined;
     if (i < n && s.charCodeAt(i) === 0x3d) {
       const vs = ++i;

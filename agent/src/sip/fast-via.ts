@@ -64,13 +64,13 @@ function viaParm(s: string, start: number, n: number): Via | undefined {
     const p = params[k] as Param;
     const name = p.name;
     // First occurrence wins, names compared case-insensitively (like findParam).
-    if ((seen & 1) === 0 && nameIs(name, 0, name.length, 'branch')) {
+    if ((seen & 1) === 0 && (name === 'branch' || nameIs(name, 0, name.length, 'branch'))) {
       seen |= 1;
       branch = p.value;
-    } else if ((seen & 2) === 0 && nameIs(name, 0, name.length, 'received')) {
+    } else if ((seen & 2) === 0 && (name === 'received' || nameIs(name, 0, name.length, 'received'))) {
       seen |= 2;
       received = p.value;
-    } else if ((seen & 4) === 0 && nameIs(name, 0, name.length, 'rport')) {
+    } else if ((seen & 4) === 0 && (name === 'rport' || nameIs(name, 0, name.length, 'rport'))) {
       seen |= 4;
       if (p.value === undefined) rport = true;
       else {

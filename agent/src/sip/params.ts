@@ -73,7 +73,7 @@ export function scanParams(s: string, i: number, end: number): Param[] | undefin
     const ns = ++i;
     while (i < end && TOKEN_CHARS[s.charCodeAt(i)] === 1) i++;
     if (i === ns) return undefined;
-    const name = s.slice(ns, i);
+    const name = paramName(s, ns, i);
     let value: string | undefined;
     if (i < end && s.charCodeAt(i) === 0x3d) {
       const vs = ++i;
@@ -90,6 +90,43 @@ export function scanParams(s: string, i: number, end: number): Param[] | undefin
   }
   paramsEnd = i;
   return out;
+}
+
+/** Usual lower-case parameter names (§20.42, §19.1.1, §20.10, RFC 3581, RFC 5626), by length. */
+const COMMON_NAMES: string[][] = [];
+for (const n of [
+  'branch',
+  'received',
+  'rport',
+  'tag',
+  'lr',
+  'transport',
+  'expires',
+  'maddr',
+  'ttl',
+  'user',
+  'method',
+  'ob',
+  'q',
+]) {
+  (COMMON_NAMES[n.length] ??= []).push(n);
+}
+
+/**
+ * `s.slice(a, b)`, but the usual parameter names (exact lower-case spelling) come back as
+ * shared literals: no string allocated per parameter for `branch`, `tag`, `lr`….
+ */
+export function paramName(s: string, a: number, b: number): string {
+  const list = COMMON_NAMES[b - a];
+  if (list !== undefined) {
+    for (let k = 0; k < list.length; k++) {
+      const lit = list[k] as string;
+      let j = 0;
+      while (j < lit.length && s.charCodeAt(a + j) === lit.charCodeAt(j)) j++;
+      if (j === lit.length) return lit;
+    }
+  }
+  return s.slice(a, b);
 }
 
 /** True if `s[a, b)` equals the lower-case ASCII `lower`, ignoring case (token names). */

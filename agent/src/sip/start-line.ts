@@ -16,11 +16,19 @@ export type StartLineResult =
 const VERSION_RE = /^SIP\/\d+\.\d+$/i;
 
 function isSip20(v: string): boolean {
-  return v.length === 7 && v.toUpperCase() === 'SIP/2.0';
+  return v === 'SIP/2.0' || (v.length === 7 && v.toUpperCase() === 'SIP/2.0');
 }
 
 export function parseStartLine(line: string): StartLineResult {
-  if (line.length >= 4 && line.slice(0, 4).toUpperCase() === 'SIP/') return parseStatusLine(line);
+  // "SIP/" in any case, by char codes (| 0x20 lower-cases letters; "/" compared exactly).
+  if (
+    line.length >= 4 &&
+    (line.charCodeAt(0) | 0x20) === 0x73 &&
+    (line.charCodeAt(1) | 0x20) === 0x69 &&
+    (line.charCodeAt(2) | 0x20) === 0x70 &&
+    line.charCodeAt(3) === 0x2f
+  )
+    return parseStatusLine(line);
   return parseRequestLine(line);
 }
 
@@ -35,7 +43,10 @@ function parseRequestLine(line: string): StartLineResult {
   const uriText = line.slice(sp1 + 1, sp2);
   const version = line.slice(sp2 + 1);
   if (!isToken(method)) return { ok: false, code: 'bad-method', isRequest: true };
-  if (!VERSION_RE.test(version)) return { ok: false, code: 'bad-start-line', isRequest: true };
+  // 'SIP/2.0' as written passes both checks below; anything else takes them in order.
+  if (version !== 'SIP/2.0' && !VERSION_RE.test(version)) {
+    return { ok: false, code: 'bad-start-line', isRequest: true };
+  }
   // RFC 3261 §8.2.2 order: version first → 505 (RFC 4475 §3.1.2.16).
   if (!isSip20(version)) return { ok: false, code: 'unsupported-version', isRequest: true };
   const requestUri = parseUri(uriText);
