@@ -5,7 +5,7 @@
 import type { PartialRequest, SipParseErrorCode } from './errors.js';
 import type { CSeq, HeaderField, NameAddr, Via } from './message.js';
 import { nameAddrFast } from './fast-name-addr.js';
-import { parseViaListFast } from './fast-via.js';
+import { parseViaListFastInto } from './fast-via.js';
 import { valueBounds } from './header-bytes.js';
 import { parseNameAddr } from './name-addr.js';
 import { isValidCallId, parseContentLength, parseCSeq, parseMaxForwards } from './scalars.js';
@@ -56,12 +56,12 @@ export function deriveRouting(headers: readonly HeaderField[], requireVia: boole
       case 'via':
         viaFields.push(h);
         // Parsed here, in order; after the first bad Via the rest are not parsed (as before).
-        if (viaOk) {
-          const list =
-            (text === undefined
-              ? undefined
-              : parseViaListFast(text, valueBounds[2 * k] as number, valueBounds[2 * k + 1] as number)) ??
-            parseViaList(h.value);
+        if (
+          viaOk &&
+          (text === undefined ||
+            !parseViaListFastInto(via, text, valueBounds[2 * k] as number, valueBounds[2 * k + 1] as number))
+        ) {
+          const list = parseViaList(h.value);
           if (list === undefined) viaOk = false;
           else for (let j = 0; j < list.length; j++) via.push(list[j] as Via);
         }

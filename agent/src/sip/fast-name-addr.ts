@@ -25,7 +25,10 @@ export function nameAddrFast(s: string, start: number, n: number, list: boolean)
   if (c === 0x22) {
     const q = skipQuoted(s, i);
     if (q < 0 || q > n) return undefined;
-    displayName = unquote(s.slice(i, q));
+    // The quoted-string's content: one slice unless it holds quoted-pairs.
+    let pairs = false;
+    for (let j = i + 1; j < q - 1 && !pairs; j++) pairs = s.charCodeAt(j) === 0x5c;
+    displayName = pairs ? unquote(s.slice(i, q)) : s.slice(i + 1, q - 1);
     i = q;
     while (i < n && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x09)) i++;
   } else if (c !== 0x3c) {

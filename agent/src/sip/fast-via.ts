@@ -14,19 +14,30 @@ const NO_PARAMS: readonly Param[] = [];
 /** The Via value `value[from, n)` (trimmed; may be a range of the whole header text). */
 export function parseViaListFast(value: string, from: number, n: number): Via[] | undefined {
   const out: Via[] = [];
+  return parseViaListFastInto(out, value, from, n) ? out : undefined;
+}
+
+/**
+ * `parseViaListFast` appending to `out` (no array per header); false, with `out` left as it
+ * was, when the general path must decide.
+ */
+export function parseViaListFastInto(out: Via[], value: string, from: number, n: number): boolean {
+  const before = out.length;
   let i = from;
   for (;;) {
     const via = viaParm(value, i, n);
-    if (via === undefined) return undefined;
+    if (via === undefined) break;
     out.push(via);
     i = viaEnd;
-    if (i === n) return out;
+    if (i === n) return true;
     // COMMA = SWS "," SWS; SWS before the comma is left to the general path.
-    if (value.charCodeAt(i) !== 0x2c) return undefined;
+    if (value.charCodeAt(i) !== 0x2c) break;
     i++;
     while (i < n && (value.charCodeAt(i) === 0x20 || value.charCodeAt(i) === 0x09)) i++;
-    if (i === n) return undefined;
+    if (i === n) break;
   }
+  out.length = before;
+  return false;
 }
 
 let viaEnd = 0;

@@ -109,7 +109,9 @@ for (const n of [
   'ob',
   'q',
 ]) {
-  (COMMON_NAMES[n.length] ??= []).push(n);
+  const list = COMMON_NAMES[n.length] ?? [];
+  list.push(n);
+  COMMON_NAMES[n.length] = list;
 }
 
 /**

@@ -7,9 +7,13 @@ export const MAX_CSEQ = 2 ** 31 - 1;
 
 export function parseCSeq(value: string): CSeq | undefined {
   let i = 0;
-  while (i < value.length && value.charCodeAt(i) >= 0x30 && value.charCodeAt(i) <= 0x39) i++;
-  const seq = parseDigits(value.slice(0, i), 10);
-  if (seq === undefined || seq > MAX_CSEQ) return undefined;
+  let seq = 0;
+  while (i < value.length && value.charCodeAt(i) >= 0x30 && value.charCodeAt(i) <= 0x39) {
+    seq = seq * 10 + (value.charCodeAt(i) - 0x30);
+    i++;
+  }
+  // 1*DIGIT, at most 10 of them (as parseDigits(…, 10)), ≤ 2^31 − 1.
+  if (i === 0 || i > 10 || seq > MAX_CSEQ) return undefined;
   const ws = i;
   while (i < value.length && isWsp(value.charCodeAt(i))) i++;
   if (i === ws) return undefined;
