@@ -136,7 +136,11 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       // That one extra round trip buys replay safety: nonce counts live in memory too, so a
       // persisted secret would let a REGISTER captured before a restart be replayed after it.
       nonceSecret: randomBytes(32),
-      keepAlive: DEFAULT_KEEPALIVE,
+      keepAlive: {
+        ...DEFAULT_KEEPALIVE,
+        intervalMs: fileConfig.sip.registrar.keepAliveIntervalSec * 1000,
+        maxFailures: fileConfig.sip.registrar.keepAliveMaxFailures,
+      },
       resolveHost: async (host) => (isIP(host) !== 0 ? host : (await lookup(host)).address),
       onRegistrationEvents: (events) =>
         telemetry.add(events.map((e) => toRegistrationRecord(e, randomUUID()))),

@@ -53,6 +53,15 @@ describe('AgentConfigSchema', () => {
     expect(r.success).toBe(false);
   });
 
+  it('defaults the far-end NAT keep-alive and names a bad interval', () => {
+    expect(AgentConfigSchema.parse(minimalConfig).sip.registrar.keepAliveIntervalSec).toBe(25);
+    const r = AgentConfigSchema.safeParse({
+      sip: { ...minimalConfig.sip, registrar: { keepAliveIntervalSec: 1 } },
+    });
+    expect(r.success).toBe(false);
+    if (!r.success) expect(toFieldIssues(r.error)[0]?.path).toBe('sip.registrar.keepAliveIntervalSec');
+  });
+
   it('requires tls files when an interface uses tls', () => {
     const r = AgentConfigSchema.safeParse({
       sip: {

@@ -6,7 +6,7 @@ import { keepAliveOptions } from './keepalive-request.js';
 import { needsKeepAlive, nextPingStep, type PingState } from './keepalive-plan.js';
 import type { LocationStore } from './location-store.js';
 
-/** Far-end NAT keep-alive settings (no config field yet: see `DEFAULT_KEEPALIVE`). */
+/** Far-end NAT keep-alive settings; interval and failures come from `sip.registrar.keepAlive*` in the config. */
 export interface KeepAliveOptions {
   /** Time between pings to one binding. */
   readonly intervalMs: number;
@@ -17,8 +17,8 @@ export interface KeepAliveOptions {
 }
 
 /**
- * TODO(shared schema): `sip.registrar.keepAliveSec` (and failures) belong in the agent config;
- * until then the agent uses these constants. 25 s keeps common UDP NAT mappings (30 s+) open.
+ * Defaults matching the config schema's (`keepAliveIntervalSec: 25`, `keepAliveMaxFailures: 3`):
+ * 25 s keeps common UDP NAT mappings (30 s+) open.
  */
 export const DEFAULT_KEEPALIVE: KeepAliveOptions = { intervalMs: 25_000, maxFailures: 3, maxPerTick: 20_000 };
 

@@ -53,6 +53,10 @@ export const RegistrarSettingsSchema = z
     minExpiresSec: z.number().int().min(1).max(86_400).default(60),
     maxExpiresSec: z.number().int().min(1).max(604_800).default(3600),
     defaultExpiresSec: z.number().int().min(1).max(604_800).default(3600),
+    /** Far-end NAT keep-alive: OPTIONS through a NATed binding's flow every this many seconds. */
+    keepAliveIntervalSec: z.number().int().min(5).max(3600).default(25),
+    /** Unanswered keep-alive pings in a row after which the binding is dropped. */
+    keepAliveMaxFailures: z.number().int().min(1).max(20).default(3),
     /** Passive mode: where REGISTERs are relayed to (`host[:port]`). */
     upstream: z.string().min(1).optional(),
   })
@@ -107,6 +111,8 @@ export const AgentConfigSchema = z
           minExpiresSec: 60,
           maxExpiresSec: 3600,
           defaultExpiresSec: 3600,
+          keepAliveIntervalSec: 25,
+          keepAliveMaxFailures: 3,
         }),
       })
       .strict()
