@@ -60,11 +60,25 @@ export function createRegisterHandler(deps: RegisterHandlerDeps): RequestHandler
     try {
       handleRegister(request, transaction, context, deps);
     } catch (e) {
-      deps.logger.warn({ callId: request.callId, err: e }, 'REGISTER handling failed');
-      if (transaction.lastResponse === undefined)
-        respond(transaction, request, deps, 500, 'Server Internal Error');
+      answerFailure(transaction, request, deps, e);
     }
   };
+}
+
+/**
+ * A bug while handling one REGISTER: log it and answer 500 (with our To tag) unless something was
+ * already sent. Also covers the asynchronous answer after the journal write, which the transaction
+ * layer's own TU guard cannot see.
+ */
+function answerFailure(
+  transaction: ServerTransaction,
+  request: SipRequest,
+  deps: RegisterHandlerDeps,
+  e: unknown,
+): void {
+  deps.logger.warn({ callId: request.callId, err: e }, 'REGISTER handling failed');
+  if (transaction.lastResponse === undefined)
+    respond(transaction, request, deps, 500, 'Server Internal Error');
 }
 
 function respond(
@@ -227,9 +241,7 @@ export function handleRegister(
     try {
       answerRegistered(transaction, request, deps, result, now);
     } catch (e) {
-      deps.logger.warn({ callId: request.callId, err: e }, 'REGISTER handling failed');
-      if (transaction.lastResponse === undefined)
-        respond(transaction, request, deps, 500, 'Server Internal Error');
+      answerFailure(transaction, request, deps, e);
     }
   });
 }
