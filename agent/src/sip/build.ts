@@ -1,6 +1,6 @@
 /** Responses built from requests (RFC 3261 §8.2.6) and from parse errors. */
 import type { PartialRequest, SipParseError } from './errors.js';
-import type { HeaderField, SipRequest, SipResponse } from './message.js';
+import type { SipRequest, SipResponse } from './message.js';
 import { parseMessage } from './parse.js';
 import { reasonPhrase } from './reason-phrases.js';
 
@@ -19,14 +19,8 @@ function safe(text: string, what: string): string {
   return text;
 }
 
-interface Copied {
-  readonly via: readonly HeaderField[];
-  readonly from: HeaderField;
-  readonly to: HeaderField;
-  readonly callId: HeaderField;
-  readonly cseq: HeaderField;
-  readonly toHasTag: boolean;
-}
+/** What a response copies from its request (§8.2.6.2); the partial of a parse error has the same. */
+type Copied = Omit<PartialRequest, 'method'>;
 
 function compose(copied: Copied, status: number, reason: string, opts: CreateResponseOptions): Buffer {
   let head = `SIP/2.0 ${status} ${safe(reason, 'reason')}\r\n`;
