@@ -164,6 +164,17 @@ if (oks - ok0 !== N) throw new Error(`only ${oks - ok0} of ${N} registrations go
 process.stdout.write(
   `agent in-process: ${(total - client).toFixed(1)} µs CPU per registration (401 + 200)\n`,
 );
+const gcFn = (globalThis as { gc?: () => void }).gc;
+if (gcFn !== undefined) {
+  gcFn();
+  const live = transactions.serverTransactionCount;
+  const heap = process.memoryUsage();
+  process.stderr.write(
+    `after gc: ${live} server transactions live, heap ${(heap.heapUsed / 1048576).toFixed(1)} MB, ` +
+      `external+arrayBuffers ${((heap.external + heap.arrayBuffers) / 1048576).toFixed(1)} MB\n`,
+  );
+  if (process.env.HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.HEAP_SNAPSHOT);
+}
 await registrar.close();
 transactions.stop();
 process.exit(0);

@@ -65,6 +65,8 @@ const { values: args } = parseArgs({
     'agent-max-pending': { type: 'string', default: '1000000' },
     work: { type: 'string' },
     'agent-cpu-prof': { type: 'boolean', default: false },
+    'agent-node-args': { type: 'string', default: '' },
+    fixed: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -86,6 +88,10 @@ const AGENT_MAX_PENDING = Number(args['agent-max-pending']);
 const CONFIRM_TRIES = QUICK ? 3 : 4;
 /** Write a V8 CPU profile of every agent process into the work dir (node --cpu-prof). */
 const AGENT_CPU_PROF = args['agent-cpu-prof'];
+/** Extra node flags for the agent process (e.g. `--trace-gc`), space-separated. */
+const AGENT_NODE_ARGS = args['agent-node-args'].split(' ').filter((a) => a !== '');
+/** Skip the ramp: one fixed-rate run at this rate per server (profiling, A/B of one rate). */
+const FIXED = args.fixed === undefined ? undefined : Number(args.fixed);
 
 type Kind = 'kamailio' | 'agent';
 /** start, increase per second, max — so that the knee comes after roughly 5-15 s. */
@@ -212,6 +218,7 @@ async function startAgent(o: AgentStart): Promise<ServerHandle> {
   const nodeArgs = [
     ...(o.probe ? ['--expose-gc'] : []),
     ...(AGENT_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(WORK, `cpu-prof-${o.tag}`)] : []),
+    ...AGENT_NODE_ARGS,
     '--conditions=@sipwall/source',
     '--import',
     'tsx',
@@ -374,6 +381,7 @@ interface ServerResult {
 async function measure(kind: Kind): Promise<ServerResult> {
   const ramp = RAMP[kind];
   const res: ServerResult = { kind, tries: [] };
+  if (FIXED !== undefined) return measureFixed(kind, FIXED, res);
   // ramp on a fresh server
   let srv = await startServer(kind, 'ramp');
   let r: SippResult;
@@ -443,6 +451,26 @@ async function measure(kind: Kind): Promise<ServerResult> {
     const generated = f.achieved < 0.95 * rate ? 0.9 * f.achieved : rate;
     rate = niceFloor(Math.min(rate * 0.93, generated));
   }
+  return res;
+}
+
+/** `--fixed R`: one fixed-rate run on a fresh, warmed-up server, no ramp, no retries. */
+async function measureFixed(kind: Kind, rate: number, res: ServerResult): Promise<ServerResult> {
+  const srv = await startServer(kind, 'fixed');
+  let f: FixedRun;
+  try {
+    await warmUp(srv);
+    f = await fixedRun(srv, `${kind}-fixed`, rate);
+  } finally {
+    await srv.stop();
+  }
+  res.tries.push(f);
+  if (f.pass) res.confirmed = f;
+  log(
+    `[${kind}] fixed ${rate}/s for ${CONFIRM_S}s: ${f.pass ? 'PASS' : `FAIL (${f.why.join('; ')})`} ` +
+      `ok ${f.successful} retrans ${f.retrans} generated ${f.achieved}/s rt ${f.rtAvgMs} ms, ` +
+      `${kind} CPU ${f.serverCpuPct}% (${f.serverUsPerReg} µs/reg), sipp ${f.sippCpuPct}%`,
+  );
   return res;
 }
 

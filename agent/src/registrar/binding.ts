@@ -3,6 +3,8 @@
  * compactly. No parsed message objects live here; the store may hold 100,000 of these.
  */
 
+import { detachString } from '../util/detach-string.js';
+
 export type FlowTransport = 'udp' | 'tcp' | 'tls' | 'ws';
 
 /**
@@ -59,19 +61,6 @@ export function renderBindingContact(b: Binding, now: number): string {
   if (b.instanceId !== undefined) s += `;+sip.instance="${b.instanceId}"`;
   if (b.regId !== undefined) s += `;reg-id=${b.regId}`;
   return s;
-}
-
-const LATIN1 = /^[\x00-\xff]*$/;
-
-/**
- * A copy of `s` that owns its characters. Strings cut from a parsed message are V8 slices or
- * concatenations that keep the whole message text alive; a stored binding must not.
- */
-export function detachString(s: string): string {
-  if (s.length < 13) return s; // V8 copies short substrings anyway
-  return LATIN1.test(s)
-    ? Buffer.from(s, 'latin1').toString('latin1')
-    : (JSON.parse(JSON.stringify(s)) as string);
 }
 
 /** A copy of `b` for long-term storage: detached strings, `aor` shared with `sameAor` when given. */

@@ -73,6 +73,8 @@ export class ServerNonInviteTransaction implements ServerTransaction, Expirable,
       return;
     }
     // §17.2.2: Timer J = 64·T1 on unreliable transports (absorbs retransmits), 0 on reliable ones.
+    // The layer may take that job over with a compact record and forget this object.
+    if (this.ctx.timers.timerJ > 0 && this.events.onCompleted?.(response, this.channel) === true) return;
     (this.ctx.timerJ ?? new DelayQueue(this.ctx.clock, this.ctx.timers.timerJ)).add(this);
   }
 

@@ -1,11 +1,19 @@
 import type { Logger } from 'pino';
 import { createResponse } from '../sip/build.js';
-import type { SipRequest } from '../sip/message.js';
+import type { SipRequest, SipResponse } from '../sip/message.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { DelayQueue, type Expirable } from '../util/delay-queue.js';
+import { detachString } from '../util/detach-string.js';
 import { ClientInviteTransaction } from './client-invite.js';
 import { ClientNonInviteTransaction } from './client-non-invite.js';
-import { cancelTargetKey, clientTransactionKey, requestMatchesToTag, serverTransactionKey } from './keys.js';
+import { CompletedNonInvite, type CompletedOwner } from './completed-non-invite.js';
+import {
+  cancelTargetKey,
+  clientTransactionKey,
+  requestMatchesToTag,
+  serverTransactionKey,
+  usesRfc2543Matching,
+} from './keys.js';
 import { ServerInviteTransaction } from './server-invite.js';
 import { ServerNonInviteTransaction } from './server-non-invite.js';
 import { type TimerConfig, timerValues } from './timers.js';
@@ -14,6 +22,7 @@ import type {
   ClientChannel,
   ClientTransaction,
   ClientTransactionUser,
+  ServerChannel,
   ServerTransaction,
   ServerTransactionEvents,
   TransactionContext,
@@ -68,8 +77,9 @@ export interface TransactionCounters {
  * TU exactly once, sends `100 Trying` for INVITEs the TU has not answered synchronously
  * (§17.2.1), and sheds load with 503 + Retry-After past `maxPendingTransactions`.
  */
-export class TransactionLayer {
-  private readonly servers = new Map<string, AnyServer>();
+export class TransactionLayer implements CompletedOwner {
+  /** Live server transactions, and completed non-INVITE ones kept compactly until Timer J. */
+  private readonly servers = new Map<string, AnyServer | CompletedNonInvite>();
   /** "TU never answered" deadlines, only for transactions not answered synchronously. */
   private readonly guards = new Map<string, TimerHandle>();
   private readonly clients = new Map<string, AnyClient>();
@@ -128,7 +138,16 @@ export class TransactionLayer {
     const key = serverTransactionKey(request);
     if (key === undefined) return; // No Via: the parser rejects this; nothing to answer to.
     const existing = this.servers.get(key);
-    if (existing !== undefined && requestMatchesToTag(request, existing.request, existing.lastResponse)) {
+    if (existing instanceof CompletedNonInvite) {
+      if (existing.rfc2543ToTag === undefined || existing.rfc2543ToTag === (request.to.tag ?? '')) {
+        this.counters.requestRetransmissionsAbsorbed++;
+        existing.absorb();
+        return;
+      }
+    } else if (
+      existing !== undefined &&
+      requestMatchesToTag(request, existing.request, existing.lastResponse)
+    ) {
       this.dispatchToExisting(existing, request);
       return;
     }
@@ -208,8 +227,42 @@ export class TransactionLayer {
   }
 
   /** @internal {@link ServerEntry}: the transaction's final response went out. */
-  answered(): void {
+  answered(key: string): void {
     this.working--;
+    // The TU answered: the "never answered" safety net is no longer needed.
+    const guard = this.guards.get(key);
+    if (guard !== undefined) {
+      this.deps.clock.clearTimeout(guard);
+      this.guards.delete(key);
+    }
+  }
+
+  /**
+   * @internal {@link ServerEntry}: a non-INVITE transaction on a datagram transport is Completed.
+   * It is replaced by a {@link CompletedNonInvite} (response bytes + destination) on the same
+   * Timer J schedule, so the parsed request and response are garbage at once.
+   */
+  completed(key: string, tx: AnyServer, response: SipResponse, channel: ServerChannel): boolean {
+    if (this.servers.get(key) !== tx || channel.reliable) return false;
+    const resender = channel.resender?.(response);
+    if (resender === undefined) return false;
+    const toTag = usesRfc2543Matching(tx.request) ? (tx.request.to.tag ?? '') : undefined;
+    // The key is cut from the request's text: detached, so the record does not keep that alive.
+    const own = detachString(key);
+    const record = new CompletedNonInvite(
+      own,
+      resender,
+      toTag === undefined ? undefined : detachString(toTag),
+      this,
+    );
+    this.servers.set(own, record);
+    this.serverCtx.unreliable.timerJ!.add(record);
+    return true;
+  }
+
+  /** @internal {@link CompletedNonInvite}: Timer J fired or a resend failed. */
+  completedEnded(key: string, record: CompletedNonInvite): void {
+    if (this.servers.get(key) === record) this.servers.delete(key);
   }
 
   /** @internal {@link ServerEntry}: the transaction ended. */
@@ -226,13 +279,13 @@ export class TransactionLayer {
   findCancelTarget(cancel: SipRequest): ServerTransaction | undefined {
     const key = cancelTargetKey(cancel);
     const target = key === undefined ? undefined : this.servers.get(key);
-    if (target === undefined || target.kind !== 'server-invite') return undefined;
+    if (target?.kind !== 'server-invite') return undefined;
     return requestMatchesToTag(cancel, target.request, undefined) ? target : undefined;
   }
 
   private dropUnanswered(key: string, tx: AnyServer): void {
-    if (this.servers.get(key) !== tx) return;
     this.guards.delete(key);
+    if (this.servers.get(key) !== tx) return;
     const status = tx.lastResponse?.status ?? 0;
     if (status >= 200) return; // Answered: its own timers end it.
     this.counters.unansweredDropped++;
@@ -251,7 +304,7 @@ export class TransactionLayer {
   drop(transaction: ServerTransaction): void {
     const key = serverTransactionKey(transaction.request);
     const tx = key === undefined ? undefined : this.servers.get(key);
-    if (tx === undefined || tx !== transaction) return;
+    if (tx === undefined || tx instanceof CompletedNonInvite || tx !== transaction) return;
     if (tx.lastResponse !== undefined) return; // Something was sent: let its timers end it.
     this.counters.silentlyDropped++;
     tx.terminate();
@@ -307,7 +360,8 @@ export class TransactionLayer {
 
   /** Ends every transaction (shutdown). */
   stop(): void {
-    for (const tx of [...this.servers.values()]) tx.terminate();
+    for (const tx of [...this.servers.values()]) if (!(tx instanceof CompletedNonInvite)) tx.terminate();
+    this.servers.clear();
     for (const tx of [...this.clients.values()]) tx.terminate();
     for (const q of this.timerJQueues) q.clear();
   }
@@ -329,7 +383,11 @@ class ServerEntry implements ServerTransactionEvents {
   onAnswered(): void {
     if (!this.counted) return;
     this.counted = false;
-    this.layer.answered();
+    this.layer.answered(this.key);
+  }
+
+  onCompleted(response: SipResponse, channel: ServerChannel): boolean {
+    return this.tx !== undefined && this.layer.completed(this.key, this.tx, response, channel);
   }
 
   onTerminated(): void {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { SipRequest, SipResponse } from '../sip/message.js';
+import type { ServerChannel } from '../transport/channels.js';
 import type { TransportError } from '../transport/transport-error.js';
 import type { Clock } from '../util/clock.js';
 import type { DelayQueue, Expirable } from '../util/delay-queue.js';
@@ -38,6 +39,12 @@ export interface ServerTransactionEvents {
   onTerminated?(): void;
   /** The first final response was handed to the transport (the TU's work is done). */
   onAnswered?(): void;
+  /**
+   * A non-INVITE transaction reached Completed and must absorb retransmissions until Timer J.
+   * Returns `true` when the listener keeps a compact record that does this job instead (the
+   * transaction is then forgotten: no Timer J, never terminated); `false` to keep the machine.
+   */
+  onCompleted?(response: SipResponse, channel: ServerChannel): boolean;
 }
 
 export type ServerTransactionState =

@@ -6,6 +6,14 @@ export interface SendFailureSink {
   sendFailed(error: unknown): void;
 }
 
+/**
+ * A response fixed for resending: its bytes and destination worked out once, so a completed
+ * transaction can drop the parsed messages and still answer retransmissions.
+ */
+export interface Resender {
+  resend(failed: SendFailureSink): void;
+}
+
 /** Where a server transaction's responses go (the transport layer routes them, RFC 3261 §18.2.2). */
 export interface ServerChannel {
   readonly reliable: boolean;
@@ -15,6 +23,11 @@ export interface ServerChannel {
    * reported to `failed`. Used on the hot path when the channel offers it.
    */
   postResponse?(response: SipResponse, failed: SendFailureSink): void;
+  /**
+   * Optional: the response as a {@link Resender} (datagram channels only, where a retransmission
+   * always goes to the same address); `undefined` when it cannot be prepared.
+   */
+  resender?(response: SipResponse): Resender | undefined;
 }
 
 /** Where a client transaction's request (and, for INVITE, its ACK) goes. */

@@ -5,7 +5,7 @@ import type { SipParseError } from '../sip/errors.js';
 import type { SipMessage, SipRequest, SipResponse } from '../sip/message.js';
 import { parseMessage } from '../sip/parse.js';
 import { serializeMessage } from '../sip/serialize.js';
-import type { ClientChannel, MessageSink, SendFailureSink, ServerChannel } from './channels.js';
+import type { ClientChannel, MessageSink, Resender, SendFailureSink, ServerChannel } from './channels.js';
 import type { TransportCounters } from './counters.js';
 import { mustSwitchToTcp } from './mtu.js';
 import { routeResponse } from './response-route.js';
@@ -20,6 +20,7 @@ import {
   type Transport,
   type TransportProtocol,
 } from './types.js';
+import { detachString } from '../util/detach-string.js';
 import { normalizeHost, viaStampFor } from './via-stamp.js';
 
 export interface TransportLayerOptions {
@@ -238,6 +239,17 @@ export class TransportLayer implements InboundSink {
               // The datagram transport counts its own send errors.
               post(this.bytesOf(response), destination, failed);
             },
+            resender: (response: SipResponse): Resender | undefined => {
+              const top = response.via[0];
+              if (top === undefined || connectionId !== undefined) return undefined;
+              const route = routeResponse(top, { connectionId });
+              const destination = route.kind === 'endpoint' ? route.destination : route.fallback;
+              // Detached address: the record outlives the request text it may be cut from.
+              return new DatagramResend(post, this.bytesOf(response), {
+                address: detachString(destination.address),
+                port: destination.port,
+              });
+            },
           }),
     };
   }
@@ -322,6 +334,19 @@ export class TransportLayer implements InboundSink {
       this.bytesCache.set(message, bytes);
     }
     return bytes;
+  }
+}
+
+/** A response's bytes and destination on a datagram transport, ready to go again. */
+class DatagramResend implements Resender {
+  constructor(
+    private readonly post: (bytes: Uint8Array, to: Endpoint, failed: SendFailureSink) => void,
+    private readonly bytes: Buffer,
+    private readonly destination: Endpoint,
+  ) {}
+
+  resend(failed: SendFailureSink): void {
+    this.post(this.bytes, this.destination, failed);
   }
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compactBinding, detachString, formatQ, renderBindingContact } from '../../src/registrar/binding.js';
+import { compactBinding, formatQ, renderBindingContact } from '../../src/registrar/binding.js';
+import { detachString } from '../../src/util/detach-string.js';
 import { aBinding, T0 } from './register-fixtures.js';
 
 describe('binding helpers', () => {

@@ -5,6 +5,8 @@ import type { TransactionUser } from '../../src/transaction/transaction-user.js'
 import type { ServerTransaction } from '../../src/transaction/types.js';
 import type { Transport } from '../../src/transport/types.js';
 import { ManualClock } from '../../src/util/clock.js';
+import type { SipResponse } from '../../src/sip/message.js';
+import type { Resender, SendFailureSink } from '../../src/transport/channels.js';
 import { RecordingChannel, silent, T } from './harness.js';
 import { aRequest, aResponseTo } from './messages.js';
 
@@ -39,6 +41,20 @@ function setup(answer: (req: SipRequest, tx: ServerTransaction) => void = () => 
 }
 
 const statuses = (c: RecordingChannel) => c.responses.map((s) => s.response.status);
+
+/** A datagram-like channel that also prepares resenders, recording what each one resends. */
+class ResendingChannel extends RecordingChannel {
+  readonly resent: SipResponse[] = [];
+  failResends = false;
+  resender(response: SipResponse): Resender {
+    return {
+      resend: (failed: SendFailureSink) => {
+        this.resent.push(response);
+        if (this.failResends) failed.sendFailed(new Error('unreachable'));
+      },
+    };
+  }
+}
 
 describe('transaction layer', () => {
   it('hands a request to the TU once and absorbs its retransmissions', () => {
@@ -187,6 +203,83 @@ describe('transaction layer', () => {
     deliver(aRequest({ method: 'OPTIONS' }));
     expect(statuses(channel)).toEqual([500]);
     expect(layer.counters.tuErrors).toBe(1);
+  });
+
+  it('keeps a completed non-INVITE transaction as a compact record that resends the same response until Timer J', () => {
+    const { seen, deliver, layer, clock } = setup((req, tx) => tx.respond(aResponseTo(req, 200)));
+    const channel = new ResendingChannel(clock);
+    const req = aRequest({ method: 'REGISTER', cseqMethod: 'REGISTER' });
+    deliver(req, channel);
+    expect(statuses(channel)).toEqual([200]); // the first answer goes through the machine
+    const tx = seen[0]!.tx;
+    deliver(req, channel);
+    deliver(req, channel);
+    expect(seen).toHaveLength(1);
+    expect(channel.resent.map((r) => r.status)).toEqual([200, 200]);
+    expect(channel.resent[0]).toBe(channel.responses[0]?.response); // the very same response
+    expect(layer.counters.requestRetransmissionsAbsorbed).toBe(2);
+    expect(layer.serverTransactionCount).toBe(1);
+    expect(layer.pendingServerTransactionCount).toBe(0);
+    // The machine itself was let go: it stays Completed, no Timer J of its own is running.
+    expect(tx.state).toBe('completed');
+    clock.advance(32_000 - 1);
+    expect(layer.serverTransactionCount).toBe(1);
+    clock.advance(1); // Timer J = 64·T1
+    expect(layer.serverTransactionCount).toBe(0);
+    expect(clock.pending).toBe(0);
+    deliver(req, channel); // after Timer J the same request is a new one
+    expect(seen).toHaveLength(2);
+  });
+
+  it('a compact record whose resend fails is forgotten (§17.2.4)', () => {
+    const { deliver, layer, clock } = setup((req, tx) => tx.respond(aResponseTo(req, 200)));
+    const channel = new ResendingChannel(clock);
+    const req = aRequest({ method: 'OPTIONS' });
+    deliver(req, channel);
+    channel.failResends = true;
+    deliver(req, channel);
+    expect(layer.serverTransactionCount).toBe(0);
+  });
+
+  it('compact records of RFC 2543 requests still compare the To tag (§17.2.3)', () => {
+    const { seen, deliver, clock } = setup((req, tx) => tx.respond(aResponseTo(req, 200)));
+    const channel = new ResendingChannel(clock);
+    deliver(aRequest({ method: 'OPTIONS', branch: 'old-style-2' }), channel);
+    deliver(aRequest({ method: 'OPTIONS', branch: 'old-style-2' }), channel);
+    expect(channel.resent).toHaveLength(1);
+    deliver(aRequest({ method: 'OPTIONS', branch: 'old-style-2', toTag: 'other' }), channel);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('keeps the full machine on reliable channels and for stateless answers', () => {
+    const { deliver, layer, clock } = setup((req, tx) =>
+      tx.respond(aResponseTo(req, 401), { stateless: true }),
+    );
+    const channel = new ResendingChannel(clock);
+    deliver(aRequest({ method: 'REGISTER', cseqMethod: 'REGISTER' }), channel);
+    expect(layer.serverTransactionCount).toBe(0); // stateless: nothing kept at all
+    const ok = setup((req, tx) => tx.respond(aResponseTo(req, 200)));
+    const tcp = new ResendingChannel(ok.clock, true);
+    const req = aRequest({ method: 'OPTIONS' });
+    ok.deliver(req, tcp);
+    ok.deliver(req, tcp);
+    expect(tcp.resent).toHaveLength(0);
+    expect(statuses(tcp)).toEqual([200, 200]);
+  });
+
+  it('clears the "never answered" safety net as soon as the TU answers later', () => {
+    let later: (() => void) | undefined;
+    const { deliver, layer, clock } = setup((req, tx) => {
+      later = () => tx.respond(aResponseTo(req, 200));
+    });
+    const channel = new ResendingChannel(clock);
+    deliver(aRequest({ method: 'OPTIONS' }), channel);
+    expect(clock.pending).toBe(1); // the guard
+    later!();
+    expect(clock.pending).toBe(1); // Timer J only: the guard is gone
+    clock.advance(32_000);
+    expect(layer.serverTransactionCount).toBe(0);
+    expect(layer.counters.unansweredDropped).toBe(0);
   });
 
   it('drops a non-INVITE transaction the TU never answers after 64·T1', () => {
