@@ -129,6 +129,7 @@ export async function startSipService(deps: SipServiceDeps): Promise<SipService>
       return UdpTransport.listen({
         ...common,
         maxMessageBytes: sip.limits.maxMessageBytes,
+        socketBufferBytes: sip.limits.udpSocketBufferBytes,
         sink: transportLayer,
       });
     }

@@ -62,6 +62,12 @@ export function procTicks(pid: number): number {
   return f === undefined ? 0 : Number(f[11]) + Number(f[12]);
 }
 
+/** Kernel-mode clock ticks (stime) of one process, all threads. */
+export function procSysTicks(pid: number): number {
+  const f = statFields(pid);
+  return f === undefined ? 0 : Number(f[12]);
+}
+
 export function parentOf(pid: number): number | undefined {
   const f = statFields(pid);
   return f === undefined ? undefined : Number(f[1]);
@@ -119,17 +125,23 @@ export function udpRcvbufErrors(): number {
 export class CpuWindow {
   private readonly t0 = performance.now();
   private readonly ticks0: number;
+  private readonly sys0: number;
   constructor(private readonly pids: () => readonly number[]) {
     this.ticks0 = this.sum();
+    this.sys0 = this.sumSys();
   }
   private sum(): number {
     return this.pids().reduce((a, p) => a + procTicks(p), 0);
   }
-  /** { pct of one core, cpu seconds, wall seconds } since construction. */
-  read(): { pct: number; cpuS: number; wallS: number } {
+  private sumSys(): number {
+    return this.pids().reduce((a, p) => a + procSysTicks(p), 0);
+  }
+  /** { pct of one core, cpu seconds (of which kernel mode), wall seconds } since construction. */
+  read(): { pct: number; cpuS: number; sysS: number; wallS: number } {
     const cpuS = (this.sum() - this.ticks0) / CLK_TCK;
+    const sysS = (this.sumSys() - this.sys0) / CLK_TCK;
     const wallS = (performance.now() - this.t0) / 1000;
-    return { pct: (100 * cpuS) / wallS, cpuS, wallS };
+    return { pct: (100 * cpuS) / wallS, cpuS, sysS, wallS };
   }
 }
 

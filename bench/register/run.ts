@@ -299,6 +299,8 @@ interface FixedRun {
   rtAvgMs: number;
   serverCpuPct: number;
   serverUsPerReg: number;
+  /** The part of `serverUsPerReg` spent in the kernel (socket syscalls, loopback delivery). */
+  serverSysUsPerReg: number;
   sippCpuPct: number;
   udpRcvbufDrops: number;
   wallS: number;
@@ -352,6 +354,7 @@ async function fixedRun(srv: ServerHandle, tag: string, rate: number): Promise<F
     rtAvgMs: round(sippTime(last?.['ResponseTime1(C)']) * 1000, 2),
     serverCpuPct: round(c.pct, 1),
     serverUsPerReg: round((c.cpuS / Math.max(done, 1)) * 1e6, 1),
+    serverSysUsPerReg: round((c.sysS / Math.max(done, 1)) * 1e6, 1),
     sippCpuPct: round((100 * r.sippCpuS) / r.wallS, 1),
     udpRcvbufDrops: udpRcvbufErrors() - drops0,
     wallS: round(r.wallS, 1),
@@ -469,7 +472,8 @@ async function measureFixed(kind: Kind, rate: number, res: ServerResult): Promis
   log(
     `[${kind}] fixed ${rate}/s for ${CONFIRM_S}s: ${f.pass ? 'PASS' : `FAIL (${f.why.join('; ')})`} ` +
       `ok ${f.successful} retrans ${f.retrans} generated ${f.achieved}/s rt ${f.rtAvgMs} ms, ` +
-      `${kind} CPU ${f.serverCpuPct}% (${f.serverUsPerReg} µs/reg), sipp ${f.sippCpuPct}%`,
+      `${kind} CPU ${f.serverCpuPct}% (${f.serverUsPerReg} µs/reg, kernel ${f.serverSysUsPerReg}), ` +
+      `sipp ${f.sippCpuPct}%`,
   );
   return res;
 }

@@ -13,6 +13,8 @@ export interface UdpTransportOptions {
   /** 0 = ephemeral; `local.port` reports the real one. */
   readonly port: number;
   readonly maxMessageBytes: number;
+  /** SO_RCVBUF and SO_SNDBUF to ask for (the kernel may grant less; a warning says so). */
+  readonly socketBufferBytes?: number;
   readonly sink: InboundSink;
   readonly counters: TransportCounters;
   readonly logger: Logger;
@@ -34,6 +36,28 @@ function literalLookup(
     return;
   }
   dnsLookup(hostname, options as number, callback);
+}
+
+/**
+ * Asks for `bytes` of receive and send buffer. Linux caps the request at net.core.rmem_max /
+ * wmem_max and reports double the granted value (its bookkeeping overhead), so anything below
+ * the request is a cap: say so once, with the sysctl to raise.
+ */
+function sizeBuffers(socket: Socket, bytes: number, log: Logger): void {
+  try {
+    socket.setRecvBufferSize(bytes);
+    socket.setSendBufferSize(bytes);
+  } catch (e) {
+    log.warn({ err: e, requested: bytes }, 'udp socket buffer size could not be set');
+    return;
+  }
+  const granted = Math.min(socket.getRecvBufferSize(), socket.getSendBufferSize()) / 2;
+  if (granted < bytes) {
+    log.warn(
+      { requested: bytes, granted },
+      'udp socket buffers capped by the kernel: raise net.core.rmem_max and net.core.wmem_max',
+    );
+  }
 }
 
 /** One UDP socket: one datagram = one SIP message (RFC 3261 §18.3 framing does not apply). */
@@ -69,6 +93,7 @@ export class UdpTransport implements Transport {
     const bound = socket.address();
     const transport = new UdpTransport(socket, { address: bound.address, port: bound.port }, options);
     const log = options.logger.child({ transport: 'udp', interface: options.interfaceName });
+    if (options.socketBufferBytes !== undefined) sizeBuffers(socket, options.socketBufferBytes, log);
     socket.on('error', (e) => log.warn({ err: e }, 'udp socket error'));
     socket.on('message', (bytes, rinfo) => {
       options.counters.datagramsReceived++;
@@ -85,6 +110,11 @@ export class UdpTransport implements Transport {
       }
     });
     return transport;
+  }
+
+  /** Granted SO_RCVBUF / SO_SNDBUF in bytes (Linux's doubled figure halved). */
+  get socketBuffers(): { readonly receive: number; readonly send: number } {
+    return { receive: this.socket.getRecvBufferSize() / 2, send: this.socket.getSendBufferSize() / 2 };
   }
 
   send(bytes: Uint8Array, to: Endpoint): Promise<void> {

@@ -44,6 +44,13 @@ export const SipLimitsSchema = z
     /** Past this many live server transactions new requests get 503 + Retry-After. */
     maxPendingTransactions: z.number().int().min(10).max(10_000_000).default(50_000),
     retryAfterSec: z.number().int().min(1).max(3600).default(5),
+    /**
+     * UDP socket receive and send buffer (SO_RCVBUF/SO_SNDBUF), bytes. The default 4 MiB holds
+     * ~5,000 REGISTERs, so a burst or a GC pause does not drop datagrams (the kernel default,
+     * ~208 KiB, overflows within 20 ms at 10,000 messages/s). The kernel caps it at
+     * net.core.rmem_max / wmem_max; the agent warns when it got less.
+     */
+    udpSocketBufferBytes: z.number().int().min(65_536).max(268_435_456).default(4_194_304),
   })
   .strict();
 
@@ -105,6 +112,7 @@ export const AgentConfigSchema = z
           idleTimeoutMs: 120_000,
           maxPendingTransactions: 50_000,
           retryAfterSec: 5,
+          udpSocketBufferBytes: 4_194_304,
         }),
         registrar: RegistrarSettingsSchema.default({
           mode: 'main',
