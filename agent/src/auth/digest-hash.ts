@@ -36,6 +36,25 @@ export function digestHash(algorithm: DigestHash, data: string): string {
   return hash(algorithm, data, 'hex');
 }
 
+/**
+ * HA2 = H(method ":" uri) of the last request per hash: a registrar sees the same
+ * `REGISTER:sip:domain` over and over, so this saves one hash per verification.
+ */
+const lastHa2: Record<DigestHash, { method: string; uri: string; ha2: string }> = {
+  md5: { method: '', uri: '', ha2: '' },
+  sha256: { method: '', uri: '', ha2: '' },
+};
+
+function ha2Of(h: DigestHash, method: string, uri: string): string {
+  const last = lastHa2[h];
+  if (last.method === method && last.uri === uri && last.ha2 !== '') return last.ha2;
+  const ha2 = digestHash(h, `${method}:${uri}`);
+  last.method = method;
+  last.uri = uri;
+  last.ha2 = ha2;
+  return ha2;
+}
+
 export interface ResponseInput {
   readonly algorithm: DigestAlgorithm;
   /** Stored H(username ":" realm ":" password) for `algorithm.hash`. */
@@ -58,7 +77,7 @@ export interface ResponseInput {
 export function computeResponse(i: ResponseInput): string {
   const h = i.algorithm.hash;
   const ha1 = i.algorithm.session ? digestHash(h, `${i.ha1}:${i.nonce}:${i.cnonce ?? ''}`) : i.ha1;
-  const ha2 = digestHash(h, `${i.method}:${i.uri}`);
+  const ha2 = ha2Of(h, i.method, i.uri);
   if (i.qop === undefined) return digestHash(h, `${ha1}:${i.nonce}:${ha2}`);
   return digestHash(h, `${ha1}:${i.nonce}:${i.ncText ?? ''}:${i.cnonce ?? ''}:${i.qop}:${ha2}`);
 }

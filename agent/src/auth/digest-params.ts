@@ -1,4 +1,5 @@
 import { err, ok, type Result } from '@sipwall/shared';
+import { TOKEN_CHARS } from '../sip/scan.js';
 
 /**
  * Digest `Authorization` / `Proxy-Authorization` credentials (RFC 7616 §3.4, RFC 2617 §3.2.2),
@@ -45,7 +46,6 @@ export interface DigestParseError {
 const MAX_HEADER_CHARS = 4096;
 const MAX_PARAMS = 32;
 
-const TOKEN_CHAR = /[A-Za-z0-9\-.!%*_+`'~]/;
 const LHEX8 = /^[0-9a-fA-F]{8}$/;
 const RESPONSE_HEX = /^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{64})$/;
 
@@ -56,12 +56,28 @@ function isWs(c: string | undefined): boolean {
 /** Reads a token starting at `i`; returns [token, nextIndex]. */
 function readToken(s: string, i: number): [string, number] {
   let j = i;
-  while (j < s.length && TOKEN_CHAR.test(s[j]!)) j++;
+  while (j < s.length && TOKEN_CHARS[s.charCodeAt(j)] === 1) j++;
   return [s.slice(i, j), j];
 }
 
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const CR = 0x0d;
+const LF = 0x0a;
+
 /** Reads a quoted-string at `i` (which must be `"`), honouring `\` quoted-pairs (RFC 7230 §3.2.6). */
 function readQuoted(s: string, i: number): [string, number] | undefined {
+  // Common case: no quoted-pair, so the value is one slice of the header.
+  for (let j = i + 1; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (c === QUOTE) return [s.slice(i + 1, j), j + 1];
+    if (c === BACKSLASH) return readQuotedEscaped(s, i);
+    if (c === CR || c === LF) return undefined;
+  }
+  return undefined;
+}
+
+function readQuotedEscaped(s: string, i: number): [string, number] | undefined {
   let out = '';
   let j = i + 1;
   while (j < s.length) {
