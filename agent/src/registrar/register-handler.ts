@@ -109,9 +109,17 @@ function dropOrForbid(transaction: ServerTransaction, request: SipRequest, deps:
 function realmFor(request: SipRequest, deps: RegisterHandlerDeps): string | undefined {
   const ru = request.requestUri;
   if (ru.kind !== 'sip') return undefined;
-  for (const realm of deps.auth.realms) if (realm.toLowerCase() === ru.host.toLowerCase()) return realm;
-  return undefined;
+  let byHost = realmsByHost.get(deps.auth.realms);
+  if (byHost === undefined) {
+    byHost = new Map([...deps.auth.realms].map((r) => [r.toLowerCase(), r]));
+    realmsByHost.set(deps.auth.realms, byHost);
+  }
+  // The model lower-cases URI hosts; a realm is matched case-insensitively (RFC 3261 §19.1.4).
+  return byHost.get(ru.host) ?? byHost.get(ru.host.toLowerCase());
 }
+
+/** Configured realms by lower-cased spelling, per realm set (computed once per config). */
+const realmsByHost = new WeakMap<ReadonlySet<string>, ReadonlyMap<string, string>>();
 
 /**
  * RFC 7616 §3.7: offer only algorithms the addressed user has an HA1 for, so a phone that only

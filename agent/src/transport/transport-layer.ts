@@ -99,10 +99,7 @@ export class TransportLayer implements InboundSink {
   }
 
   private handle(inbound: InboundBytes): void {
-    if (
-      ONLY_WHITESPACE.test(inbound.bytes.subarray(0, 64).toString('latin1')) &&
-      inbound.bytes.length <= 64
-    ) {
+    if (inbound.bytes.length <= 64 && ONLY_WHITESPACE.test(inbound.bytes.toString('latin1'))) {
       return; // UDP keep-alive (CRLF) datagram: nothing to parse.
     }
     const parsed = parseMessage(inbound.bytes, {
