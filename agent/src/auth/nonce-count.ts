@@ -1,3 +1,5 @@
+import { detachString } from '../util/detach-string.js';
+
 /** Outcome of presenting a nonce-count for a nonce. */
 export type NonceCountCheck = 'fresh' | 'replayed' | 'forgotten';
 
@@ -47,7 +49,8 @@ export class NonceCountTracker {
   accept(nonce: string, nc: number, issuedAt: number, now: number): void {
     const entry = this.entries.get(nonce);
     if (entry !== undefined) this.entries.delete(nonce);
-    this.entries.set(nonce, { highestNc: Math.max(nc, entry?.highestNc ?? 0), issuedAt });
+    // Detached: the nonce is cut from the request's text, which must not live as long as this entry.
+    this.entries.set(detachString(nonce), { highestNc: Math.max(nc, entry?.highestNc ?? 0), issuedAt });
     // Cheap amortised trim: aged-out entries at the LRU end go first.
     for (const [key, e] of this.entries) {
       if (now - e.issuedAt <= this.opts.maxAgeMs) break;
