@@ -78,8 +78,14 @@ export interface TransactionCounters {
  * (§17.2.1), and sheds load with 503 + Retry-After past `maxPendingTransactions`.
  */
 export class TransactionLayer implements CompletedOwner {
-  /** Live server transactions, and completed non-INVITE ones kept compactly until Timer J. */
-  private readonly servers = new Map<string, AnyServer | CompletedNonInvite>();
+  /** Server transactions with a machine (in progress, or INVITE / reliable ones ending). */
+  private readonly servers = new Map<string, AnyServer>();
+  /**
+   * Completed non-INVITE transactions on datagram transports, kept compactly until Timer J. By
+   * far the largest table (every answered REGISTER for 32 s), so apart from it: a request
+   * costs one lookup here, and the in-progress table stays small.
+   */
+  private readonly completedServers = new Map<string, CompletedNonInvite>();
   /** "TU never answered" deadlines, only for transactions not answered synchronously. */
   private readonly guards = new Map<string, TimerHandle>();
   private readonly clients = new Map<string, AnyClient>();
@@ -121,7 +127,7 @@ export class TransactionLayer implements CompletedOwner {
   }
 
   get serverTransactionCount(): number {
-    return this.servers.size;
+    return this.servers.size + this.completedServers.size;
   }
 
   /** Server transactions waiting for the TU's final response. */
@@ -137,17 +143,17 @@ export class TransactionLayer implements CompletedOwner {
     const { request } = inbound;
     const key = serverTransactionKey(request);
     if (key === undefined) return; // No Via: the parser rejects this; nothing to answer to.
-    const existing = this.servers.get(key);
-    if (existing instanceof CompletedNonInvite) {
-      if (existing.rfc2543ToTag === undefined || existing.rfc2543ToTag === (request.to.tag ?? '')) {
-        this.counters.requestRetransmissionsAbsorbed++;
-        existing.absorb();
-        return;
-      }
-    } else if (
-      existing !== undefined &&
-      requestMatchesToTag(request, existing.request, existing.lastResponse)
+    const done = this.completedServers.get(key);
+    if (
+      done !== undefined &&
+      (done.rfc2543ToTag === undefined || done.rfc2543ToTag === (request.to.tag ?? ''))
     ) {
+      this.counters.requestRetransmissionsAbsorbed++;
+      done.absorb();
+      return;
+    }
+    const existing = this.servers.get(key);
+    if (existing !== undefined && requestMatchesToTag(request, existing.request, existing.lastResponse)) {
       this.dispatchToExisting(existing, request);
       return;
     }
@@ -155,7 +161,10 @@ export class TransactionLayer implements CompletedOwner {
       this.deps.user.onStrayAck?.(request, inbound.context);
       return;
     }
-    if (this.working >= this.options.maxPendingTransactions || this.servers.size >= this.maxTransactions) {
+    if (
+      this.working >= this.options.maxPendingTransactions ||
+      this.servers.size + this.completedServers.size >= this.maxTransactions
+    ) {
       this.rejectOverload(inbound);
       return;
     }
@@ -255,14 +264,15 @@ export class TransactionLayer implements CompletedOwner {
       toTag === undefined ? undefined : detachString(toTag),
       this,
     );
-    this.servers.set(own, record);
+    this.forgetServer(key, tx);
+    this.completedServers.set(own, record);
     this.serverCtx.unreliable.timerJ!.add(record);
     return true;
   }
 
   /** @internal {@link CompletedNonInvite}: Timer J fired or a resend failed. */
   completedEnded(key: string, record: CompletedNonInvite): void {
-    if (this.servers.get(key) === record) this.servers.delete(key);
+    if (this.completedServers.get(key) === record) this.completedServers.delete(key);
   }
 
   /** @internal {@link ServerEntry}: the transaction ended. */
@@ -304,7 +314,7 @@ export class TransactionLayer implements CompletedOwner {
   drop(transaction: ServerTransaction): void {
     const key = serverTransactionKey(transaction.request);
     const tx = key === undefined ? undefined : this.servers.get(key);
-    if (tx === undefined || tx instanceof CompletedNonInvite || tx !== transaction) return;
+    if (tx === undefined || tx !== transaction) return;
     if (tx.lastResponse !== undefined) return; // Something was sent: let its timers end it.
     this.counters.silentlyDropped++;
     tx.terminate();
@@ -360,8 +370,8 @@ export class TransactionLayer implements CompletedOwner {
 
   /** Ends every transaction (shutdown). */
   stop(): void {
-    for (const tx of [...this.servers.values()]) if (!(tx instanceof CompletedNonInvite)) tx.terminate();
-    this.servers.clear();
+    for (const tx of [...this.servers.values()]) tx.terminate();
+    this.completedServers.clear();
     for (const tx of [...this.clients.values()]) tx.terminate();
     for (const q of this.timerJQueues) q.clear();
   }

@@ -33,4 +33,37 @@ describe('NonceCountTracker', () => {
     expect(t.size).toBe(1);
     expect(t.check('b', 1, 50)).toBe('replayed');
   });
+
+  it('keeps first-acceptance order: a nonce still in use is evicted for capacity and then "forgotten"', () => {
+    const t = new NonceCountTracker({ maxEntries: 2, maxAgeMs: 1_000_000 });
+    t.accept('a', 1, 0, 0);
+    t.accept('b', 1, 1, 1);
+    expect(t.check('a', 2, 0)).toBe('fresh');
+    t.accept('a', 2, 0, 2); // in use again, but still the oldest
+    t.accept('c', 1, 3, 3);
+    expect(t.size).toBe(2);
+    expect(t.check('a', 3, 0)).toBe('forgotten');
+    expect(t.check('b', 1, 1)).toBe('replayed');
+  });
+
+  it('an accept right after its check records the count (and only for that nonce)', () => {
+    const t = new NonceCountTracker({ maxEntries: 10, maxAgeMs: 1000 });
+    t.accept('n', 1, 0, 0);
+    expect(t.check('n', 4, 0)).toBe('fresh');
+    t.accept('n', 4, 0, 0);
+    expect(t.check('n', 4, 0)).toBe('replayed');
+    expect(t.check('n', 2, 0)).toBe('replayed');
+    expect(t.check('m', 1, 0)).toBe('fresh');
+    t.accept('n', 9, 0, 0); // not the nonce just checked: looked up anew
+    expect(t.check('n', 9, 0)).toBe('replayed');
+    expect(t.check('m', 1, 0)).toBe('fresh');
+  });
+
+  it('trims aged-out nonces as it accepts, without a timer', () => {
+    const t = new NonceCountTracker({ maxEntries: 100_000, maxAgeMs: 100 });
+    for (let i = 0; i < 300; i++) t.accept(`old${i}`, 1, 0, 0);
+    for (let i = 0; i < 300; i++) t.accept(`new${i}`, 1, 500, 500);
+    expect(t.size).toBeLessThan(600);
+    expect(t.check('new299', 1, 500)).toBe('replayed');
+  });
 });
