@@ -350,7 +350,8 @@ describe('word-at-a-time octet check (octets.ts)', () => {
         }
       }
     }
-  });
+    // ~9,000 parse pairs with deep comparison: seconds on a loaded CI box, not a hang.
+  }, 60_000);
 });
 
 describe('getHeaders list splitting', () => {
