@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildAll, ensureInstalled, freePortFrom, root, spawn, step } from './lib.mjs';
+import { agentNodeFlags } from '../agent/bin/node-flags.js';
 
 ensureInstalled();
 buildAll();
@@ -41,6 +42,7 @@ const sipPort = await freePortFrom(5060, host);
 const adminPort = await freePortFrom(9090, host);
 step(`starting the local agent (SIP on ${host}:${sipPort}, admin on ${host}:${adminPort})`);
 launch('agent', process.execPath, [
+  ...agentNodeFlags(),
   path.join(root, 'agent/bin/sipwall-agent.js'),
   '--config',
   agentConfig,

@@ -46,6 +46,7 @@ import {
   writeKamailioDbtext,
   writeSippUsers,
 } from './users.js';
+import { agentNodeFlags } from '../../agent/bin/node-flags.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
@@ -218,6 +219,8 @@ async function startAgent(o: AgentStart): Promise<ServerHandle> {
   const nodeArgs = [
     ...(o.probe ? ['--expose-gc'] : []),
     ...(AGENT_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(WORK, `cpu-prof-${o.tag}`)] : []),
+    // The product's V8 flags (the shebang of agent/bin/sipwall-agent.js), then the bench's own.
+    ...agentNodeFlags(),
     ...AGENT_NODE_ARGS,
     '--conditions=@sipwall/source',
     '--import',
