@@ -6,7 +6,8 @@
  *   node --conditions=@sipwall/source --import tsx bench/register/run.ts [--quick] [options]
  *   npm run bench:register -w @sipwall/bench -- [--quick]
  *
- * Options: --quick (about 1 min), --users N (5000), --parts kamailio,agent,memory,inprocess,
+ * Options: --quick (about 1 min, 1 round), --rounds N (3: Kamailio and agent N times, order swapped
+ * each round, median ratio), --users N (5000), --parts kamailio,agent,memory,inprocess,
  * --bindings N (100000; 20000 with --quick), --confirm-s S (10; 5 with --quick),
  * --kam-children N (8), --agent-max-pending N (1000000), --agent-cpu-prof (V8 CPU profile of each
  * agent process into the work dir), --work DIR.
@@ -68,13 +69,14 @@ const { values: args } = parseArgs({
     'agent-cpu-prof': { type: 'boolean', default: false },
     'agent-node-args': { type: 'string', default: '' },
     fixed: { type: 'string' },
+    rounds: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (args.help) {
   process.stdout.write(
     'node --conditions=@sipwall/source --import tsx bench/register/run.ts [--quick] [--users N] ' +
-      '[--parts kamailio,agent,memory,inprocess] [--bindings N] [--confirm-s S] [--kam-children N] ' +
+      '[--rounds N] [--parts kamailio,agent,memory,inprocess] [--bindings N] [--confirm-s S] [--kam-children N] ' +
       '[--agent-max-pending N] [--agent-cpu-prof] [--work DIR]\n',
   );
   process.exit(0);
@@ -87,6 +89,17 @@ const CONFIRM_S = Number(args['confirm-s'] ?? (QUICK ? 5 : 10));
 const KAM_CHILDREN = Number(args['kam-children']);
 const AGENT_MAX_PENDING = Number(args['agent-max-pending']);
 const CONFIRM_TRIES = QUICK ? 3 : 4;
+/**
+ * Rounds of (Kamailio, agent), the order swapped every round (K A, A K, K A…), and the median
+ * ratio reported: this VM switches between a fast and a slow mode for minutes at a time, and one
+ * sequential pair can land its two halves in different modes (ratios 0.50–0.59 seen for the same
+ * code in one hour).
+ */
+const ROUNDS = Number(args.rounds ?? (QUICK ? 1 : 3));
+/** Current round (0-based), for work-file names. */
+let roundIndex = 0;
+/** Work-file tag of a run, with the round when there are several. */
+const tagOf = (t: string) => (ROUNDS > 1 ? `r${roundIndex + 1}-${t}` : t);
 /** Write a V8 CPU profile of every agent process into the work dir (node --cpu-prof). */
 const AGENT_CPU_PROF = args['agent-cpu-prof'];
 /** Extra node flags for the agent process (e.g. `--trace-gc`), space-separated. */
@@ -374,6 +387,15 @@ function niceFloor(x: number): number {
   return Math.floor(x / mag) * mag;
 }
 
+/** One round: each server measured once (ramp, then confirms), on fresh processes. */
+type Round = { kamailio?: ServerResult; agent?: ServerResult };
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 interface ServerResult {
   kind: Kind;
   skipped?: string;
@@ -389,7 +411,7 @@ async function measure(kind: Kind): Promise<ServerResult> {
   const res: ServerResult = { kind, tries: [] };
   if (FIXED !== undefined) return measureFixed(kind, FIXED, res);
   // ramp on a fresh server
-  let srv = await startServer(kind, 'ramp');
+  let srv = await startServer(kind, tagOf('ramp'));
   let r: SippResult;
   try {
     const s = await smoke(srv);
@@ -408,7 +430,7 @@ async function measure(kind: Kind): Promise<ServerResult> {
         serverPort: srv.port,
         localPort: await freeUdpPort(),
         dir: WORK,
-        tag: `${kind}-ramp`,
+        tag: `${kind}-${tagOf('ramp')}`,
       },
       {
         mode: 'ramp',
@@ -434,11 +456,11 @@ async function measure(kind: Kind): Promise<ServerResult> {
   // confirm at 85 % of the knee (a fast ramp overshoots), 7 % lower after a failure
   let rate = niceFloor(knee * 0.85);
   for (let i = 0; i < CONFIRM_TRIES; i++) {
-    srv = await startServer(kind, `confirm${i}`);
+    srv = await startServer(kind, tagOf(`confirm${i}`));
     let f: FixedRun;
     try {
       await warmUp(srv);
-      f = await fixedRun(srv, `${kind}-confirm${i}`, rate);
+      f = await fixedRun(srv, `${kind}-${tagOf(`confirm${i}`)}`, rate);
     } finally {
       await srv.stop();
     }
@@ -653,17 +675,24 @@ async function main(): Promise<void> {
   writeSippUsers(usersCsv, users);
   writeKamailioDbtext(join(WORK, 'dbtext'), users);
 
-  const results: { kamailio?: ServerResult; agent?: ServerResult; memory?: MemoryResult | string } = {};
+  const results: { rounds: Round[]; memory?: MemoryResult | string } = { rounds: [] };
   let inproc: ReturnType<typeof inProcess> | undefined;
   try {
-    for (const kind of ['kamailio', 'agent'] as const) {
-      if (!PARTS.has(kind)) continue;
-      try {
-        results[kind] = await measure(kind);
-      } catch (e) {
-        log(`[${kind}] failed: ${(e as Error).message}`);
-        results[kind] = { kind, skipped: (e as Error).message, tries: [] };
+    for (roundIndex = 0; roundIndex < (FIXED === undefined ? ROUNDS : 1); roundIndex++) {
+      const one: Round = {};
+      const order =
+        roundIndex % 2 === 0 ? (['kamailio', 'agent'] as const) : (['agent', 'kamailio'] as const);
+      for (const kind of order) {
+        if (!PARTS.has(kind)) continue;
+        if (ROUNDS > 1) log(`[round ${roundIndex + 1}/${ROUNDS}] ${kind}`);
+        try {
+          one[kind] = await measure(kind);
+        } catch (e) {
+          log(`[${kind}] failed: ${(e as Error).message}`);
+          one[kind] = { kind, skipped: (e as Error).message, tries: [] };
+        }
       }
+      results.rounds.push(one);
     }
     if (PARTS.has('memory')) {
       try {
@@ -701,25 +730,42 @@ async function main(): Promise<void> {
       `${'µs CPU/reg'.padStart(12)}${'SIPp CPU'.padStart(10)}${'fail %'.padStart(8)}${'retr %'.padStart(8)}` +
       `${'rt ms'.padStart(8)}`,
   );
-  for (const kind of ['kamailio', 'agent'] as const) {
-    const r = results[kind];
-    if (r === undefined) continue;
-    const c = r.confirmed;
-    if (r.skipped !== undefined) out.push(`${kind.padEnd(10)}  skipped: ${r.skipped}`);
-    else if (c === undefined) out.push(`${kind.padEnd(10)}${String(r.knee).padStart(8)}  no confirmed rate`);
-    else
-      out.push(
-        `${kind.padEnd(10)}${String(r.knee).padStart(8)}${String(c.target).padStart(17)}` +
-          `${`${c.serverCpuPct}%`.padStart(12)}${String(c.serverUsPerReg).padStart(12)}` +
-          `${`${c.sippCpuPct}%`.padStart(10)}${String(c.failPct).padStart(8)}${String(c.retransPct).padStart(8)}` +
-          `${String(c.rtAvgMs).padStart(8)}`,
-      );
+  const ratios: number[] = [];
+  const confirmedOf = (kind: Kind) =>
+    results.rounds.flatMap((r) => (r[kind]?.confirmed === undefined ? [] : [r[kind]!.confirmed!.target]));
+  for (const [i, one] of results.rounds.entries()) {
+    for (const kind of ['kamailio', 'agent'] as const) {
+      const r = one[kind];
+      if (r === undefined) continue;
+      const c = r.confirmed;
+      const name = (ROUNDS > 1 ? `${kind} #${i + 1}` : kind).padEnd(12);
+      if (r.skipped !== undefined) out.push(`${name}  skipped: ${r.skipped}`);
+      else if (c === undefined) out.push(`${name}${String(r.knee).padStart(6)}  no confirmed rate`);
+      else
+        out.push(
+          `${name}${String(r.knee).padStart(6)}${String(c.target).padStart(17)}` +
+            `${`${c.serverCpuPct}%`.padStart(12)}${String(c.serverUsPerReg).padStart(12)}` +
+            `${`${c.sippCpuPct}%`.padStart(10)}${String(c.failPct).padStart(8)}${String(c.retransPct).padStart(8)}` +
+            `${String(c.rtAvgMs).padStart(8)}`,
+        );
+    }
+    const k = one.kamailio?.confirmed?.target;
+    const a = one.agent?.confirmed?.target;
+    if (k !== undefined && a !== undefined) {
+      ratios.push(a / k);
+      if (ROUNDS > 1) out.push(`  round ${i + 1} ratio agent/kamailio: ${(a / k).toFixed(2)}`);
+    }
   }
-  const k = results.kamailio?.confirmed?.target;
-  const a = results.agent?.confirmed?.target;
-  if (k !== undefined && a !== undefined) {
-    out.push(`ratio agent/kamailio: ${(a / k).toFixed(2)}  (target ≥ 0.50)`);
+  if (ratios.length > 0) {
+    const rs = ratios.map((r) => r.toFixed(2)).join(', ');
+    out.push(
+      `ratio agent/kamailio: ${median(ratios).toFixed(2)}${ratios.length > 1 ? ` (median of ${rs})` : ''}  ` +
+        `(target ≥ 0.50); median confirmed: kamailio ${median(confirmedOf('kamailio'))}/s, agent ` +
+        `${median(confirmedOf('agent'))}/s`,
+    );
   }
+  const agentRates = confirmedOf('agent');
+  const a = agentRates.length === 0 ? undefined : median(agentRates);
   if (a !== undefined) {
     const held = a * 32;
     out.push(
