@@ -61,7 +61,7 @@ export async function startSipService(deps: SipServiceDeps): Promise<SipService>
       maxPendingTransactions: sip.limits.maxPendingTransactions,
       retryAfterSec: sip.limits.retryAfterSec,
     },
-    { clock, logger, user: core },
+    { clock, logger, user: core, ids },
   );
   const transportLayer = new TransportLayer(
     { maxMessageBytes: sip.limits.maxMessageBytes, maxHeaderBytes: sip.limits.maxHeaderBytes, localHosts },

@@ -17,6 +17,7 @@ import {
 import { ServerInviteTransaction } from './server-invite.js';
 import { ServerNonInviteTransaction } from './server-non-invite.js';
 import { type TimerConfig, timerValues } from './timers.js';
+import type { IdGenerator } from './ids.js';
 import type { InboundRequest, InboundResponse, TransactionUser } from './transaction-user.js';
 import type {
   ClientChannel,
@@ -57,6 +58,11 @@ export interface TransactionLayerDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly user: TransactionUser;
+  /**
+   * To tags for the layer's own final responses (503 overload, 500 for a TU that threw): RFC 3261
+   * §8.2.6.2 wants one on every response but 100. Without it those responses carry none.
+   */
+  readonly ids?: Pick<IdGenerator, 'tag'>;
 }
 
 /** What the layer absorbed or refused, for `/metrics`. */
@@ -188,6 +194,7 @@ export class TransactionLayer implements CompletedOwner {
     this.counters.overloadRejected++;
     const response = createResponse(inbound.request, 503, 'Service Unavailable', {
       headers: [['Retry-After', String(this.options.retryAfterSec)]],
+      ...this.ownTag(),
     });
     inbound.channel.sendResponse(response).catch(() => {});
   }
@@ -215,7 +222,7 @@ export class TransactionLayer implements CompletedOwner {
         'TU failed on request',
       );
       if (tx.lastResponse === undefined || tx.lastResponse.status < 200) {
-        tx.respond(createResponse(request, 500, 'Server Internal Error'));
+        tx.respond(createResponse(request, 500, 'Server Internal Error', this.ownTag()));
       }
       return;
     }
@@ -233,6 +240,11 @@ export class TransactionLayer implements CompletedOwner {
         this.deps.clock.setTimeout(() => this.dropUnanswered(key, tx), deadline),
       );
     }
+  }
+
+  /** §8.2.6.2: the To tag of a final response the layer answers itself. */
+  private ownTag(): { toTag?: string } {
+    return this.deps.ids === undefined ? {} : { toTag: this.deps.ids.tag() };
   }
 
   /** @internal {@link ServerEntry}: the transaction's final response went out. */

@@ -19,7 +19,11 @@ interface Seen {
   cancels: ServerTransaction | undefined;
 }
 
-function setup(answer: (req: SipRequest, tx: ServerTransaction) => void = () => {}, maxPending = 100) {
+function setup(
+  answer: (req: SipRequest, tx: ServerTransaction) => void = () => {},
+  maxPending = 100,
+  ids?: { tag(): string },
+) {
   const clock = new ManualClock();
   const seen: Seen[] = [];
   const strayAcks: SipRequest[] = [];
@@ -32,7 +36,7 @@ function setup(answer: (req: SipRequest, tx: ServerTransaction) => void = () => 
   };
   const layer = new TransactionLayer(
     { timers: T, maxPendingTransactions: maxPending, retryAfterSec: 7 },
-    { clock, logger: silent, user },
+    { clock, logger: silent, user, ...(ids === undefined ? {} : { ids }) },
   );
   const channel = new RecordingChannel(clock);
   const deliver = (request: SipRequest, ch = channel) =>
@@ -194,6 +198,29 @@ describe('transaction layer', () => {
     }
     expect(statuses(channel).filter((s) => s === 503)).toHaveLength(1);
     expect(layer.serverTransactionCount).toBe(20);
+  });
+
+  // RFC 3261 §8.2.6.2: every response but 100 carries a To tag, the layer's own ones included.
+  it('tags the To of its own 503 (overload) and 500 (TU threw) with a fresh tag', () => {
+    let n = 0;
+    const ids = { tag: () => `own${++n}` };
+    const overloaded = setup(() => {}, 1, ids);
+    overloaded.deliver(aRequest({ method: 'OPTIONS', branch: 'z9hG4bK-t1', callId: 't1' }));
+    overloaded.deliver(aRequest({ method: 'OPTIONS', branch: 'z9hG4bK-t2', callId: 't2' }));
+    const r503 = overloaded.channel.responses.at(-1)?.response;
+    expect(r503?.status).toBe(503);
+    expect(r503?.to.tag).toBe('own1');
+    const throwing = setup(
+      () => {
+        throw new Error('bug');
+      },
+      100,
+      ids,
+    );
+    throwing.deliver(aRequest({ method: 'OPTIONS', branch: 'z9hG4bK-t3', callId: 't3' }));
+    const r500 = throwing.channel.responses.at(-1)?.response;
+    expect(r500?.status).toBe(500);
+    expect(r500?.to.tag).toBe('own2');
   });
 
   it('answers 500 when the TU throws, and keeps going', () => {
