@@ -96,6 +96,10 @@ const CONFIRM_TRIES = QUICK ? 3 : 4;
  * code in one hour).
  */
 const ROUNDS = Number(args.rounds ?? (QUICK ? 1 : 3));
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) {
+  process.stderr.write(`--rounds must be a whole number ≥ 1 (got ${JSON.stringify(args.rounds)})\n`);
+  process.exit(2);
+}
 /** Current round (0-based), for work-file names. */
 let roundIndex = 0;
 /** Work-file tag of a run, with the round when there are several. */
@@ -104,6 +108,8 @@ const tagOf = (t: string) => (ROUNDS > 1 ? `r${roundIndex + 1}-${t}` : t);
 const AGENT_CPU_PROF = args['agent-cpu-prof'];
 /** Extra node flags for the agent process (e.g. `--trace-gc`), space-separated. */
 const AGENT_NODE_ARGS = args['agent-node-args'].split(' ').filter((a) => a !== '');
+/** The product's V8 flags (the shebang of agent/bin/sipwall-agent.js), read once. */
+const AGENT_FLAGS = agentNodeFlags();
 /** Skip the ramp: one fixed-rate run at this rate per server (profiling, A/B of one rate). */
 const FIXED = args.fixed === undefined ? undefined : Number(args.fixed);
 
@@ -232,8 +238,8 @@ async function startAgent(o: AgentStart): Promise<ServerHandle> {
   const nodeArgs = [
     ...(o.probe ? ['--expose-gc'] : []),
     ...(AGENT_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(WORK, `cpu-prof-${o.tag}`)] : []),
-    // The product's V8 flags (the shebang of agent/bin/sipwall-agent.js), then the bench's own.
-    ...agentNodeFlags(),
+    // The product's V8 flags, then the bench's own.
+    ...AGENT_FLAGS,
     ...AGENT_NODE_ARGS,
     '--conditions=@sipwall/source',
     '--import',
@@ -732,7 +738,10 @@ async function main(): Promise<void> {
   );
   const ratios: number[] = [];
   const confirmedOf = (kind: Kind) =>
-    results.rounds.flatMap((r) => (r[kind]?.confirmed === undefined ? [] : [r[kind]!.confirmed!.target]));
+    results.rounds.flatMap((r) => {
+      const target = r[kind]?.confirmed?.target;
+      return target === undefined ? [] : [target];
+    });
   for (const [i, one] of results.rounds.entries()) {
     for (const kind of ['kamailio', 'agent'] as const) {
       const r = one[kind];
