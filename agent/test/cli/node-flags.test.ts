@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { agentNodeFlags } from '../../bin/node-flags.js';
+import { agentNodeFlags, parseShebangFlags } from '../../bin/node-flags.js';
 
 const BIN = fileURLToPath(new URL('../../bin/sipwall-agent.js', import.meta.url));
 
@@ -21,6 +21,19 @@ describe('agent node flags (the shebang of bin/sipwall-agent.js)', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(agentNodeFlags().join(','));
   });
+
+  it('parses several flags, and none', () => {
+    expect(parseShebangFlags('#!/usr/bin/env -S node --a=1 --b-c')).toEqual(['--a=1', '--b-c']);
+    expect(parseShebangFlags('#!/usr/bin/env -S node')).toEqual([]);
+  });
+
+  // Without `-S`, env would look for a program named "node --flag": the agent would not start.
+  it.each(['#!/usr/bin/env node --max-semi-space-size=64', '#!/bin/sh', 'import x;', ''])(
+    'refuses a line that is not an `env -S node` shebang, naming it: %j',
+    (line) => {
+      expect(() => parseShebangFlags(line)).toThrow(JSON.stringify(line));
+    },
+  );
 
   it('the bin is executable, so systemd runs it with its shebang', () => {
     const r = spawnSync('test', ['-x', BIN]);
