@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Via } from '../../src/sip/message.js';
 import { mustSwitchToTcp } from '../../src/transport/mtu.js';
 import { routeResponse } from '../../src/transport/response-route.js';
-import { viaStampFor } from '../../src/transport/via-stamp.js';
+import { normalizeHost, viaStampFor } from '../../src/transport/via-stamp.js';
 
 function via(over: Partial<Via>): Via {
   return {
@@ -40,6 +40,23 @@ describe('viaStampFor (RFC 3261 §18.2.1, RFC 3581 §4)', () => {
   });
   it('compares IPv6 sent-by without brackets', () => {
     expect(viaStampFor(via({ host: '[::1]' }), { address: '::1', port: 5 })).toBeUndefined();
+  });
+  it('compares an IPv4-mapped or upper-case source address in normal form', () => {
+    expect(viaStampFor(via({ host: '192.0.2.7' }), { address: '::FFFF:192.0.2.7', port: 5 })).toBeUndefined();
+    expect(viaStampFor(via({ host: '2001:db8::1' }), { address: '2001:DB8::1', port: 5 })).toBeUndefined();
+  });
+});
+
+describe('normalizeHost', () => {
+  it('keeps IPv4 addresses and lower-case names as they are', () => {
+    for (const h of ['192.0.2.7', 'pc.example.com', 'a-b_c']) expect(normalizeHost(h)).toBe(h);
+  });
+  it('drops IPv6 brackets and the IPv4-mapped prefix, and lower-cases', () => {
+    expect(normalizeHost('[2001:DB8::1]')).toBe('2001:db8::1');
+    expect(normalizeHost('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(normalizeHost('[::FFFF:192.0.2.1]')).toBe('192.0.2.1');
+    expect(normalizeHost('PC.Example.COM')).toBe('pc.example.com');
+    expect(normalizeHost('::1')).toBe('::1');
   });
 });
 
