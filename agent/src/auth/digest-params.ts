@@ -212,6 +212,7 @@ export interface DigestChallenge {
 
 /** Quotes a value as an RFC 7230 quoted-string, escaping `"` and `\`. */
 export function quoteString(value: string): string {
+  if (value.indexOf('"') < 0 && value.indexOf('\\') < 0) return `"${value}"`;
   return `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 }
 

@@ -52,6 +52,14 @@ describe('parseDigestCredentials', () => {
     expect(r.ok && r.value.qop).toBe('auth');
   });
 
+  it('ignores parameters it does not know, which still count toward the limit', () => {
+    const r = parseDigestCredentials(`${RFC2617}, x-foo=1, x-bar="a,b"`);
+    expect(r.ok && r.value.username).toBe('Mufasa');
+    const extra = Array.from({ length: 32 - 9 }, (_, i) => `, p${i}=1`).join('');
+    expect(codeOf(RFC2617 + extra)).toBe('ok');
+    expect(codeOf(`${RFC2617 + extra}, one=more`)).toBe('too-many-params');
+  });
+
   it('lower-cases the response hex and keeps the nc text', () => {
     const r = parseDigestCredentials(
       RFC2617.replace('6629fae49393a05397450978507c4ef1', '6629FAE49393A05397450978507C4EF1').replace(
@@ -71,6 +79,8 @@ describe('parseDigestCredentials', () => {
       RFC2617 + ', Response="6629fae49393a05397450978507c4ef1"',
       'duplicate-param',
     ],
+    ['duplicate unknown parameter differing in case', RFC2617 + ', x-foo=1, X-Foo="2"', 'duplicate-param'],
+    ['a scheme that only starts with Digest', RFC2617.replace('Digest', 'Digestive'), 'not-digest'],
     ['Basic scheme', 'Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==', 'not-digest'],
     ['scheme without params', 'Digest', 'not-digest'],
     ['unterminated quoted-string', 'Digest username="Mufasa, realm="x"', 'bad-syntax'],
