@@ -1,4 +1,5 @@
-import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { renameSync, writeSync } from 'node:fs';
+import { type FileHandle, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentError } from '../errors.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -17,24 +18,16 @@ export interface JournalOptions {
   readonly dir: string;
   readonly clock: Clock;
   /**
-   * Group commit: appended lines are written and fdatasync'ed together at most this long after
-   * the first of them. Larger values trade latency of a REGISTER's 200 (when the shell awaits
-   * `flush()`) for fewer syncs under load. Default 20 ms.
+   * Every appended line is written to the file at once (it is in the kernel when `append`
+   * returns, so it survives a crash or kill of the agent); fdatasync follows in the background at
+   * most this long after the first unsynced line, for power loss. Default 20 ms.
    */
   readonly groupCommitMs?: number;
   /**
-   * Told when a background group commit fails after succeeding before (memory stays
-   * authoritative; the next commit rewrites the whole state). Not repeated while it keeps failing.
+   * Told when a write or background sync fails after succeeding before (memory stays
+   * authoritative; the next compaction rewrites the whole state). Not repeated while it keeps failing.
    */
   readonly onWriteError?: (error: unknown) => void;
-  /**
-   * `whenDurable` writes start at most this often (one write + fdatasync each, for everyone
-   * waiting): bounds the fsync rate under load at the cost of up to this much extra latency for
-   * a 200. Default 5 ms (≤ 200 fdatasync/s).
-   */
-  readonly minCommitIntervalMs?: number;
-  /** Also flush as soon as this many bytes are pending. Default 256 KiB. */
-  readonly maxPendingBytes?: number;
   /** Compact when lines written since the last compaction exceed `compactFactor × live bindings`. Default 4. */
   readonly compactFactor?: number;
   /** …and exceed this floor, so a small store is not rewritten constantly. Default 10,000. */
@@ -44,32 +37,46 @@ export interface JournalOptions {
 export const JOURNAL_FILE = 'bindings.jsonl';
 
 /**
- * The durable side of the location store: an append-only JSON-lines log of change sets, made
- * durable in groups, and compacted by writing the live set to a temp file, fsyncing it and
- * renaming it over the log (then fsyncing the directory), so a crash at any point leaves either
- * the old or the new file complete.
+ * The durable side of the location store: an append-only JSON-lines log of change sets, and
+ * compaction by writing the live set to a temp file, fsyncing it and renaming it over the log
+ * (then fsyncing the directory), so a crash at any point leaves either the old or the new file
+ * complete.
+ *
+ * Durability, in two steps:
+ * - `append` writes the line with one synchronous `write(2)` of a few hundred bytes into the page
+ *   cache: when it returns, the change survives a crash, `kill -9` or restart of the agent (the
+ *   kernel owns it), so the registrar can answer 200 in the same turn. A single write of a whole
+ *   line cannot be torn by the process dying.
+ * - fdatasync runs in the background, at most `groupCommitMs` after the first unsynced line: a
+ *   power loss or kernel crash can lose at most that window. `whenDurable` / `flush` wait for it.
+ *
+ * Waiting for fdatasync before every 200 (what this did before) cost more than the sync itself:
+ * each REGISTER's parsed request, transaction and answer then outlived an event-loop turn, and
+ * V8 promoted ~7 KB per registration to the old generation (9 MB per scavenge at 4,500 reg/s
+ * against 1.6 MB when answering in the same turn), about 17 % of the agent's CPU
+ * (bench/register/RESULTS.md, 2026-12-01).
  */
 export class BindingJournal {
-  private fh: FileHandle | undefined;
-  private pending: string[] = [];
-  private pendingBytes = 0;
+  /** The log being appended to; during a compaction still the old file. */
+  private file: FileHandle | undefined;
   private linesSinceCompaction = 0;
-  /** Set after a failed write: the next flush rewrites the full state instead of appending. */
+  /** Set after a failed write: nothing more is appended until a compaction rewrote the full state. */
   private needsRewrite = false;
+  /** Lines appended while a compaction runs: they go to the old file and, at the swap, to the new one. */
+  private duringCompaction: string[] | undefined;
+  /** Lines written since the last fdatasync started. */
+  private unsynced = false;
   private timer: TimerHandle | undefined;
+  /** Syncs and compactions, one at a time (a compaction swaps the file under a sync otherwise). */
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
-  /** Callers of `whenDurable` not yet covered by a write. */
+  /** Callers of `whenDurable` not yet covered by a sync. */
   private waiters: ((error?: unknown) => void)[] = [];
-  /** A `whenDurable` write is queued or in flight. */
-  private kicked = false;
-  private lastCommitAt = Number.NEGATIVE_INFINITY;
-  private readonly minCommitIntervalMs: number;
-  /** The last background commit failed (its error was reported). */
+  /** The last write, sync or compaction failed (its error was reported). */
   private failing = false;
+  private compactionQueued = false;
   private readonly path: string;
   private readonly groupCommitMs: number;
-  private readonly maxPendingBytes: number;
   private readonly compactFactor: number;
   private readonly compactMinLines: number;
 
@@ -80,8 +87,6 @@ export class BindingJournal {
   ) {
     this.path = join(opts.dir, JOURNAL_FILE);
     this.groupCommitMs = opts.groupCommitMs ?? 20;
-    this.minCommitIntervalMs = opts.minCommitIntervalMs ?? 5;
-    this.maxPendingBytes = opts.maxPendingBytes ?? 256 * 1024;
     this.compactFactor = opts.compactFactor ?? 4;
     this.compactMinLines = opts.compactMinLines ?? 10_000;
   }
@@ -118,101 +123,104 @@ export class BindingJournal {
     return { journal, stats };
   }
 
-  /** Queues one change set; it is written by the next group commit. */
+  /** Writes one change set to the log now (see the class comment); fdatasync follows in the background. */
   append(change: JournalChange): void {
     if (this.closed) throw new Error('journal is closed');
     const line = encodeChange(change);
-    this.pending.push(line);
-    this.pendingBytes += line.length;
-    if (this.pendingBytes >= this.maxPendingBytes) this.backgroundFlush();
-    else if (this.timer === undefined) {
+    this.duringCompaction?.push(line);
+    this.write(line);
+    this.linesSinceCompaction++;
+    if (this.timer === undefined) {
       this.timer = this.opts.clock.setTimeout(() => {
         this.timer = undefined;
-        this.backgroundFlush();
+        this.background(() => this.sync());
       }, this.groupCommitMs);
+    }
+    if (this.duringCompaction === undefined && this.linesSinceCompaction > this.compactThreshold()) {
+      this.queueCompaction();
+    }
+  }
+
+  private compactThreshold(): number {
+    return Math.max(this.compactMinLines, this.compactFactor * this.liveCount());
+  }
+
+  private write(line: string): void {
+    if (this.needsRewrite || this.file === undefined) return;
+    try {
+      const n = writeSync(this.file.fd, line);
+      // A short write leaves a torn line that the next one would glue onto: rewrite instead.
+      if (n !== Buffer.byteLength(line)) throw new Error(`short write (${n} bytes)`);
+      this.unsynced = true;
+    } catch (e) {
+      this.needsRewrite = true;
+      this.reportFailure(new LocationStoreError(`cannot append to ${this.path}`, { cause: e }));
+      this.queueCompaction();
     }
   }
 
   /**
-   * Calls `done` once every change appended so far is on disk (or the write failed: then with
-   * the error; memory stays authoritative). Cheaper than awaiting `flush()` per change: no
-   * promise per caller; all callers waiting while a write is in flight share the next write.
+   * Calls `done` once every change appended so far is fdatasync'ed (or that failed: then with
+   * the error; memory stays authoritative). All callers waiting together share one sync.
    */
   whenDurable(done: (error?: unknown) => void): void {
     this.waiters.push(done);
-    this.kick();
+    this.background(() => this.sync());
   }
 
-  private kick(): void {
-    if (this.kicked) return;
-    this.kicked = true;
-    const wait = this.lastCommitAt + this.minCommitIntervalMs - this.opts.clock.now();
-    if (wait > 0 && this.minCommitIntervalMs > 0) {
-      this.opts.clock.setTimeout(() => this.commitForWaiters(), wait);
-      return;
-    }
-    this.commitForWaiters();
-  }
-
-  private commitForWaiters(): void {
-    this.lastCommitAt = this.opts.clock.now();
-    const next = () => {
-      this.kicked = false;
-      if (this.waiters.length > 0) this.kick();
-    };
-    this.flush().then(
-      () => {
-        this.failing = false;
-        next();
-      },
-      (e: unknown) => {
-        if (!this.failing) this.opts.onWriteError?.(e);
-        this.failing = true;
-        next();
-      },
-    );
-  }
-
-  /** A group commit nobody awaits: failures are reported once per failing spell. */
-  private backgroundFlush(): void {
-    this.flush().then(
-      () => {
-        this.failing = false;
-      },
-      (e: unknown) => {
-        if (!this.failing) this.opts.onWriteError?.(e);
-        this.failing = true;
-      },
-    );
-  }
-
-  /** Resolves once every change appended so far is on disk (one write + one fdatasync for all). */
+  /** Resolves once every change appended so far is fdatasync'ed; rejects if that failed. */
   flush(): Promise<void> {
-    if (this.timer !== undefined) {
-      this.opts.clock.clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    const run = this.chain.then(() => this.writePending());
+    const run = this.chain.then(() => this.sync());
     this.chain = run.catch(() => {});
     return run;
   }
 
-  /** Flushes and closes the file. */
+  /** Syncs and closes the file. */
   async close(): Promise<void> {
     if (this.closed) return;
     await this.flush().catch(() => {});
     this.closed = true;
+    if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
+    this.timer = undefined;
     await this.chain;
-    await this.fh?.close().catch(() => {});
-    this.fh = undefined;
+    await this.file?.close().catch(() => {});
+    this.file = undefined;
   }
 
-  private async writePending(): Promise<void> {
+  /** Runs `step` after what is queued; a failure is reported once per failing spell. */
+  private background(step: () => Promise<void>): void {
+    const run = this.chain.then(step);
+    this.chain = run.then(
+      () => {
+        this.failing = false;
+      },
+      (e: unknown) => this.reportFailure(e),
+    );
+  }
+
+  private reportFailure(e: unknown): void {
+    if (!this.failing) this.opts.onWriteError?.(e);
+    this.failing = true;
+  }
+
+  private queueCompaction(): void {
+    if (this.compactionQueued) return;
+    this.compactionQueued = true;
+    this.background(async () => {
+      this.compactionQueued = false;
+      await this.compact();
+    });
+  }
+
+  /** fdatasync of everything written so far; then every waiter from before the sync is told. */
+  private async sync(): Promise<void> {
+    if (this.timer !== undefined) {
+      this.opts.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     const waiters = this.waiters;
     this.waiters = [];
     if (this.needsRewrite) {
-      this.pending = [];
-      this.pendingBytes = 0;
       try {
         await this.compact();
       } catch (e) {
@@ -222,69 +230,72 @@ export class BindingJournal {
       settle(waiters, undefined);
       return;
     }
-    if (this.pending.length === 0) {
+    if (!this.unsynced || this.file === undefined) {
       settle(waiters, undefined);
       return;
     }
-    const data = this.pending.join('');
-    const count = this.pending.length;
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.unsynced = false;
     try {
-      if (this.fh === undefined) this.fh = await open(this.path, 'a');
-      await this.fh.appendFile(data);
-      await this.fh.datasync();
+      await this.file.datasync();
     } catch (e) {
-      // Memory stays authoritative; the next flush rewrites the whole state.
-      this.needsRewrite = true;
-      const error = new LocationStoreError(`cannot append to ${this.path}`, { cause: e });
+      const error = new LocationStoreError(`cannot sync ${this.path}`, { cause: e });
       settle(waiters, error);
       throw error;
     }
     settle(waiters, undefined);
-    this.linesSinceCompaction += count;
-    const threshold = Math.max(this.compactMinLines, this.compactFactor * this.liveCount());
-    if (this.linesSinceCompaction > threshold) await this.compact();
   }
 
-  /** Rewrites the journal as the live set: temp file → fsync → rename → fsync directory. */
+  /**
+   * Rewrites the journal as the live set: temp file → fsync → rename → fsync directory. Appends
+   * keep going to the old file meanwhile (a crash before the rename keeps them there) and are
+   * copied to the new file in the same synchronous step as the rename, so none is lost either way.
+   */
   private async compact(): Promise<void> {
     const tmp = `${this.path}.tmp`;
+    const lines: string[] = [];
+    this.duringCompaction = lines;
+    let out: FileHandle | undefined;
     try {
-      await this.fh?.close();
-      this.fh = undefined;
-      const out = await open(tmp, 'w');
-      try {
-        const batch: Binding[] = [];
-        let buffered = '';
-        for (const b of this.snapshot()) {
-          batch.push(b);
-          if (batch.length === 256) {
-            buffered += encodeChange({ upserts: batch, removals: [] });
-            batch.length = 0;
-          }
-          if (buffered.length >= 1 << 20) {
-            await out.appendFile(buffered);
-            buffered = '';
-          }
+      out = await open(tmp, 'w');
+      const batch: Binding[] = [];
+      let buffered = '';
+      for (const b of this.snapshot()) {
+        batch.push(b);
+        if (batch.length === 256) {
+          buffered += encodeChange({ upserts: batch, removals: [] });
+          batch.length = 0;
         }
-        if (batch.length > 0) buffered += encodeChange({ upserts: batch, removals: [] });
-        if (buffered.length > 0) await out.appendFile(buffered);
-        await out.sync();
-      } finally {
-        await out.close();
+        if (buffered.length >= 1 << 20) {
+          await out.appendFile(buffered);
+          buffered = '';
+        }
       }
-      await rename(tmp, this.path);
+      if (batch.length > 0) buffered += encodeChange({ upserts: batch, removals: [] });
+      if (buffered.length > 0) await out.appendFile(buffered);
+      await out.sync();
+      // The swap, synchronous so no append can fall between the copy and the rename.
+      const tail = lines.join('');
+      if (tail.length > 0 && writeSync(out.fd, tail) !== Buffer.byteLength(tail)) {
+        throw new Error('short write of the lines appended during compaction');
+      }
+      renameSync(tmp, this.path);
+      const old = this.file;
+      this.file = out;
+      out = undefined;
+      this.duringCompaction = undefined;
+      this.linesSinceCompaction = lines.length;
+      this.needsRewrite = false;
+      this.unsynced = tail.length > 0;
+      await old?.close().catch(() => {});
       const dir = await open(this.opts.dir, 'r');
       try {
         await dir.sync();
       } finally {
         await dir.close();
       }
-      this.linesSinceCompaction = 0;
-      this.needsRewrite = false;
     } catch (e) {
-      this.needsRewrite = true;
+      this.duringCompaction = undefined;
+      await out?.close().catch(() => {});
       await rm(tmp, { force: true }).catch(() => {});
       throw new LocationStoreError(`cannot compact ${this.path}`, { cause: e });
     }

@@ -233,25 +233,14 @@ export function handleRegister(
     return;
   }
 
-  // Applied in memory at once (lookups see it), answered once the journal's group commit made
-  // it durable: a 200 means the binding survives a crash (test/process/registrar.process.test.ts).
-  // Every REGISTER waiting while one write + fdatasync is in flight shares the next one, and
-  // waiting costs one callback, not an async function and a promise chain per request.
-  // A journal failure keeps memory authoritative and the phone registered.
+  // Applied in memory (lookups see it) and written to the journal file before the 200: once
+  // `apply` returns, the binding survives a crash or kill -9 of the agent
+  // (test/process/registrar.process.test.ts); fdatasync follows within the journal's group-commit
+  // window (see `BindingJournal`). Answering in the same turn keeps the parsed request from
+  // outliving it, which is most of what GC costs per REGISTER. A journal failure keeps memory
+  // authoritative and the phone registered (the journal reports it once).
   deps.store.apply({ upserts: result.upserts.map((u) => u.binding), removals: result.removals });
-  deps.store.whenDurable((error) => {
-    if (error !== undefined) {
-      deps.logger.warn(
-        { callId: request.callId, err: error },
-        'bindings journal write failed; serving from memory',
-      );
-    }
-    try {
-      answerRegistered(transaction, request, deps, result, now);
-    } catch (e) {
-      answerFailure(transaction, request, deps, e);
-    }
-  });
+  answerRegistered(transaction, request, deps, result, now);
 }
 
 function answerRegistered(
