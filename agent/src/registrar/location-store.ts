@@ -25,12 +25,15 @@ export interface LocationStore {
   /** Every binding (admin view). */
   all(): Iterable<Binding>;
   count(): number;
-  /** Resolves once every change applied so far is durable (immediately without persistence). */
+  /**
+   * Resolves once every change applied so far is fdatasync'ed (immediately without persistence).
+   * Not needed to survive an agent crash: a journaled `apply` has written its line when it returns.
+   */
   flush(): Promise<void>;
   /**
-   * Calls `done` once every change applied so far is durable (at once without persistence), or
-   * with the error if the write failed (memory stays authoritative). The per-request form of
-   * `flush()`: no promise per caller, one group commit for all who wait together.
+   * Calls `done` once every change applied so far is fdatasync'ed (at once without persistence),
+   * or with the error if that failed (memory stays authoritative). The callback form of
+   * `flush()`: no promise per caller, one sync for all who wait together.
    */
   whenDurable(done: (error?: unknown) => void): void;
   close(): Promise<void>;
@@ -96,8 +99,8 @@ export interface MemoryLocationStoreOptions {
 
 /**
  * The in-memory location store. Per AOR it keeps a small frozen array (copy on write), so
- * `lookup` hands out a stable snapshot without copying. With a journal, every `apply` is queued
- * as one journal line and made durable by group commit (see `BindingJournal`); expirations are
+ * `lookup` hands out a stable snapshot without copying. With a journal, every `apply` is written
+ * as one journal line before it returns and fdatasync'ed by group commit (see `BindingJournal`); expirations are
  * not journaled, since reload drops bindings whose absolute expiry has passed.
  */
 export class MemoryLocationStore implements LocationStore {
