@@ -113,7 +113,9 @@ describe('journaled store: persistence', () => {
     expect(text.trim().split('\n').length).toBeLessThan(100); // it did compact (401 changes were appended)
     const { store: again, stats } = await openAt(dir);
     expect(stats).toMatchObject({ corrupt: 0, tornTail: false });
-    expect(again.lookup('sip:alice@example.com').map((x) => `${x.key}@${x.expiresAt - T0}`)).toEqual(expected);
+    expect(again.lookup('sip:alice@example.com').map((x) => `${x.key}@${x.expiresAt - T0}`)).toEqual(
+      expected,
+    );
     await again.close();
   });
 
