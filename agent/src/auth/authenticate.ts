@@ -88,12 +88,16 @@ function selectCredentials(
 /** Challenge headers for a fresh nonce, one per offered algorithm. */
 export function buildChallenge(
   input: Pick<AuthenticateInput, 'proxy' | 'realm'>,
-  ctx: Pick<AuthenticateContext, 'nonceOptions' | 'random' | 'algorithms'>,
+  ctx: Pick<AuthenticateContext, 'nonceOptions' | 'random' | 'algorithms'> & {
+    readonly nonces?: Pick<AuthenticateContext['nonces'], 'issue'>;
+  },
   stale: boolean,
   now: number,
 ): ReadonlyArray<readonly [string, string]> {
   const name = input.proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate';
-  const nonce = issueNonce(ctx.nonceOptions, input.realm, now, ctx.random);
+  const nonce =
+    ctx.nonces?.issue?.(input.realm, now, ctx.random) ??
+    issueNonce(ctx.nonceOptions, input.realm, now, ctx.random);
   return ctx.algorithms.map(
     (algorithm) => [name, renderDigestChallenge({ realm: input.realm, nonce, algorithm, stale })] as const,
   );

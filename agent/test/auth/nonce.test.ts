@@ -78,3 +78,33 @@ describe('stateless nonces', () => {
     );
   });
 });
+
+describe('nonce verifier: the nonces it issued last', () => {
+  it('judges a nonce it just issued exactly as the full check does: valid, stale, other realm, future', () => {
+    const cases: Array<[string, number, number]> = [
+      ['example.com', T0, T0 + 1_000], // fresh
+      ['example.com', T0, T0 + 300_001], // stale
+      ['example.org', T0, T0 + 1_000], // issued for another realm
+      ['example.com', T0 + 60_000, T0], // the clock stepped back a minute
+    ];
+    for (const [realm, issuedAt, checkedAt] of cases) {
+      const v = createNonceVerifier(opts);
+      const n = v.issue!('example.com', issuedAt, random);
+      expect(v.check(realm, n, checkedAt)).toBe(checkNonce(opts, realm, n, checkedAt));
+      if (v.check(realm, n, checkedAt) !== 'invalid') expect(v.issuedAt(n)).toBe(issuedAt);
+    }
+  });
+
+  it('still verifies (by its MAC) a nonce issued before the last 4096, and never one that was altered', () => {
+    const v = createNonceVerifier(opts);
+    const first = v.issue!('example.com', T0, random);
+    for (let i = 0; i < 5000; i++) v.issue!('example.com', T0 + i, random);
+    expect(v.check('example.com', first, T0 + 10_000)).toBe('valid');
+    const last = v.issue!('example.com', T0, random);
+    const altered = `${last.slice(0, 10)}${last[10] === 'A' ? 'B' : 'A'}${last.slice(11)}`;
+    expect(v.check('example.com', altered, T0)).toBe('invalid');
+    // A nonce of another verifier (another secret, or before a restart) is not in its memory.
+    const other = createNonceVerifier({ ...opts, secret: Buffer.alloc(32, 9) });
+    expect(v.check('example.com', other.issue!('example.com', T0, random), T0)).toBe('invalid');
+  });
+});
