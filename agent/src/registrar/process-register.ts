@@ -62,9 +62,11 @@ type ContactsRead =
   | { readonly kind: 'list'; readonly contacts: readonly RequestedContact[] };
 
 function readContacts(req: SipRequest): ContactsRead | RegisterRejectReason {
-  const raw = getHeaders(req, 'contact');
   const parsed = getContacts(req);
-  if (!parsed.ok) return raw.some((v) => v.trim() === '*') ? 'wildcard-with-other-contacts' : 'bad-contact';
+  if (!parsed.ok) {
+    const raw = getHeaders(req, 'contact');
+    return raw.some((v) => v.trim() === '*') ? 'wildcard-with-other-contacts' : 'bad-contact';
+  }
   if (parsed.value.star) return { kind: 'wildcard' };
   if (parsed.value.contacts.length === 0) return { kind: 'query' };
   // Same binding listed twice in one request: the last one wins.
@@ -113,8 +115,20 @@ function okResult(
 ): RegisterOk {
   const contacts = [...next.values()].map((b) => renderBindingContact(b, now));
   // §10.3 step 8: the response SHOULD include a Date header.
-  const headers: Array<readonly [string, string]> = [['Date', new Date(now).toUTCString()], ...extraHeaders];
+  const headers: Array<readonly [string, string]> = [['Date', httpDate(now)], ...extraHeaders];
   return { kind: 'ok', aor, upserts, removals, response: { status: 200, contacts, headers } };
+}
+
+/** RFC 7231 IMF-fixdate of `ms`; the text changes once a second, so the last one is reused. */
+let dateSecond = Number.NaN;
+let dateText = '';
+function httpDate(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(second * 1000).toUTCString();
+  }
+  return dateText;
 }
 
 function supportsOutbound(req: SipRequest): boolean {

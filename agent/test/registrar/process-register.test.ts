@@ -35,6 +35,17 @@ describe('processRegister — adding, refreshing, removing (RFC 3261 §10.3)', (
     expect(r.response.headers).toContainEqual(['Date', 'Tue, 14 Nov 2023 22:13:20 GMT']);
   });
 
+  it('dates each 200 with the second it was made in', () => {
+    const dateAt = (ms: number) =>
+      ok(processRegister(register(), [], ms, cfg, udpFlow, alice)).response.headers.find(
+        (h) => h[0] === 'Date',
+      )?.[1];
+    expect(dateAt(T0 + 999)).toBe('Tue, 14 Nov 2023 22:13:20 GMT');
+    expect(dateAt(T0 + 1000)).toBe('Tue, 14 Nov 2023 22:13:21 GMT');
+    expect(dateAt(T0)).toBe('Tue, 14 Nov 2023 22:13:20 GMT');
+    expect(dateAt(T0 + 86_400_000)).toBe('Wed, 15 Nov 2023 22:13:20 GMT');
+  });
+
   it('uses the Expires header when the contact has no expires param, else the default', () => {
     const withHeader = ok(
       processRegister(
