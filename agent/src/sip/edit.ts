@@ -7,7 +7,7 @@
 import { deriveRouting } from './derive.js';
 import { fastPaths } from './fast-path.js';
 import { headerKey, headerSpelling } from './compact-forms.js';
-import type { HeaderField, Param, SipMessage, SipRequest, Via } from './message.js';
+import type { HeaderField, Param, SipMessage, SipRequest, SipResponse, Via } from './message.js';
 import { findParam, formatParams } from './params.js';
 import { splitTopLevel } from './scan.js';
 import { parseUri } from './uri.js';
@@ -152,8 +152,51 @@ function firstIndex(headers: readonly HeaderField[], key: string): number {
 }
 
 /** The message with new header fields and Via values; everything else is unchanged. */
+/**
+ * The message with new headers and Vias, built as the parser's literal (same fields, same order)
+ * rather than by spread: a spread copy gets a hidden class of its own, on which the first lazy
+ * header read (`accessors.ts`, a property added later) costs ~2 µs instead of ~0.5 µs.
+ */
 function withVia<M extends SipMessage>(msg: M, headers: readonly HeaderField[], via: readonly Via[]): M {
-  return { ...msg, via, headers, wire: undefined };
+  const m: SipMessage = msg;
+  if (m.kind === 'request') {
+    const out: SipRequest = {
+      kind: 'request',
+      method: m.method,
+      requestUri: m.requestUri,
+      version: m.version,
+      startLine: m.startLine,
+      headers,
+      body: m.body,
+      via,
+      from: m.from,
+      to: m.to,
+      callId: m.callId,
+      cseq: m.cseq,
+      maxForwards: m.maxForwards,
+      contentLength: m.contentLength,
+      wire: undefined,
+    };
+    return out as M;
+  }
+  const out: SipResponse = {
+    kind: 'response',
+    status: m.status,
+    reason: m.reason,
+    version: m.version,
+    startLine: m.startLine,
+    headers,
+    body: m.body,
+    via,
+    from: m.from,
+    to: m.to,
+    callId: m.callId,
+    cseq: m.cseq,
+    maxForwards: m.maxForwards,
+    contentLength: m.contentLength,
+    wire: undefined,
+  };
+  return out as M;
 }
 
 /** Adds a Via on top (RFC 3261 §16.6 step 8), as its own field before the existing ones. */
