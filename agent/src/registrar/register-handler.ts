@@ -67,8 +67,8 @@ export function createRegisterHandler(deps: RegisterHandlerDeps): RequestHandler
 
 /**
  * A bug while handling one REGISTER: log it and answer 500 (with our To tag) unless something was
- * already sent. Also covers the asynchronous answer after the journal write, which the transaction
- * layer's own TU guard cannot see.
+ * already sent (the transaction layer answers a TU that throws with its own 500 as well; this one
+ * carries the registrar's log line).
  */
 function answerFailure(
   transaction: ServerTransaction,
