@@ -3,6 +3,7 @@ import { type FileHandle, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentError } from '../errors.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
+import { runBeforeNextSend } from '../util/send-barrier.js';
 import type { Binding } from './binding.js';
 import { encodeChange, type JournalChange, type ReplayStats, replayJournal } from './journal-record.js';
 
@@ -43,10 +44,12 @@ export const JOURNAL_FILE = 'bindings.jsonl';
  * complete.
  *
  * Durability, in two steps:
- * - `append` writes the line with one synchronous `write(2)` of a few hundred bytes into the page
- *   cache: when it returns, the change survives a crash, `kill -9` or restart of the agent (the
- *   kernel owns it), so the registrar can answer 200 in the same turn. A single write of a whole
- *   line cannot be torn by the process dying.
+ * - `append` queues the line; the turn's lines go into the page cache with one synchronous
+ *   `write(2)` before the first message the agent sends afterwards (`util/send-barrier.ts`: every
+ *   transport calls it) or at the end of the turn. So once a REGISTER's 200 is on the wire its
+ *   binding survives a crash, `kill -9` or restart of the agent (the kernel owns it), and the
+ *   registrar answers in the same turn. A single write of whole lines cannot be torn by the
+ *   process dying.
  * - fdatasync runs in the background, at most `groupCommitMs` after the first unsynced line: a
  *   power loss or kernel crash can lose at most that window. `whenDurable` / `flush` wait for it.
  *
@@ -66,6 +69,9 @@ export class BindingJournal {
   private duringCompaction: string[] | undefined;
   /** Lines written since the last fdatasync started. */
   private unsynced = false;
+  /** Lines of this turn not written yet: written before the next send or at the end of the turn. */
+  private unwritten: string[] = [];
+  private writeQueued = false;
   private timer: TimerHandle | undefined;
   /** Syncs and compactions, one at a time (a compaction swaps the file under a sync otherwise). */
   private chain: Promise<void> = Promise.resolve();
@@ -123,12 +129,19 @@ export class BindingJournal {
     return { journal, stats };
   }
 
-  /** Writes one change set to the log now (see the class comment); fdatasync follows in the background. */
+  /** Queues one change set for this turn's write (see the class comment); fdatasync follows in the background. */
   append(change: JournalChange): void {
     if (this.closed) throw new Error('journal is closed');
     const line = encodeChange(change);
     this.duringCompaction?.push(line);
-    this.write(line);
+    if (!this.needsRewrite) {
+      this.unwritten.push(line);
+      if (!this.writeQueued) {
+        this.writeQueued = true;
+        runBeforeNextSend(this.writeUnwritten);
+        setImmediate(this.writeUnwritten);
+      }
+    }
     this.linesSinceCompaction++;
     if (this.timer === undefined) {
       this.timer = this.opts.clock.setTimeout(() => {
@@ -144,6 +157,18 @@ export class BindingJournal {
   private compactThreshold(): number {
     return Math.max(this.compactMinLines, this.compactFactor * this.liveCount());
   }
+
+  /**
+   * The turn's lines in one write, before the first message this turn sends (a REGISTER's 200
+   * among them) or at the end of the turn if nothing is sent. Idempotent: whichever comes first.
+   */
+  private readonly writeUnwritten = (): void => {
+    if (!this.writeQueued) return;
+    this.writeQueued = false;
+    const lines = this.unwritten;
+    this.unwritten = [];
+    this.write(lines.length === 1 ? lines[0]! : lines.join(''));
+  };
 
   private write(line: string): void {
     if (this.needsRewrite || this.file === undefined) return;
@@ -214,6 +239,7 @@ export class BindingJournal {
 
   /** fdatasync of everything written so far; then every waiter from before the sync is told. */
   private async sync(): Promise<void> {
+    this.writeUnwritten();
     if (this.timer !== undefined) {
       this.opts.clock.clearTimeout(this.timer);
       this.timer = undefined;
@@ -273,7 +299,10 @@ export class BindingJournal {
       if (batch.length > 0) buffered += encodeChange({ upserts: batch, removals: [] });
       if (buffered.length > 0) await out.appendFile(buffered);
       await out.sync();
-      // The swap, synchronous so no append can fall between the copy and the rename.
+      // The swap, synchronous so no append can fall between the copy and the rename. Lines not
+      // written yet go to the old file first (kept if the rename fails); all are in the snapshot
+      // or in `lines`.
+      this.writeUnwritten();
       const tail = lines.join('');
       if (tail.length > 0 && writeSync(out.fd, tail) !== Buffer.byteLength(tail)) {
         throw new Error('short write of the lines appended during compaction');

@@ -7,6 +7,7 @@ import type { TransportCounters } from './counters.js';
 import { StreamFramer } from './stream-framer.js';
 import { TransportError, toTransportError } from './transport-error.js';
 import type { Endpoint, InboundSink, StreamTransport } from './types.js';
+import { beforeSend } from '../util/send-barrier.js';
 
 export interface StreamLimits {
   readonly maxMessageBytes: number;
@@ -240,6 +241,7 @@ export class StreamTransportListener implements StreamTransport {
 
   private write(connection: Connection, bytes: Uint8Array): Promise<void> {
     connection.lastActivity = this.options.clock.now();
+    beforeSend();
     return new Promise<void>((resolve, reject) => {
       try {
         connection.socket.write(bytes, (e) => (e ? reject(toTransportError('send-failed', e)) : resolve()));

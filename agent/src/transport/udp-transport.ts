@@ -6,6 +6,7 @@ import type { TransportCounters } from './counters.js';
 import { TransportError, toTransportError } from './transport-error.js';
 import type { SendFailureSink } from './channels.js';
 import type { Endpoint, InboundSink, Transport } from './types.js';
+import { beforeSend } from '../util/send-barrier.js';
 
 export interface UdpTransportOptions {
   readonly interfaceName: string;
@@ -160,6 +161,7 @@ export class UdpTransport implements Transport {
   }
 
   private readonly flush = (): void => {
+    beforeSend();
     const batch = this.outbox;
     this.outbox = [];
     for (const { bytes, to, done } of batch) {

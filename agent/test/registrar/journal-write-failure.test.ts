@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { MemoryLocationStore } from '../../src/registrar/location-store.js';
 import { ManualClock } from '../../src/util/clock.js';
+import { beforeSend } from '../../src/util/send-barrier.js';
 import { aBinding, T0 } from './register-fixtures.js';
 
 // The disk "fills up" while `failing` is set: every synchronous write of the journal throws ENOSPC.
@@ -41,11 +42,13 @@ describe('journal write failure', () => {
     store.upsert(b('sip:alice@192.0.2.2'));
     store.upsert(b('sip:alice@192.0.2.3'));
     expect(store.lookup('sip:alice@example.com')).toHaveLength(3);
+    beforeSend(); // the turn's write, as before a 200 goes out: it fails
     expect(errors).toHaveLength(1); // one report, not one per REGISTER
     expect(String((errors[0] as Error).message)).toMatch(/cannot append to .*bindings\.jsonl/);
     // The failed append queued a compaction: it rewrites the live set through its own file.
     await store.flush();
-    store.upsert(b('sip:alice@192.0.2.4')); // fails again: a new spell, reported again
+    store.upsert(b('sip:alice@192.0.2.4'));
+    await new Promise((r) => setImmediate(r)); // written at the end of the turn: fails again, a new spell
     expect(errors).toHaveLength(2);
     disk.failing = false;
     store.upsert(b('sip:alice@192.0.2.5'));

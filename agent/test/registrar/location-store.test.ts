@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { JOURNAL_FILE } from '../../src/registrar/binding-journal.js';
 import { encodeChange } from '../../src/registrar/journal-record.js';
 import { MemoryLocationStore } from '../../src/registrar/location-store.js';
 import { ManualClock } from '../../src/util/clock.js';
+import { beforeSend } from '../../src/util/send-barrier.js';
 import { locationStoreContract } from './location-store.contract.js';
 import { aBinding, T0 } from './register-fixtures.js';
 
@@ -70,17 +72,24 @@ describe('journaled store: persistence', () => {
     await again.close();
   });
 
-  it('writes each change to the file before upsert returns; fdatasync follows on the group-commit clock', async () => {
+  it("writes the turn's changes before the next send (or at the end of the turn); fdatasync follows on the clock", async () => {
     const dir = await tempDir();
     const clock = new ManualClock(T0);
     const { store } = await openAt(dir, clock);
-    const lines = async () =>
-      (await readFile(join(dir, JOURNAL_FILE), 'utf8')).split('\n').filter((l) => l !== '').length;
-    const before = await lines();
+    const lines = () =>
+      readFileSync(join(dir, JOURNAL_FILE), 'utf8')
+        .split('\n')
+        .filter((l) => l !== '').length;
+    const before = lines();
     store.upsert(b('a'));
     store.upsert(b('b'));
-    // In the file (the kernel's page cache) already: a crash of the agent now loses nothing.
-    expect(await lines()).toBe(before + 2);
+    expect(lines()).toBe(before); // queued for this turn
+    beforeSend(); // what every transport calls before it writes to a socket
+    // In the file (the kernel's page cache) already, in one write: a crash of the agent now loses nothing.
+    expect(lines()).toBe(before + 2);
+    store.upsert(b('c'));
+    await new Promise((r) => setImmediate(r)); // nothing sent this turn: written at its end
+    expect(lines()).toBe(before + 3);
     let synced = false;
     store.whenDurable(() => {
       synced = true;
@@ -90,7 +99,7 @@ describe('journaled store: persistence', () => {
     expect(synced).toBe(true);
     await store.close();
     const { store: again } = await openAt(dir, clock);
-    expect(again.lookup('sip:alice@example.com').map((x) => x.key)).toEqual(['a', 'b']);
+    expect(again.lookup('sip:alice@example.com').map((x) => x.key)).toEqual(['a', 'b', 'c']);
     await again.close();
   });
 

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTransportCounters } from '../../src/transport/counters.js';
 import { UdpTransport } from '../../src/transport/udp-transport.js';
+import { runBeforeNextSend } from '../../src/util/send-barrier.js';
 
 const sink = { onMessage: () => {}, onStreamError: () => {} };
 const open: Array<{ close(): unknown }> = [];
@@ -53,6 +54,17 @@ describe('UDP sends (batched per event-loop turn)', () => {
     await new Promise((r) => setImmediate(r));
     await until(() => rx.got.length === 50);
     expect(rx.got).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
+  });
+
+  it('runs the send barrier (the journal write) before a datagram leaves', async () => {
+    const { t } = await transport();
+    const rx = await receiver();
+    const order: string[] = [];
+    rx.socket.on('message', () => order.push('datagram'));
+    t.post(Buffer.from('200 OK'), { address: '127.0.0.1', port: rx.port }, { sendFailed: () => {} });
+    runBeforeNextSend(() => order.push('journal written'));
+    await until(() => order.length === 2);
+    expect(order).toEqual(['journal written', 'datagram']);
   });
 
   it('resolves send() once its datagram went out, and posts made before close still go out', async () => {
