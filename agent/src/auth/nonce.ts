@@ -141,6 +141,11 @@ export function checkNonce(opts: NonceOptions, realm: string, nonce: string, now
   const issuedAt = readTimestamp(bytes);
   const expected = mac(opts.secret, bytes.subarray(0, BODY_BYTES), realm);
   if (!equalMac(expected, bytes)) return 'invalid';
+  return byAge(opts, issuedAt, now);
+}
+
+/** The verdict on an authentic nonce issued at `issuedAt`: from the future, too old, or fine. */
+function byAge(opts: NonceOptions, issuedAt: number, now: number): NonceCheck {
   if (issuedAt > now + (opts.futureSkewMs ?? 5_000)) return 'invalid';
   return now - issuedAt > opts.maxAgeMs ? 'stale' : 'valid';
 }
@@ -173,16 +178,11 @@ export function createNonceVerifier(opts: NonceOptions): NonceVerifier {
   return {
     check: (realm, nonce, now) => {
       const known = recent.get(nonce);
-      if (known !== undefined && known.realm === realm) {
-        if (known.issuedAt > now + (opts.futureSkewMs ?? 5_000)) return 'invalid';
-        lastNonce = nonce;
-        lastIssuedAt = known.issuedAt;
-        return now - known.issuedAt > opts.maxAgeMs ? 'stale' : 'valid';
-      }
-      const result = checkNonce(opts, realm, nonce, now);
+      const hit = known?.realm === realm ? known : undefined;
+      const result = hit === undefined ? checkNonce(opts, realm, nonce, now) : byAge(opts, hit.issuedAt, now);
       if (result !== 'invalid') {
         lastNonce = nonce;
-        lastIssuedAt = nonceIssuedAt(nonce) ?? 0;
+        lastIssuedAt = hit?.issuedAt ?? nonceIssuedAt(nonce) ?? 0;
       }
       return result;
     },

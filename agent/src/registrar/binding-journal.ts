@@ -19,9 +19,9 @@ export interface JournalOptions {
   readonly dir: string;
   readonly clock: Clock;
   /**
-   * Every appended line is written to the file at once (it is in the kernel when `append`
-   * returns, so it survives a crash or kill of the agent); fdatasync follows in the background at
-   * most this long after the first unsynced line, for power loss. Default 20 ms.
+   * Appended lines reach the file within the turn, before anything is sent (see the class
+   * comment); fdatasync follows in the background at most this long after the first unsynced
+   * line, for power loss. Default 20 ms.
    */
   readonly groupCommitMs?: number;
   /**
@@ -173,9 +173,7 @@ export class BindingJournal {
   private write(line: string): void {
     if (this.needsRewrite || this.file === undefined) return;
     try {
-      const n = writeSync(this.file.fd, line);
-      // A short write leaves a torn line that the next one would glue onto: rewrite instead.
-      if (n !== Buffer.byteLength(line)) throw new Error(`short write (${n} bytes)`);
+      writeWhole(this.file.fd, line);
       this.unsynced = true;
     } catch (e) {
       this.needsRewrite = true;
@@ -304,9 +302,7 @@ export class BindingJournal {
       // or in `lines`.
       this.writeUnwritten();
       const tail = lines.join('');
-      if (tail.length > 0 && writeSync(out.fd, tail) !== Buffer.byteLength(tail)) {
-        throw new Error('short write of the lines appended during compaction');
-      }
+      if (tail.length > 0) writeWhole(out.fd, tail);
       renameSync(tmp, this.path);
       const old = this.file;
       this.file = out;
@@ -329,6 +325,12 @@ export class BindingJournal {
       throw new LocationStoreError(`cannot compact ${this.path}`, { cause: e });
     }
   }
+}
+
+/** One synchronous write of whole lines; a short write would leave a torn line for the next to glue onto, so it throws. */
+function writeWhole(fd: number, text: string): void {
+  const n = writeSync(fd, text);
+  if (n !== Buffer.byteLength(text)) throw new Error(`short write (${n} bytes)`);
 }
 
 /** Tells every waiter; one that throws does not stop the others. */

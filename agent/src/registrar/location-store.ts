@@ -27,7 +27,8 @@ export interface LocationStore {
   count(): number;
   /**
    * Resolves once every change applied so far is fdatasync'ed (immediately without persistence).
-   * Not needed to survive an agent crash: a journaled `apply` has written its line when it returns.
+   * Not needed to survive an agent crash: a journaled `apply` reaches the file within its turn,
+   * before anything is sent.
    */
   flush(): Promise<void>;
   /**
@@ -99,8 +100,9 @@ export interface MemoryLocationStoreOptions {
 
 /**
  * The in-memory location store. Per AOR it keeps a small frozen array (copy on write), so
- * `lookup` hands out a stable snapshot without copying. With a journal, every `apply` is written
- * as one journal line before it returns and fdatasync'ed by group commit (see `BindingJournal`); expirations are
+ * `lookup` hands out a stable snapshot without copying. With a journal, every `apply` is one
+ * journal line, in the file before the agent sends anything and fdatasync'ed by group commit
+ * (see `BindingJournal`); expirations are
  * not journaled, since reload drops bindings whose absolute expiry has passed.
  */
 export class MemoryLocationStore implements LocationStore {

@@ -233,9 +233,9 @@ export function handleRegister(
     return;
   }
 
-  // Applied in memory (lookups see it) and written to the journal file before the 200: once
-  // `apply` returns, the binding survives a crash or kill -9 of the agent
-  // (test/process/registrar.process.test.ts); fdatasync follows within the journal's group-commit
+  // Applied in memory (lookups see it) and in the journal file before the 200 leaves (the journal
+  // writes its lines ahead of every send), so a 200 means the binding survives a crash or kill -9
+  // of the agent (test/process/registrar.process.test.ts); fdatasync follows within the group-commit
   // window (see `BindingJournal`). Answering in the same turn keeps the parsed request from
   // outliving it, which is most of what GC costs per REGISTER. A journal failure keeps memory
   // authoritative and the phone registered (the journal reports it once).
