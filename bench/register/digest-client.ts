@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { type BenchUser, md5, REALM } from './users.js';
+import { type BenchUser, REALM, registerResponse } from './users.js';
 
 const LO = '127.0.0.1';
 
@@ -153,13 +153,10 @@ export function registerAll(
         const opaque = param(ch, 'opaque');
         const qop = param(ch, 'qop');
         const u = p.job.user.username;
-        const ha2 = md5(`REGISTER:${uri}`);
         const cnonce = randomBytes(8).toString('hex');
         const nc = '00000001';
         const useQop = qop !== undefined && /(^|,)\s*auth\s*(,|$)/.test(qop);
-        const response = useQop
-          ? md5(`${p.job.user.ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`)
-          : md5(`${p.job.user.ha1}:${nonce}:${ha2}`);
+        const response = registerResponse(p.job.user.ha1, nonce, uri, useQop ? { nc, cnonce } : undefined);
         const auth =
           `Authorization: Digest username="${u}", realm="${realm}", nonce="${nonce}", uri="${uri}", ` +
           `response="${response}", algorithm=MD5` +

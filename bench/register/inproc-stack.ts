@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
-import { type BenchUser, md5, REALM, writeAgentConfig } from './users.js';
+import { type BenchUser, REALM, registerResponse, writeAgentConfig } from './users.js';
 
 export interface Stack {
   readonly name: string;
@@ -147,7 +147,6 @@ export function answer(users: readonly BenchUser[], i: number, challenge: string
   const cnonce = `cn${i}`;
   const nc = '00000001';
   const uri = `sip:${REALM}`;
-  const ha2 = md5(`REGISTER:${uri}`);
-  const response = md5(`${u.ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`);
+  const response = registerResponse(u.ha1, nonce, uri, { nc, cnonce });
   return `Digest username="${u.username}",realm="${REALM}",nonce="${nonce}",uri="${uri}",response="${response}",algorithm=MD5,cnonce="${cnonce}",qop=auth,nc=${nc}`;
 }

@@ -20,6 +20,22 @@ export interface BenchUser {
 
 export const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
 
+/**
+ * The MD5 digest `response` for a REGISTER to `uri` (RFC 2617 §3.2.2.1): with `qop=auth` when
+ * `nc`/`cnonce` are given, else the RFC 2069 form.
+ */
+export function registerResponse(
+  ha1: string,
+  nonce: string,
+  uri: string,
+  qop?: { readonly nc: string; readonly cnonce: string },
+): string {
+  const ha2 = md5(`REGISTER:${uri}`);
+  return qop === undefined
+    ? md5(`${ha1}:${nonce}:${ha2}`)
+    : md5(`${ha1}:${nonce}:${qop.nc}:${qop.cnonce}:auth:${ha2}`);
+}
+
 export function makeUsers(n: number): BenchUser[] {
   const users: BenchUser[] = [];
   for (let i = 1; i <= n; i++) {
