@@ -3,6 +3,8 @@ export * from './issues.js';
 export * from './config/primitives.js';
 export * from './config/sip-user.js';
 export * from './config/policies.js';
+export * from './config/digest-auth.js';
+export * from './config/proxy.js';
 export * from './config/agent-config.js';
 export * from './mqtt/topics.js';
 export * from './mqtt/desired.js';

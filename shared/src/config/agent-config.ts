@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { DigestAuthSchema } from './digest-auth.js';
 import { PoliciesSchema } from './policies.js';
+import { ProxySettingsSchema } from './proxy.js';
 import { DomainSchema, IpAddressSchema, PortOrZeroSchema, PortSchema } from './primitives.js';
 import { SipUserSchema } from './sip-user.js';
 
@@ -122,6 +124,8 @@ export const AgentConfigSchema = z
           keepAliveIntervalSec: 25,
           keepAliveMaxFailures: 3,
         }),
+        auth: DigestAuthSchema.default({ algorithms: ['MD5', 'SHA-256'], domainAlgorithms: {} }),
+        proxy: ProxySettingsSchema.default(ProxySettingsSchema.parse({})),
       })
       .strict()
       .refine((s) => new Set(s.interfaces.map((i) => i.name)).size === s.interfaces.length, {

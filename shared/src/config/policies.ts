@@ -24,6 +24,35 @@ export const PoliciesSchema = z
       .strict()
       .default({ maxFailures: 10, windowSec: 60, blockSec: 900 }),
     maxMediaStreamsPerSession: z.number().int().min(1).max(64).default(4),
+    /**
+     * Topology hiding on the outside (RFC 3261 §16 plus the agent's own state): no inside Via,
+     * Record-Route, Contact or address leaves the site; `stripHeaders` are removed from requests and
+     * responses sent to the outside (a trailing `*` matches a prefix, e.g. `P-*`).
+     */
+    topologyHiding: z
+      .object({
+        enabled: z.boolean().default(true),
+        stripHeaders: z
+          .array(z.string().min(1).max(64).regex(/^[A-Za-z0-9!%'*+._`~-]+$/, 'must be a header name'))
+          .default(['User-Agent', 'Server', 'P-*', 'Organization']),
+      })
+      .strict()
+      .default({ enabled: true, stripHeaders: ['User-Agent', 'Server', 'P-*', 'Organization'] }),
+    /** Toll-fraud guard: call admission per inside user and per site (INVITEs that start a dialog). */
+    callAdmission: z
+      .object({
+        maxConcurrentCallsPerUser: z.number().int().min(1).max(100_000).default(8),
+        maxCallAttemptsPerSecPerUser: z.number().int().min(1).max(100_000).default(5),
+        maxConcurrentCallsPerSite: z.number().int().min(1).max(1_000_000).default(2000),
+        maxCallAttemptsPerSecPerSite: z.number().int().min(1).max(1_000_000).default(200),
+      })
+      .strict()
+      .default({
+        maxConcurrentCallsPerUser: 8,
+        maxCallAttemptsPerSecPerUser: 5,
+        maxConcurrentCallsPerSite: 2000,
+        maxCallAttemptsPerSecPerSite: 200,
+      }),
     /** Body MIME types allowed through the proxy; empty = all. */
     allowedBodyTypes: z.array(z.string().min(1)).default([]),
   })
