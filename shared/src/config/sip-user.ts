@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DigestAlgorithmsSchema } from './digest-auth.js';
 import { DomainSchema, Ha1Md5Schema, Ha1Sha256Schema, CidrSchema, SipUsernameSchema } from './primitives.js';
 
 /**
@@ -16,6 +17,17 @@ export const SipUserSchema = z
     /** Source networks this user may register from; empty = any allowed by the domain. */
     allowFrom: z.array(CidrSchema).default([]),
     maxBindings: z.number().int().min(1).max(100).default(10),
+    /**
+     * Digest algorithms offered to this user, in challenge order; wins over `sip.auth.domainAlgorithms`
+     * and `sip.auth.algorithms` (for a phone that answers only the first challenge). Each needs its HA1.
+     */
+    algorithms: DigestAlgorithmsSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine(
+    (u) =>
+      u.algorithms === undefined ||
+      u.algorithms.every((a) => (a === 'MD5' ? u.ha1.md5 : u.ha1.sha256) !== undefined),
+    { message: 'every algorithm in algorithms needs its HA1 (ha1.md5 / ha1.sha256)', path: ['algorithms'] },
+  );
 export type SipUser = z.infer<typeof SipUserSchema>;
