@@ -76,3 +76,32 @@ export class Myself {
     return [...this.addresses];
   }
 }
+
+/** The parts of `sip` config that say what the agent answers to. */
+export interface MyselfConfig {
+  readonly domains: readonly string[];
+  readonly interfaces: ReadonlyArray<{
+    readonly address: string;
+    readonly port: number;
+    readonly publicAddress?: string | undefined;
+  }>;
+}
+
+/** What only the running host knows: its interface addresses and the sockets actually bound. */
+export interface MyselfHost {
+  /** `os.networkInterfaces()` addresses (for 0.0.0.0 / :: listeners), read by the caller. */
+  readonly hostAddresses?: readonly string[];
+  /** Bound listeners; with port 0 in config only these know the real port. Config ports otherwise. */
+  readonly listening?: ReadonlyArray<{ readonly address: string; readonly port: number }>;
+}
+
+/** Builds {@link Myself} from `sip` config and the host's facts (pure). */
+export function myselfFromConfig(sip: MyselfConfig, host: MyselfHost = {}): Myself {
+  const listening = host.listening ?? [];
+  return new Myself({
+    domains: sip.domains,
+    listeners: listening.length > 0 ? listening : sip.interfaces,
+    publicAddresses: sip.interfaces.flatMap((i) => (i.publicAddress === undefined ? [] : [i.publicAddress])),
+    hostAddresses: host.hostAddresses ?? [],
+  });
+}

@@ -17,6 +17,7 @@ import type { LocationStore } from './location-store.js';
 import { learnFromRegisterOk } from './passive-learn.js';
 import type { RegistrarConfig } from './process-register.js';
 import { registerRejectResponse } from './register-reject.js';
+import { registerTarget } from './register-target.js';
 import type { UpstreamTarget } from './registrar-settings.js';
 import { checkRegisterSource, EMPTY_CIDR_SET } from './source-acl.js';
 
@@ -103,8 +104,8 @@ async function relayRegister(
     ]);
     return deps.stack.drop(tx);
   }
-  const ru = request.requestUri;
-  if (ru.kind !== 'sip' || !deps.config.domains.has(ru.host.toLowerCase())) {
+  // The same "is this REGISTER ours" test as main mode (RFC 3261 §10.3 steps 1 and 5, with myself).
+  if (registerTarget(request, deps.config) === 'not-our-domain') {
     const r = registerRejectResponse('not-our-domain', deps.config);
     return reply(tx, request, deps, r.status, r.reasonPhrase, r.headers);
   }

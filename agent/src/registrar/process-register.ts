@@ -4,15 +4,14 @@ import { canonicalAor } from './aor.js';
 import { type Binding, type Flow, renderBindingContact } from './binding.js';
 import { type RequestedContact, readContact } from './register-contact.js';
 import type { RegisterRejectReason } from './register-reject.js';
+import { type RegisterTargetConfig, registerTarget } from './register-target.js';
 import { type CidrSet, checkRegisterSource, type RegisterSourcePolicy } from './source-acl.js';
 
 /** Registrar settings (`sip.registrar` in the agent config) plus what the site serves. */
-export interface RegistrarConfig {
+export interface RegistrarConfig extends RegisterTargetConfig {
   readonly minExpiresSec: number;
   readonly maxExpiresSec: number;
   readonly defaultExpiresSec: number;
-  /** Domains we are registrar for, lower-cased. */
-  readonly domains: ReadonlySet<string>;
   readonly sourcePolicy: RegisterSourcePolicy;
 }
 
@@ -48,11 +47,14 @@ export type RegisterResult = RegisterOk | { readonly kind: 'reject'; readonly re
 const reject = (reason: RegisterRejectReason) => ({ kind: 'reject', reason }) as const;
 
 /**
- * The AOR a REGISTER is about (its To URI, canonical), so the shell can fetch the current
- * bindings before calling {@link processRegister}.
+ * The AOR a REGISTER is about (its To URI, canonical; with `cfg`, an AOR at one of the agent's
+ * addresses maps to the default domain), so the shell can fetch the current bindings before
+ * calling {@link processRegister}.
  */
-export function registerAor(req: SipRequest): string | undefined {
-  return canonicalAor(req.to.uri);
+export function registerAor(req: SipRequest, cfg?: RegisterTargetConfig): string | undefined {
+  if (cfg === undefined) return canonicalAor(req.to.uri);
+  const target = registerTarget(req, cfg);
+  return typeof target === 'string' ? undefined : target.aor;
 }
 
 /** A Contact list (or `*`) with the wildcard-misuse cases told apart (RFC 3261 §10.3 step 6). */
@@ -150,13 +152,11 @@ export function processRegister(
   flow: Flow,
   caller: RegisterCaller,
 ): RegisterResult {
-  // Step 1: the Request-URI names a domain we are registrar for.
-  const ru = req.requestUri;
-  if (ru.kind !== 'sip' || !cfg.domains.has(ru.host.toLowerCase())) return reject('not-our-domain');
-  // Step 5: the AOR (To, canonical) must be valid for the Request-URI's domain.
-  const to = req.to.uri;
-  if (to.kind !== 'sip' || to.host.toLowerCase() !== ru.host.toLowerCase()) return reject('not-our-domain');
-  const aor = canonicalAor(to);
+  // Steps 1 and 5: the Request-URI names us (a domain or the agent's own address) and To is an
+  // AOR of a domain we serve.
+  const target = registerTarget(req, cfg);
+  if (typeof target === 'string') return reject(target);
+  const aor = target.aor;
   if (aor === undefined) return reject('unknown-aor');
   // Step 4: only the AOR's own user may change it (no third-party registration).
   if (aor !== caller.authenticatedAor) return reject('not-authorized-for-aor');

@@ -1,5 +1,6 @@
 import { type AuthenticateContext, authenticateRequest } from '../auth/authenticate.js';
 import type { BruteForceGuard } from '../auth/brute-force.js';
+import { type AlgorithmPolicy, offeredAlgorithms } from '../auth/offered-algorithms.js';
 import { matchesScanner } from '../auth/scanner.js';
 import type { SecurityEvent } from '../auth/security-event.js';
 import type { RequestHandler } from '../core/request-handlers.js';
@@ -13,8 +14,9 @@ import { userAor } from './aor.js';
 import type { Flow } from './binding.js';
 import { eventsForRegister, type RegistrationEvent } from './events.js';
 import type { LocationStore } from './location-store.js';
-import { processRegister, type RegisterOk, type RegistrarConfig, registerAor } from './process-register.js';
+import { processRegister, type RegisterOk, type RegistrarConfig } from './process-register.js';
 import { registerRejectResponse } from './register-reject.js';
+import { type RegisterTarget, registerTarget } from './register-target.js';
 import type { RegistrarUsers } from './registrar-users.js';
 import { checkRegisterSource, EMPTY_CIDR_SET } from './source-acl.js';
 
@@ -24,6 +26,8 @@ export interface RegisterHandlerDeps {
   readonly users: RegistrarUsers;
   /** Digest context; its `realms` are the configured domains as written, `findUser` is `users.find`. */
   readonly auth: AuthenticateContext;
+  /** Which digest algorithms each user is offered (`sip.auth`, `users[].algorithms`); overrides `auth.algorithms`. */
+  readonly algorithms: AlgorithmPolicy;
   readonly bruteForce: BruteForceGuard;
   readonly dropUserAgents: readonly string[];
   readonly clock: Clock;
@@ -105,37 +109,47 @@ function dropOrForbid(transaction: ServerTransaction, request: SipRequest, deps:
   else respond(transaction, request, deps, 403, 'Forbidden');
 }
 
-/** The realm to challenge with: the configured spelling of the Request-URI's domain. */
-function realmFor(request: SipRequest, deps: RegisterHandlerDeps): string | undefined {
-  const ru = request.requestUri;
-  if (ru.kind !== 'sip') return undefined;
+/**
+ * The realm to challenge with: the configured spelling of the domain the REGISTER is for (the
+ * Request-URI's domain, or the To AOR's when the Request-URI is the agent's own address).
+ */
+function realmFor(target: RegisterTarget, deps: RegisterHandlerDeps): string | undefined {
   let byHost = realmsByHost.get(deps.auth.realms);
   if (byHost === undefined) {
     byHost = new Map([...deps.auth.realms].map((r) => [r.toLowerCase(), r]));
     realmsByHost.set(deps.auth.realms, byHost);
   }
-  // The model lower-cases URI hosts; a realm is matched case-insensitively (RFC 3261 §19.1.4).
-  return byHost.get(ru.host) ?? byHost.get(ru.host.toLowerCase());
+  // The target's domain is lower-cased; a realm is matched case-insensitively (RFC 3261 §19.1.4).
+  return byHost.get(target.domain);
 }
 
 /** Configured realms by lower-cased spelling, per realm set (computed once per config). */
 const realmsByHost = new WeakMap<ReadonlySet<string>, ReadonlyMap<string, string>>();
 
+/** Digest contexts per offered algorithm list, per config's base context (at most a few each). */
+const contextsByOffer = new WeakMap<AuthenticateContext, Map<string, AuthenticateContext>>();
+
 /**
- * RFC 7616 §3.7: offer only algorithms the addressed user has an HA1 for, so a phone that only
- * speaks MD5 (most deployed phones, SIPp) is not handed a SHA-256 challenge it cannot answer when
- * the site stores MD5 only. An unknown user gets every configured algorithm.
+ * The digest context with the algorithms to offer the addressed user (`offeredAlgorithms`: the
+ * user's list, else the domain's, else the site's, then only those the user has an HA1 for), so
+ * a phone that answers only the first challenge (baresip, SIPp: MD5) gets one it can answer.
  */
 function authContextFor(request: SipRequest, realm: string, deps: RegisterHandlerDeps): AuthenticateContext {
   const to = request.to.uri;
   const user = to.kind === 'sip' && to.user !== undefined ? deps.users.find(to.user, realm) : undefined;
-  if (user === undefined) return deps.auth;
-  const offered = deps.auth.algorithms.filter((a) =>
-    a === 'MD5' ? user.ha1.md5 !== undefined : user.ha1.sha256 !== undefined,
-  );
-  return offered.length === deps.auth.algorithms.length || offered.length === 0
-    ? deps.auth
-    : { ...deps.auth, algorithms: offered };
+  const offered = offeredAlgorithms(deps.algorithms, user, realm);
+  let byOffer = contextsByOffer.get(deps.auth);
+  if (byOffer === undefined) {
+    byOffer = new Map();
+    contextsByOffer.set(deps.auth, byOffer);
+  }
+  const key = offered.join(',');
+  let ctx = byOffer.get(key);
+  if (ctx === undefined) {
+    ctx = { ...deps.auth, algorithms: offered };
+    byOffer.set(key, ctx);
+  }
+  return ctx;
 }
 
 /**
@@ -165,7 +179,8 @@ export function handleRegister(
     return;
   }
 
-  const realm = realmFor(request, deps);
+  const target = registerTarget(request, deps.config);
+  const realm = typeof target === 'string' ? undefined : realmFor(target, deps);
   if (realm === undefined) {
     const r = registerRejectResponse('not-our-domain', deps.config);
     respond(transaction, request, deps, r.status, r.reasonPhrase, r.headers);
@@ -194,7 +209,7 @@ export function handleRegister(
   );
   if (decision.kind !== 'authenticated') {
     if (decision.failure) {
-      const user = request.to.uri.kind === 'sip' ? registerAor(request) : undefined;
+      const user = typeof target === 'string' ? undefined : target.aor;
       deps.onSecurityEvents(deps.bruteForce.recordFailure(source, user, now));
     }
     if (decision.kind === 'challenge') {
@@ -211,7 +226,7 @@ export function handleRegister(
     respond(transaction, request, deps, 403, 'Forbidden');
     return;
   }
-  const aor = registerAor(request);
+  const aor = typeof target === 'string' ? undefined : target.aor;
   const result = processRegister(
     request,
     aor === undefined ? [] : deps.store.lookup(aor),

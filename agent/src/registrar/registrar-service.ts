@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { AgentConfig } from '@sipwall/shared';
 import type { Logger } from 'pino';
@@ -6,8 +7,9 @@ import { BruteForceGuard } from '../auth/brute-force.js';
 import { createNonceVerifier, type NonceOptions, type RandomBytes } from '../auth/nonce.js';
 import { NonceCountTracker } from '../auth/nonce-count.js';
 import type { SecurityEvent } from '../auth/security-event.js';
+import { type Myself, myselfFromConfig } from '../core/myself.js';
 import type { RequestHandler } from '../core/request-handlers.js';
-import type { SipStack } from '../core/sip-stack.js';
+import type { SipListening, SipStack } from '../core/sip-stack.js';
 import { AgentError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Binding } from './binding.js';
@@ -17,6 +19,7 @@ import { MemoryLocationStore, startExpirySweep } from './location-store.js';
 import { createPassiveRegisterHandler } from './passive-relay.js';
 import { createRegisterHandler } from './register-handler.js';
 import { compileRegistrarSettings, type RegistrarSettings } from './registrar-settings.js';
+import type { MyselfHost } from '../core/myself.js';
 import { type RegistrationRow, registrationRows } from './registration-view.js';
 
 export interface RegistrarServiceDeps {
@@ -33,6 +36,11 @@ export interface RegistrarServiceDeps {
   readonly onSecurityEvents: (events: readonly SecurityEvent[]) => void;
   /** Expiry sweep period; default 1 s. */
   readonly sweepIntervalMs?: number;
+  /**
+   * The host's interface addresses, for listeners on 0.0.0.0 / :: ("myself"); default: every
+   * address of `os.networkInterfaces()`, read once at open.
+   */
+  readonly hostAddresses?: readonly string[];
 }
 
 export interface RegistrarService {
@@ -40,6 +48,11 @@ export interface RegistrarService {
   attach(stack: SipStack): void;
   /** Applies a new config (users, policies, mode); a config that does not compile is refused and logged. */
   reconfigure(config: AgentConfig): void;
+  /**
+   * The agent's domains and addresses as of the current config and the bound listeners (a new
+   * instance after each config change and once the listeners are bound; call it per request).
+   */
+  myself(): Myself;
   /** The admin view, main bindings first. */
   registrations(limit?: number): RegistrationRow[];
   counts(): { readonly main: number; readonly passive: number; readonly blockedSources: number };
@@ -51,8 +64,13 @@ const NONCE_MAX_AGE_MS = 300_000;
 const NONCE_COUNT_ENTRIES = 200_000;
 const DEFAULT_VIEW_LIMIT = 10_000;
 
-function compileOrThrow(config: AgentConfig): RegistrarSettings {
-  const s = compileRegistrarSettings(config);
+/** Every address of the host's interfaces (what a 0.0.0.0 / :: listener answers on). */
+function readHostAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
+}
+
+function compileOrThrow(config: AgentConfig, host: MyselfHost): RegistrarSettings {
+  const s = compileRegistrarSettings(config, host);
   if (!s.ok) {
     throw new AgentError(
       'AGENT_ERR_REGISTRAR_CONFIG',
@@ -73,7 +91,9 @@ export async function openRegistrarService(
   deps: RegistrarServiceDeps,
 ): Promise<RegistrarService> {
   const log = deps.logger;
-  let settings = compileOrThrow(initial);
+  const hostAddresses = deps.hostAddresses ?? readHostAddresses();
+  let config = initial;
+  let settings = compileOrThrow(initial, { hostAddresses });
   const onWriteError = (e: unknown) =>
     log.warn({ err: e }, 'bindings journal write failed; serving from memory until it recovers');
   const opened = await MemoryLocationStore.open(deps.clock, {
@@ -128,13 +148,15 @@ export async function openRegistrarService(
       nonceCounts,
       nonceOptions,
       random: deps.randomBytes,
-      algorithms: ['SHA-256', 'MD5'],
+      // Replaced per user by `offeredAlgorithms(s.algorithms, …)` in the handler.
+      algorithms: s.algorithms.site,
     };
     return createRegisterHandler({
       config: s.config,
       store: main,
       users: s.users,
       auth,
+      algorithms: s.algorithms,
       bruteForce,
       dropUserAgents: s.dropUserAgents,
       clock: deps.clock,
@@ -146,11 +168,26 @@ export async function openRegistrarService(
     });
   };
 
+  // "Myself" needs the bound ports (config may say port 0): once the stack reports its listeners,
+  // rebuild it and the handler (one identity check per REGISTER; the list changes once, at start).
+  let boundListeners: readonly SipListening[] | undefined;
+  const refreshListeners = (st: SipStack): void => {
+    const listening = st.listening();
+    if (listening === boundListeners || listening.length === 0) return;
+    boundListeners = listening;
+    const myself = myselfFromConfig(config.sip, { hostAddresses, listening });
+    settings = { ...settings, config: { ...settings.config, myself } };
+    handler = build(settings, st);
+  };
+
   return {
     attach(st) {
       stack = st;
       handler = build(settings, st);
-      st.handlers.register('REGISTER', (req, tx, ctx, related) => handler?.(req, tx, ctx, related));
+      st.handlers.register('REGISTER', (req, tx, ctx, related) => {
+        refreshListeners(st);
+        handler?.(req, tx, ctx, related);
+      });
       keepAlive = startKeepAlive(deps.keepAlive, {
         clock: deps.clock,
         stack: st,
@@ -160,16 +197,24 @@ export async function openRegistrarService(
         logger: handlerLogger,
       });
     },
-    reconfigure(config) {
-      const next = compileRegistrarSettings(config);
+    reconfigure(nextConfig) {
+      const next = compileRegistrarSettings(nextConfig, {
+        hostAddresses,
+        ...(boundListeners === undefined ? {} : { listening: boundListeners }),
+      });
       if (!next.ok) {
         log.error({ error: next.error }, 'registrar config refused; keeping the previous one');
         return;
       }
+      config = nextConfig;
       settings = next.value;
       bruteForce.setPolicy(settings.bruteForce);
       if (stack !== undefined) handler = build(settings, stack);
       log.info({ mode: settings.mode, users: settings.users.size }, 'registrar reconfigured');
+    },
+    myself() {
+      if (stack !== undefined) refreshListeners(stack);
+      return settings.config.myself ?? myselfFromConfig(config.sip, { hostAddresses });
     },
     registrations(limit = DEFAULT_VIEW_LIMIT) {
       const now = deps.clock.now();

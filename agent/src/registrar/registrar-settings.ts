@@ -1,5 +1,7 @@
 import { type AgentConfig, err, ok, type Result } from '@sipwall/shared';
 import type { BruteForcePolicy } from '../auth/brute-force.js';
+import { type AlgorithmPolicy, compileAlgorithmPolicy } from '../auth/offered-algorithms.js';
+import { type MyselfHost, myselfFromConfig } from '../core/myself.js';
 import type { RegistrarConfig } from './process-register.js';
 import { indexUsers, type RegistrarUsers } from './registrar-users.js';
 import { compileCidrs } from './source-acl.js';
@@ -17,6 +19,8 @@ export interface RegistrarSettings {
   readonly users: RegistrarUsers;
   /** Realms (= our domains) exactly as configured: they enter HA1. */
   readonly realms: ReadonlySet<string>;
+  /** Which digest algorithms are offered, in which order (`sip.auth`; see `offeredAlgorithms`). */
+  readonly algorithms: AlgorithmPolicy;
   readonly bruteForce: BruteForcePolicy;
   readonly dropUserAgents: readonly string[];
   readonly upstream: UpstreamTarget | undefined;
@@ -38,8 +42,15 @@ export function parseUpstream(text: string): UpstreamTarget | undefined {
   return { host, port };
 }
 
-/** Compiles the registrar's view of a config (users, site policy, mode). Pure. */
-export function compileRegistrarSettings(config: AgentConfig): Result<RegistrarSettings, SettingsError> {
+/**
+ * Compiles the registrar's view of a config (users, site policy, mode, offered digest algorithms,
+ * and "myself": the domains plus the agent's addresses from config and `host`). Pure: the host's
+ * interface addresses and bound listeners come in as values.
+ */
+export function compileRegistrarSettings(
+  config: AgentConfig,
+  host: MyselfHost = {},
+): Result<RegistrarSettings, SettingsError> {
   const r = config.sip.registrar;
   const users = indexUsers(config.users);
   if (!users.ok) return err(users.error);
@@ -57,10 +68,12 @@ export function compileRegistrarSettings(config: AgentConfig): Result<RegistrarS
       maxExpiresSec: r.maxExpiresSec,
       defaultExpiresSec: Math.min(Math.max(r.defaultExpiresSec, r.minExpiresSec), r.maxExpiresSec),
       domains: new Set(config.sip.domains.map((d) => d.toLowerCase())),
+      myself: myselfFromConfig(config.sip, host),
       sourcePolicy: { allow: allow.value, deny: deny.value },
     },
     users: users.value,
     realms: new Set(config.sip.domains),
+    algorithms: compileAlgorithmPolicy(config.sip.auth),
     bruteForce: config.policies.bruteForce,
     dropUserAgents: config.policies.dropUserAgents,
     upstream,

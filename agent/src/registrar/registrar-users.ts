@@ -1,10 +1,12 @@
 import { err, ok, type Result, type SipUser } from '@sipwall/shared';
-import type { DigestUser } from '../auth/digest.js';
+import type { OfferedAlgorithm, OfferUser } from '../auth/offered-algorithms.js';
 import { type CidrSet, compileCidrs } from './source-acl.js';
 
 /** A configured SIP user, ready for authentication and registration checks. */
-export interface RegistrarUser extends DigestUser {
+export interface RegistrarUser extends OfferUser {
   readonly maxBindings: number;
+  /** The user's own challenge order (`users[].algorithms`), if configured. */
+  readonly algorithms?: readonly OfferedAlgorithm[] | undefined;
   readonly allowFrom: CidrSet;
 }
 
@@ -40,6 +42,7 @@ export function indexUsers(
       ha1: { md5: u.ha1.md5, sha256: u.ha1.sha256 },
       maxBindings: u.maxBindings,
       allowFrom: allowFrom.value,
+      algorithms: u.algorithms,
     });
   }
   return ok({

@@ -47,6 +47,7 @@ function setup() {
     store: MemoryLocationStore.inMemory(),
     users: users.value,
     auth,
+    algorithms: { site: ['MD5', 'SHA-256'], byDomain: new Map() },
     bruteForce: new BruteForceGuard({ maxFailures: 2, windowSec: 60, blockSec: 600 }),
     dropUserAgents: ['friendly-scanner'],
     clock,
