@@ -299,3 +299,32 @@ export function setBody<M extends SipMessage>(msg: M, body: Uint8Array, contentT
   else if (bytes.length === 0) next = removeHeader(next, 'content-type');
   return rebuild(next, next.headers, undefined, { body: bytes });
 }
+
+/**
+ * Replaces every field of a header by `values`, each as its own field at the first old field's
+ * position (at the top when there was none); no values removes the header. The proxy's one tool
+ * for rewriting a whole list (Via stack, Record-Route, Contact) in a single rebuild.
+ */
+export function replaceHeaderValues<M extends SipMessage>(
+  msg: M,
+  name: string,
+  values: readonly string[],
+): M {
+  const key = headerKey(name);
+  if (MANDATORY.has(key)) throw new Error(`SIP edit: use setHeader for ${headerSpelling(key)}`);
+  const fields = values.map((v) => makeField(name, v));
+  const headers: HeaderField[] = [];
+  let placed = false;
+  for (const h of msg.headers) {
+    if (h.key !== key) {
+      headers.push(h);
+      continue;
+    }
+    if (!placed) {
+      for (const f of fields) headers.push(f);
+      placed = true;
+    }
+  }
+  if (!placed) headers.unshift(...fields);
+  return rebuild(msg, headers, key);
+}

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DigestAuthSchema } from './digest-auth.js';
 import { PoliciesSchema } from './policies.js';
 import { ProxySettingsSchema } from './proxy.js';
-import { DomainSchema, IpAddressSchema, PortOrZeroSchema, PortSchema } from './primitives.js';
+import { CidrSchema, DomainSchema, IpAddressSchema, PortOrZeroSchema, PortSchema } from './primitives.js';
 import { SipUserSchema } from './sip-user.js';
 
 export const SipTransportSchema = z.enum(['udp', 'tcp', 'tls']);
@@ -23,6 +23,12 @@ export const SipInterfaceSchema = z
     /** 0 picks a free port (tests). */
     port: PortOrZeroSchema.default(5060),
     transports: z.array(SipTransportSchema).min(1).default(['udp', 'tcp']),
+    /**
+     * Networks reached through this interface (the proxy sends a request for an address in one of
+     * them out of this interface). Default: the interface address's own subnet as the host reports
+     * it; addresses in no interface's networks go out of the first `outside` interface.
+     */
+    networks: z.array(CidrSchema).default([]),
   })
   .strict();
 export type SipInterface = z.infer<typeof SipInterfaceSchema>;

@@ -1,0 +1,261 @@
+import { getContacts, getRecordRoutes } from '../sip/accessors.js';
+import { replaceHeaderValues, setHeader } from '../sip/edit.js';
+import type { NameAddr, SipMessage, SipUri } from '../sip/message.js';
+import { formatParams } from '../sip/params.js';
+import type { TransportProtocol } from '../transport/types.js';
+import { normalizeHost } from '../transport/via-stamp.js';
+import type { InterfaceMap, ProxyInterface } from './interfaces.js';
+import type { Sealer } from './seal.js';
+
+/**
+ * Topology hiding and NAT rewriting between the inside and the outside (pure functions over
+ * messages). Everything the outside must not learn is either replaced by the agent's outside
+ * address or sealed into the agent's own parameters, so a message coming back restores it
+ * without any per-dialog state:
+ * - Contact of an inside party → `sip:user@OUTSIDE:port;swc=<sealed contact + flow>`;
+ * - the inside part of a Record-Route list → sealed into the agent's outside entry (`swr`);
+ * - a Call-ID holding an inside address → `sw1<sealed Call-ID>`;
+ * - any other inside IPv4 literal in a header → the outside address; configured headers stripped.
+ */
+
+/** Where an inside party really is: the flow its message arrived on. */
+export interface Flow {
+  readonly protocol: TransportProtocol;
+  readonly address: string;
+  readonly port: number;
+}
+
+/** A contact sealed by `hideContact`. */
+export interface SealedContact {
+  readonly uri: string;
+  readonly flow: Flow;
+}
+
+/** Record-Route entries hidden behind the agent's outside entry: `after` it (request) or `before` it. */
+interface HiddenRoutes {
+  readonly a?: readonly string[];
+  readonly b?: readonly string[];
+}
+
+export const CONTACT_PARAM = 'swc';
+export const ROUTE_PARAM = 'swr';
+const CALL_ID_PREFIX = 'sw1';
+
+/** Headers the hiding functions handle themselves (never scrubbed generically). */
+const OWN_HEADERS = new Set([
+  'via',
+  'record-route',
+  'route',
+  'contact',
+  'call-id',
+  'cseq',
+  'content-length',
+  'max-forwards',
+  'content-type',
+]);
+
+const IPV4 = /(?<![0-9.])(?:\d{1,3}\.){3}\d{1,3}(?![0-9])/g;
+
+export interface HideOptions {
+  readonly interfaces: InterfaceMap;
+  readonly sealer: Sealer;
+  /** The outside interface the message leaves through. */
+  readonly out: ProxyInterface;
+  /** Transport the outside uses to reach the agent (for contact URIs). */
+  readonly protocol: TransportProtocol;
+  /** Lower-case header names to remove; a trailing `*` matches a prefix. */
+  readonly strip: readonly string[];
+  /** Whether to hide the topology (else only Contact is rewritten: NAT traversal needs that). */
+  readonly hide: boolean;
+}
+
+/** The URI the agent advertises for itself on an interface (`sip:host:port;transport=…`). */
+export function selfUri(iface: ProxyInterface, protocol: TransportProtocol, user?: string): string {
+  const port = iface.ports.get(protocol) ?? iface.ports.get('udp') ?? 5060;
+  const host = iface.advertised.includes(':') ? `[${iface.advertised}]` : iface.advertised;
+  const transport = protocol === 'udp' ? '' : `;transport=${protocol}`;
+  return `sip:${user === undefined ? '' : `${user}@`}${host}:${port}${transport}`;
+}
+
+/** Rewrites a message (request or response) that crosses from the inside to the outside. */
+export function hideForOutside<M extends SipMessage>(msg: M, source: Flow, opts: HideOptions): M {
+  let out = rewriteContacts(msg, source, opts);
+  if (!opts.hide) return out;
+  out = hideRecordRoute(out, opts);
+  out = maskCallId(out, opts);
+  out = scrubAndStrip(out, opts);
+  return out;
+}
+
+/** Undoes `hideForOutside` on a message coming in from the outside (Record-Route, Call-ID). */
+export function revealFromOutside<M extends SipMessage>(msg: M, opts: Pick<HideOptions, 'sealer'>): M {
+  let out = msg;
+  if (out.callId.startsWith(CALL_ID_PREFIX)) {
+    const real = opts.sealer.open(out.callId.slice(CALL_ID_PREFIX.length));
+    if (real !== undefined) out = setHeader(out, 'Call-ID', real);
+  }
+  return revealRecordRoute(out, opts.sealer);
+}
+
+function rewriteContacts<M extends SipMessage>(msg: M, source: Flow, opts: HideOptions): M {
+  const parsed = getContacts(msg);
+  if (!parsed.ok || parsed.value.star || parsed.value.contacts.length === 0) return msg;
+  const values = parsed.value.contacts.map((c) => {
+    if (c.uri.kind !== 'sip' || opts.interfaces.forDestination(c.uri.host).role !== 'inside') return c.raw;
+    const sealed = opts.sealer.seal(JSON.stringify([c.uri.raw, source.protocol, source.address, source.port]));
+    const user = c.uri.userRaw;
+    const uri = `${selfUri(opts.out, opts.protocol, user)};${CONTACT_PARAM}=${sealed}`;
+    const name = c.displayName === undefined ? '' : `"${c.displayName.replace(/["\\]/g, '\\$&')}" `;
+    return `${name}<${uri}>${formatParams(c.params)}`;
+  });
+  return replaceHeaderValues(msg, 'Contact', values);
+}
+
+/** The contact and flow sealed in a URI of ours (`swc`), or `undefined`. */
+export function openContact(uri: SipUri, sealer: Sealer): SealedContact | undefined {
+  const token = uri.params.find((p) => p.name.toLowerCase() === CONTACT_PARAM)?.value;
+  if (token === undefined) return undefined;
+  const text = sealer.open(token);
+  if (text === undefined) return undefined;
+  try {
+    const [raw, protocol, address, port] = JSON.parse(text) as [string, TransportProtocol, string, number];
+    return { uri: raw, flow: { protocol, address, port } };
+  } catch {
+    return undefined;
+  }
+}
+
+function isOurs(entry: NameAddr, opts: Pick<HideOptions, 'interfaces'>, role: 'inside' | 'outside'): boolean {
+  const uri = entry.uri;
+  if (uri.kind !== 'sip' || uri.user !== undefined) return false;
+  const host = normalizeHost(uri.host);
+  const iface = opts.interfaces.all.find((i) => i.advertised === host || i.address === host);
+  return iface !== undefined && iface.role === role;
+}
+
+/**
+ * The inside part of the Record-Route list goes into the agent's outside entry: the entries
+ * after it when the agent's inside entry follows it (a request from the inside), or before it
+ * when the inside entry precedes it (a response to a request that went inside).
+ */
+function hideRecordRoute<M extends SipMessage>(msg: M, opts: HideOptions): M {
+  const parsed = getRecordRoutes(msg);
+  if (!parsed.ok || parsed.value.length === 0) return msg;
+  const list = parsed.value;
+  const o = list.findIndex((e) => isOurs(e, opts, 'outside'));
+  let kept: string[];
+  if (o < 0) {
+    // No entry of ours facing out: nothing on this list may leave (inside proxies only).
+    kept = list.filter((e) => !isInsideEntry(e, opts)).map((e) => e.raw);
+  } else {
+    const after = list[o + 1];
+    const before = list[o - 1];
+    const self = list[o]!;
+    if (after !== undefined && isOurs(after, opts, 'inside')) {
+      const hidden: HiddenRoutes = { a: list.slice(o + 1).map((e) => e.raw) };
+      kept = [...list.slice(0, o).map((e) => e.raw), withRouteToken(self, hidden, opts.sealer)];
+    } else if (before !== undefined && isOurs(before, opts, 'inside')) {
+      const hidden: HiddenRoutes = { b: list.slice(0, o).map((e) => e.raw) };
+      kept = [withRouteToken(self, hidden, opts.sealer), ...list.slice(o + 1).map((e) => e.raw)];
+    } else {
+      kept = list.filter((e) => !isInsideEntry(e, opts)).map((e) => e.raw);
+    }
+  }
+  return replaceHeaderValues(msg, 'Record-Route', kept);
+}
+
+function isInsideEntry(e: NameAddr, opts: Pick<HideOptions, 'interfaces'>): boolean {
+  return e.uri.kind === 'sip' && opts.interfaces.forDestination(e.uri.host).role === 'inside';
+}
+
+function withRouteToken(entry: NameAddr, hidden: HiddenRoutes, sealer: Sealer): string {
+  const token = sealer.seal(JSON.stringify(hidden));
+  // The token is a URI parameter: it comes back in Route headers built from this entry.
+  const uri = `${entry.uri.raw};${ROUTE_PARAM}=${token}`;
+  return `<${uri}>${formatParams(entry.params)}`;
+}
+
+/** Restores every Record-Route entry of ours that carries a sealed inside part. */
+function revealRecordRoute<M extends SipMessage>(msg: M, sealer: Sealer): M {
+  const parsed = getRecordRoutes(msg);
+  if (!parsed.ok || parsed.value.length === 0) return msg;
+  let changed = false;
+  const out: string[] = [];
+  for (const e of parsed.value) {
+    const hidden = e.uri.kind === 'sip' ? openRoutes(e.uri, sealer) : undefined;
+    if (hidden === undefined) {
+      out.push(e.raw);
+      continue;
+    }
+    changed = true;
+    const plain = `<${stripParam(e.uri.raw, ROUTE_PARAM)}>${formatParams(e.params)}`;
+    out.push(...(hidden.b ?? []), plain, ...(hidden.a ?? []));
+  }
+  return changed ? replaceHeaderValues(msg, 'Record-Route', out) : msg;
+}
+
+/**
+ * For a Route entry of ours with a sealed inside part: the Route values that lead from the agent
+ * to the inside party, in order (the entries after it as they were, or those before it reversed).
+ */
+export function insideRouteFrom(uri: SipUri, sealer: Sealer): string[] | undefined {
+  const hidden = openRoutes(uri, sealer);
+  if (hidden === undefined) return undefined;
+  if (hidden.a !== undefined) return [...hidden.a];
+  return [...(hidden.b ?? [])].reverse();
+}
+
+function openRoutes(uri: SipUri, sealer: Sealer): HiddenRoutes | undefined {
+  const token = uri.params.find((p) => p.name.toLowerCase() === ROUTE_PARAM)?.value;
+  if (token === undefined) return undefined;
+  const text = sealer.open(token);
+  if (text === undefined) return undefined;
+  try {
+    const v = JSON.parse(text) as HiddenRoutes;
+    return typeof v === 'object' && v !== null ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function stripParam(uriRaw: string, name: string): string {
+  return uriRaw.replace(new RegExp(`;${name}=[A-Za-z0-9_-]*`, 'i'), '');
+}
+
+function maskCallId<M extends SipMessage>(msg: M, opts: HideOptions): M {
+  if (!hasInsideAddress(msg.callId, opts)) return msg;
+  return setHeader(msg, 'Call-ID', CALL_ID_PREFIX + opts.sealer.seal(msg.callId));
+}
+
+function hasInsideAddress(text: string, opts: Pick<HideOptions, 'interfaces'>): boolean {
+  for (const m of text.matchAll(IPV4)) if (opts.interfaces.isInsideAddress(m[0])) return true;
+  return false;
+}
+
+function stripped(key: string, strip: readonly string[]): boolean {
+  for (const s of strip) {
+    if (s.endsWith('*') ? key.startsWith(s.slice(0, -1)) : key === s) return true;
+  }
+  return false;
+}
+
+/** Removes configured headers and replaces inside IPv4 literals in every other header. */
+function scrubAndStrip<M extends SipMessage>(msg: M, opts: HideOptions): M {
+  const drop = new Set<string>();
+  const dirty = new Set<string>();
+  for (const h of msg.headers) {
+    if (stripped(h.key, opts.strip)) drop.add(h.key);
+    else if (!OWN_HEADERS.has(h.key) && hasInsideAddress(h.value, opts)) dirty.add(h.key);
+  }
+  let out = msg;
+  for (const key of drop) out = replaceHeaderValues(out, key, []);
+  const scrub = (v: string) =>
+    v.replace(IPV4, (ip) => (opts.interfaces.isInsideAddress(ip) ? opts.out.advertised : ip));
+  for (const key of dirty) {
+    const fields = out.headers.filter((h) => h.key === key);
+    const name = fields[0]!.name;
+    if (key === 'from' || key === 'to') out = setHeader(out, name, scrub(fields[0]!.value));
+    else out = replaceHeaderValues(out, name, fields.map((f) => scrub(f.value)));
+  }
+  return out;
+}
