@@ -130,7 +130,7 @@ export const AgentConfigSchema = z
           keepAliveIntervalSec: 25,
           keepAliveMaxFailures: 3,
         }),
-        auth: DigestAuthSchema.default({ algorithms: ['MD5', 'SHA-256'], domainAlgorithms: {} }),
+        auth: DigestAuthSchema.default({ algorithms: ['MD5'], domainAlgorithms: {} }),
         proxy: ProxySettingsSchema.default(ProxySettingsSchema.parse({})),
       })
       .strict()
