@@ -76,6 +76,8 @@ export async function startSipService(deps: SipServiceDeps): Promise<SipService>
       const prepared = transportLayer.prepareRequest(request, target);
       transactions.sendRequest(prepared.request, prepared.channel, user);
     },
+    sendStateless: (request, target) => transportLayer.sendStateless(request, target),
+    forwardResponse: (response, interfaceName) => transportLayer.forwardResponse(response, interfaceName),
     listening: () => listening,
   });
   const tls =

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { createResponse } from '../sip/build.js';
-import type { SipRequest, Uri } from '../sip/message.js';
+import type { SipRequest, SipResponse, Uri } from '../sip/message.js';
 import type { InboundContext } from '../transport/channels.js';
 import type { IdGenerator } from '../transaction/ids.js';
 import type { TransactionUser } from '../transaction/transaction-user.js';
@@ -66,8 +66,17 @@ export class CoreUser implements TransactionUser {
     this.refuse(request, transaction);
   }
 
-  onStrayAck(ack: SipRequest): void {
+  onStrayAck(ack: SipRequest, context: InboundContext): void {
+    const stray = this.deps.handlers.stray;
+    if (stray !== undefined) {
+      stray.onStrayAck(ack, context);
+      return;
+    }
     this.deps.logger.debug({ callId: ack.callId }, 'ACK matching no transaction dropped');
+  }
+
+  onStrayResponse(response: SipResponse, context: InboundContext): void {
+    this.deps.handlers.stray?.onStrayResponse(response, context);
   }
 
   private isForUs(uri: Uri): boolean {

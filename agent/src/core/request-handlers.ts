@@ -1,4 +1,4 @@
-import type { SipRequest } from '../sip/message.js';
+import type { SipRequest, SipResponse } from '../sip/message.js';
 import type { InboundContext } from '../transport/channels.js';
 import type { ServerTransaction } from '../transaction/types.js';
 
@@ -31,9 +31,18 @@ export const KNOWN_METHODS: ReadonlySet<string> = new Set([
   'UPDATE',
 ]);
 
-/** Where the registrar and the proxy plug in later: one handler per method. */
+/** What the proxy does with messages that match no transaction (§16.7, §16.11, §13.2.2.4). */
+export interface StrayHandler {
+  /** An ACK for a 2xx (end to end: routed like any in-dialog request). */
+  onStrayAck(ack: SipRequest, context: InboundContext): void;
+  /** A response matching no client transaction (a stateless forward's answer). */
+  onStrayResponse(response: SipResponse, context: InboundContext): void;
+}
+
+/** Where the registrar and the proxy plug in: one handler per method, one for stray messages. */
 export class RequestHandlerRegistry {
   private readonly handlers = new Map<string, RequestHandler>();
+  stray: StrayHandler | undefined;
 
   register(method: string, handler: RequestHandler): void {
     if (this.handlers.has(method)) throw new Error(`a handler for ${method} is already registered`);

@@ -1,4 +1,4 @@
-import type { SipRequest } from '../sip/message.js';
+import type { SipRequest, SipResponse } from '../sip/message.js';
 import type { IdGenerator } from '../transaction/ids.js';
 import type { ClientTransactionUser, ServerTransaction } from '../transaction/types.js';
 import type { TransportProtocol } from '../transport/types.js';
@@ -37,6 +37,10 @@ export interface SipStack {
    * @throws {Error} when no listener is bound yet (call after the service started).
    */
   sendRequest(request: SipRequest, target: SipSendTarget, user: ClientTransactionUser): void;
+  /** Sends a request once, outside any transaction (ACK for a 2xx, stateless forwarding). */
+  sendStateless(request: SipRequest, target: SipSendTarget): Promise<void>;
+  /** Sends a response by its top Via, outside any server transaction (stateless forwarding). */
+  forwardResponse(response: SipResponse, interfaceName?: string): Promise<void>;
   /** Bound listeners (empty until the service has started listening). */
   listening(): readonly SipListening[];
 }

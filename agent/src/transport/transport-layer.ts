@@ -311,6 +311,30 @@ export class TransportLayer implements InboundSink {
     };
   }
 
+  /**
+   * Sends a message outside any transaction (a proxy's ACK for a 2xx, a stateless forward):
+   * one send, no retransmission. Rejects with a `TransportError`.
+   */
+  async sendStateless(request: SipRequest, target: RequestTarget): Promise<void> {
+    const prepared = this.prepareRequest(request, target);
+    await prepared.channel.sendRequest(prepared.request);
+  }
+
+  /**
+   * Sends a response by its top Via (RFC 3261 §18.2.2, without a server transaction): a
+   * stateless proxy's forward (§16.11). The transport is the Via's, on `interfaceName` if given.
+   */
+  async forwardResponse(response: SipResponse, interfaceName?: string): Promise<void> {
+    const top = response.via[0];
+    if (top === undefined) throw new TransportError('no-route', 'response has no Via');
+    const protocol = top.transport.toLowerCase() as TransportProtocol;
+    const transport = this.pick(protocol, interfaceName);
+    if (transport === undefined) throw new TransportError('unsupported-transport', `no ${protocol} listener`);
+    const route = routeResponse(top, {});
+    const destination = route.kind === 'endpoint' ? route.destination : route.fallback;
+    await transport.send(this.bytesOf(response), destination);
+  }
+
   private pick(protocol: TransportProtocol, interfaceName: string | undefined): Transport | undefined {
     return this.find(protocol, interfaceName) ?? this.find(protocol, undefined);
   }
