@@ -40,7 +40,7 @@ function hasHa1(user: DigestUser, algorithm: OfferedAlgorithm): boolean {
  * An unknown user gets the realm's list unfiltered, like anyone else asking. Used for the
  * registrar's 401 and the proxy's 407. Returns a configured array when nothing is filtered out.
  *
- * @example offeredAlgorithms(settings.algorithms, users.find('alice', realm), realm) // ['MD5', 'SHA-256']
+ * @example offeredAlgorithms(settings.algorithms, users.find('alice', realm), realm) // ['MD5'] by default
  */
 export function offeredAlgorithms(
   policy: AlgorithmPolicy,
