@@ -156,6 +156,12 @@ function which(tool: string): string | undefined {
 export function labSkipReason(): string | undefined {
   if (process.platform !== 'linux') return `needs Linux network namespaces (platform is ${process.platform})`;
   if (process.getuid?.() !== 0) return 'needs root (ip netns, nft, tcpdump)';
+  const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  const caps = BigInt(`0x${capEff ?? '0'}`);
+  // CAP_NET_ADMIN (12) for links, addresses and nftables; CAP_SYS_ADMIN (21) for `ip netns add`.
+  if ((caps & (1n << 12n)) === 0n || (caps & (1n << 21n)) === 0n) {
+    return 'needs CAP_NET_ADMIN and CAP_SYS_ADMIN (root in a container without them)';
+  }
   const missing = TOOLS.filter((t) => which(t) === undefined);
   if (missing.length > 0) {
     return `needs ${missing.join(', ')} (Debian: iproute2, nftables, dnsmasq-base, tcpdump)`;
