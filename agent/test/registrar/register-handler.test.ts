@@ -6,6 +6,7 @@ import { createNonceVerifier, type NonceOptions } from '../../src/auth/nonce.js'
 import { NonceCountTracker } from '../../src/auth/nonce-count.js';
 import type { SecurityEvent } from '../../src/auth/security-event.js';
 import type { RegistrationEvent } from '../../src/registrar/events.js';
+import { myselfFromConfig } from '../../src/core/myself.js';
 import { MemoryLocationStore } from '../../src/registrar/location-store.js';
 import { handleRegister, type RegisterHandlerDeps } from '../../src/registrar/register-handler.js';
 import { indexUsers } from '../../src/registrar/registrar-users.js';
@@ -169,5 +170,72 @@ describe('register handler (shell)', () => {
     );
     expect(res?.status).toBe(423);
     expect(getHeaders(res!, 'min-expires')).toEqual(['60']);
+  });
+});
+
+describe('register handler: offered algorithms and the agent as "myself"', () => {
+  /** alice with both HA1s; the agent listens on 192.0.2.1:5060 and serves example.com. */
+  function setupMyself(algorithms?: ReadonlyArray<'MD5' | 'SHA-256'>, siteOrder?: Array<'MD5' | 'SHA-256'>) {
+    const base = setup();
+    const users = indexUsers([
+      SipUserSchema.parse({
+        username: 'alice',
+        domain: realm,
+        ha1: { md5: ha1Of('md5', 'alice', realm, 'pw'), sha256: ha1Of('sha256', 'alice', realm, 'pw') },
+        ...(algorithms === undefined ? {} : { algorithms }),
+      }),
+    ]);
+    if (!users.ok) throw new Error('users');
+    const myself = myselfFromConfig({ domains: [realm], interfaces: [{ address: '192.0.2.1', port: 5060 }] });
+    const deps: RegisterHandlerDeps = {
+      ...base.deps,
+      config: { ...cfg, myself },
+      users: users.value,
+      auth: { ...base.deps.auth, findUser: (u, r) => users.value.find(u, r) },
+      algorithms: { site: siteOrder ?? ['MD5', 'SHA-256'], byDomain: new Map() },
+    };
+    return { ...base, deps };
+  }
+  const offered = (res: SipResponse | undefined) =>
+    getHeaders(res!, 'www-authenticate').map((h) => /algorithm=([\w-]+)/.exec(h)?.[1]);
+
+  it('challenges in the configured order: site, else the user override', async () => {
+    expect(offered(await send(setupMyself().deps, register()))).toEqual(['MD5', 'SHA-256']);
+    expect(offered(await send(setupMyself(undefined, ['SHA-256', 'MD5']).deps, register()))).toEqual([
+      'SHA-256',
+      'MD5',
+    ]);
+    expect(offered(await send(setupMyself(['MD5'], ['SHA-256', 'MD5']).deps, register()))).toEqual(['MD5']);
+  });
+
+  it('registers REGISTER sip:<agent address> with To alice@<agent address> as alice of the default domain', async () => {
+    const { deps } = setupMyself(['MD5']);
+    const spec = { requestUri: 'sip:192.0.2.1:5060', to: '<sip:alice@192.0.2.1>' };
+    const challenge = await send(deps, register({ ...spec, cseq: 1 }));
+    expect(challenge?.status).toBe(401);
+    const header = getHeaders(challenge!, 'www-authenticate')[0]!;
+    expect(header).toContain(`realm="${realm}"`);
+    const nonce = /nonce="([^"]+)"/.exec(header)![1]!;
+    const auth = authorizationHeader({
+      hash: 'md5',
+      username: 'alice',
+      realm,
+      password: 'pw',
+      method: 'REGISTER',
+      uri: 'sip:192.0.2.1:5060',
+      nonce,
+      nc: '00000001',
+      cnonce: 'c1',
+    });
+    const ok = await send(deps, register({ ...spec, cseq: 2, headers: [['Authorization', auth]] }));
+    expect(ok?.status).toBe(200);
+    expect(deps.store.lookup('sip:alice@example.com')).toHaveLength(1);
+    expect(deps.store.lookup('sip:alice@192.0.2.1')).toHaveLength(0);
+  });
+
+  it("answers 404 for the agent's address on a port it does not listen on, and for a foreign address", async () => {
+    const { deps } = setupMyself();
+    expect((await send(deps, register({ requestUri: 'sip:192.0.2.1:5080' })))?.status).toBe(404);
+    expect((await send(deps, register({ requestUri: 'sip:198.51.100.1' })))?.status).toBe(404);
   });
 });
