@@ -339,6 +339,8 @@ export function firstError(errorFile: string): string | undefined {
   } catch {
     return undefined;
   }
+  const unexpected = /while expecting '([^']*)'[^']*received 'SIP\/2\.0 (\d{3} [^\r\n]*)/.exec(text);
+  if (unexpected) return `${unexpected[2]!.trim()} while expecting ${unexpected[1]}`;
   const status = /SIP\/2\.0 (\d{3} [^\r\n]*)/.exec(text);
   if (status) return status[1]!.trim();
   const line = text.split('\n').find((l) => l.trim() !== '' && !/^-+\s/.test(l));
