@@ -204,8 +204,14 @@ export function orderSrv(records: readonly SrvRecord[], random: () => number): S
   const out: SrvRecord[] = [];
   for (const priority of [...byPriority.keys()].sort((a, b) => a - b)) {
     const group = byPriority.get(priority) ?? [];
-    // Zero weights first, otherwise as received (stable).
-    const left = [...group.filter((r) => r.weight === 0), ...group.filter((r) => r.weight !== 0)];
+    // "Arrange … in any order, except … weight 0 … at the beginning": zero weights first, then by target
+    // and port, so the same answer and the same draws give the same order whatever order the server sent.
+    const left = group.sort(
+      (x, y) =>
+        Number(x.weight !== 0) - Number(y.weight !== 0) ||
+        (x.name < y.name ? -1 : x.name > y.name ? 1 : 0) ||
+        x.port - y.port,
+    );
     while (left.length > 0) {
       const i = pickWeighted(left, random);
       out.push(left[i]!);

@@ -152,9 +152,22 @@ describe('orderSrv (RFC 2782)', () => {
     expect(names(orderSrv(rs, sequence(0.5)))).toEqual(['heavy', 'zero']);
   });
 
-  it('all weights 0: received order within the priority', () => {
-    const rs = [srv('x', 1, 10), srv('y', 2, 10), srv('z', 3, 10)];
-    expect(names(orderSrv(rs, sequence(0.99)))).toEqual(['x', 'y', 'z']);
+  it('all weights 0: by target name then port within the priority', () => {
+    const rs = [srv('z', 3, 10), srv('x', 2, 10), srv('y', 2, 10), srv('x', 1, 10)];
+    expect(orderSrv(rs, sequence(0.99)).map((r) => `${r.name}:${r.port}`)).toEqual([
+      'x:1',
+      'x:2',
+      'y:2',
+      'z:3',
+    ]);
+  });
+
+  it('the order the server sent does not change the result of the same draws', () => {
+    const rs = [srv('a', 5060, 10, 20), srv('b', 5070, 10, 10), srv('c', 5080, 10, 5)];
+    const reversed = [...rs].reverse();
+    for (const r of [0, 0.3, 0.6, 0.9, 0.99]) {
+      expect(names(orderSrv(reversed, sequence(r, r)))).toEqual(names(orderSrv(rs, sequence(r, r))));
+    }
   });
 
   it("target '.' (node: '') is dropped", () => {
