@@ -6,11 +6,17 @@ import type { IdGenerator } from '../transaction/ids.js';
 import type { TransactionUser } from '../transaction/transaction-user.js';
 import type { ServerTransaction } from '../transaction/types.js';
 import { normalizeHost } from '../transport/via-stamp.js';
+import type { Myself } from './myself.js';
 import { KNOWN_METHODS, type RequestHandlerRegistry } from './request-handlers.js';
 
 export interface CoreUserOptions {
-  /** SIP domains and addresses that mean "this agent" in a Request-URI. */
+  /** SIP domains and addresses that mean "this agent" in a Request-URI (any port); see `myself`. */
   readonly localHosts: readonly string[];
+  /**
+   * The agent's domains and addresses with their ports (RFC 3261 §16.4 "myself"); when given it
+   * decides instead of `localHosts` (e.g. `() => registrar.myself()`, current config and bound ports).
+   */
+  readonly myself?: () => Myself;
 }
 
 export interface CoreUserDeps {
@@ -31,12 +37,14 @@ const CORE_METHODS = ['OPTIONS', 'ACK', 'CANCEL'];
  */
 export class CoreUser implements TransactionUser {
   private readonly localHosts: Set<string>;
+  private readonly myself: (() => Myself) | undefined;
 
   constructor(
     options: CoreUserOptions,
     private readonly deps: CoreUserDeps,
   ) {
     this.localHosts = new Set(options.localHosts.map(normalizeHost));
+    this.myself = options.myself;
   }
 
   /** Allow header value: core methods plus every registered handler. */
@@ -79,7 +87,9 @@ export class CoreUser implements TransactionUser {
     this.deps.handlers.stray?.onStrayResponse(response, context);
   }
 
+  /** A Request-URI naming the agent: with `myself`, a domain or our address with or without our port. */
   private isForUs(uri: Uri): boolean {
+    if (this.myself !== undefined) return this.myself().isUri(uri);
     return uri.kind === 'sip' && this.localHosts.has(normalizeHost(uri.host));
   }
 
