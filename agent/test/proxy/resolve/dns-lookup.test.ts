@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import {
   createDnsLookup,
@@ -138,6 +139,30 @@ describe('createDnsLookup (cache over a resolver)', () => {
 });
 
 describe('createResolver', () => {
+  it('a server that never answers: the lookup rejects ETIMEOUT after timeoutMs × tries', async () => {
+    const silent = createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    let received = 0;
+    silent.on('message', () => {
+      received++;
+    });
+    try {
+      const queries = createResolver({
+        servers: [`127.0.0.1:${silent.address().port}`],
+        timeoutMs: 100,
+        tries: 2,
+      });
+      const dns = createDnsLookup(queries, { clock: new ManualClock() });
+      const started = Date.now();
+      const err = await dns.srv('_sip._udp.example.net').catch((e: unknown) => e);
+      expect(err).toMatchObject({ reason: 'query-failed', dnsCode: 'ETIMEOUT' });
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(received).toBeGreaterThanOrEqual(2);
+    } finally {
+      await new Promise<void>((resolve) => silent.close(resolve));
+    }
+  });
+
   it('accepts address, address:port and [v6]:port', () => {
     expect(() =>
       createResolver({ servers: ['192.0.2.53', '192.0.2.54:5353', '2001:db8::53', '[2001:db8::54]:53'] }),
