@@ -21,12 +21,22 @@ function safe(text: string, what: string): string {
   return text;
 }
 
-/** What a response copies from its request (§8.2.6.2); the partial of a parse error has the same. */
-type Copied = Omit<PartialRequest, 'method'>;
+/** What a response copies from its request (§8.2.6.2). */
+interface Copied {
+  readonly via: readonly HeaderField[];
+  readonly from: HeaderField;
+  readonly to: HeaderField;
+  readonly callId: HeaderField;
+  readonly cseq: HeaderField;
+  readonly toHasTag: boolean;
+}
+
+/** The same from a parse error's partial request: From, To and Call-ID may be missing. */
+type CopiedPartial = Omit<PartialRequest, 'method'>;
 
 /** The header section (with the blank line) of a response copying `copied`. */
 function composeHead(
-  copied: Copied,
+  copied: Copied | CopiedPartial,
   status: number,
   reason: string,
   opts: CreateResponseOptions,
@@ -34,12 +44,15 @@ function composeHead(
 ): string {
   let head = `SIP/2.0 ${status} ${safe(reason, 'reason')}\r\n`;
   for (const v of copied.via) head += v.raw;
-  head += copied.from.raw;
+  if (copied.from !== undefined) head += copied.from.raw;
   // §8.2.6.2: add a To tag unless present already or the response is 100 (§8.2.6.1).
-  head += addsToTag(copied, status, opts)
-    ? `${copied.to.name}: ${copied.to.value};tag=${safe(opts.toTag!, 'tag')}\r\n`
-    : copied.to.raw;
-  head += copied.callId.raw + copied.cseq.raw;
+  if (copied.to !== undefined) {
+    head += addsToTag(copied, status, opts)
+      ? `${copied.to.name}: ${copied.to.value};tag=${safe(opts.toTag!, 'tag')}\r\n`
+      : copied.to.raw;
+  }
+  if (copied.callId !== undefined) head += copied.callId.raw;
+  head += copied.cseq.raw;
   for (const [name, value] of opts.headers ?? [])
     head += `${safe(name, 'name')}: ${safe(value, 'value')}\r\n`;
   if (opts.body !== undefined) head += `Content-Type: ${safe(opts.body.contentType, 'type')}\r\n`;
@@ -47,7 +60,7 @@ function composeHead(
   return head;
 }
 
-function addsToTag(copied: Copied, status: number, opts: CreateResponseOptions): boolean {
+function addsToTag(copied: Copied | CopiedPartial, status: number, opts: CreateResponseOptions): boolean {
   return opts.toTag !== undefined && !copied.toHasTag && status !== 100;
 }
 
@@ -60,7 +73,12 @@ function toWire(head: string, body: Uint8Array | undefined): Buffer {
   return wire;
 }
 
-function compose(copied: Copied, status: number, reason: string, opts: CreateResponseOptions): Buffer {
+function compose(
+  copied: Copied | CopiedPartial,
+  status: number,
+  reason: string,
+  opts: CreateResponseOptions,
+): Buffer {
   const body = opts.body?.bytes;
   return toWire(composeHead(copied, status, reason, opts, body?.length ?? 0), body);
 }
@@ -211,25 +229,40 @@ export function createResponse(
 }
 
 /**
- * The 400/413/416/505 answer to an unparsable request, built from `error.partial`;
- * `undefined` when `!error.canRespond` (the caller drops and counts).
+ * Wire bytes of the 400/413/416/505 answer to an unparsable request, built from `error.partial`
+ * (Via, From, To, Call-ID and CSeq copied as they came, broken or not: the client matches on
+ * Via and CSeq, §17.1.3); `undefined` when `!error.canRespond` (the caller drops and counts).
+ * What the transport sends: the copy of a malformed To (RFC 4475 §3.1.2.6) would not parse
+ * back, so the answer is bytes, not a parsed message.
  */
-export function createErrorResponse(
+export function errorResponseBytes(
   error: SipParseError,
   opts: { readonly toTag?: string } = {},
-): SipResponse | undefined {
+): Buffer | undefined {
   const partial: PartialRequest | undefined = error.partial;
   if (!error.canRespond || partial === undefined) return undefined;
   try {
-    const bytes = compose(
+    return compose(
       partial,
       error.status,
       error.reason,
       opts.toTag === undefined ? {} : { toTag: opts.toTag },
     );
-    const parsed = parseMessage(bytes);
-    return parsed.ok && parsed.value.kind === 'response' ? parsed.value : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `errorResponseBytes` as a parsed response, when those bytes parse (every copied field was
+ * well-formed); else `undefined`.
+ */
+export function createErrorResponse(
+  error: SipParseError,
+  opts: { readonly toTag?: string } = {},
+): SipResponse | undefined {
+  const bytes = errorResponseBytes(error, opts);
+  if (bytes === undefined) return undefined;
+  const parsed = parseMessage(bytes);
+  return parsed.ok && parsed.value.kind === 'response' ? parsed.value : undefined;
 }

@@ -102,12 +102,18 @@ export function deriveRouting(headers: readonly HeaderField[], requireVia: boole
   const toNa = to === undefined ? undefined : nameAddrOf(to, toAt, text);
   const callIdOk = callId !== undefined && isValidCallId(callId.value);
   const cseqV = cseq === undefined ? undefined : parseCSeq(cseq.value);
-  const keyDup =
-    duplicate === 'from' || duplicate === 'to' || duplicate === 'call-id' || duplicate === 'cseq';
-
+  // RFC 4475 §3.1.2, §3.3.1, §3.3.8: a request is answered (400) whenever the client can match
+  // the answer: a Via to copy and a CSeq (§17.1.3); the rest is copied as it came, broken or not.
   const respond =
-    viaOk && fromNa && toNa && callIdOk && cseqV && !keyDup && from && to && callId && cseq
-      ? { via: viaFields, from, to, callId, cseq, toHasTag: toNa.tag !== undefined }
+    viaFields.length > 0 && cseq !== undefined
+      ? {
+          via: viaFields,
+          from,
+          to,
+          callId,
+          cseq,
+          toHasTag: toNa !== undefined ? toNa.tag !== undefined : to !== undefined && TO_TAG.test(to.value),
+        }
       : undefined;
 
   if (viaFields.length === 0 && requireVia) return fail('missing-header', 'via', respond);
@@ -133,6 +139,9 @@ export function deriveRouting(headers: readonly HeaderField[], requireVia: boole
     respond,
   };
 }
+
+/** A tag parameter in a To that did not parse (only decides whether an error response adds one). */
+const TO_TAG = /;[ \t]*tag[ \t]*=/i;
 
 /** parseNameAddr of field `k`, read in place in `text` when the byte scan gave its bounds. */
 function nameAddrOf(h: HeaderField, k: number, text: string | undefined): NameAddr | undefined {

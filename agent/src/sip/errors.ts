@@ -32,13 +32,17 @@ export type SipParseErrorCode =
 /** Status a request with this error should be answered with (when `canRespond`). */
 export type SipParseErrorStatus = 400 | 413 | 416 | 505 | 513;
 
-/** Just enough of a broken request to answer it (RFC 3261 §8.2.6: copy Via, From, To, Call-ID, CSeq). */
+/**
+ * Just enough of a broken request to answer it (RFC 3261 §8.2.6: copy Via, From, To, Call-ID,
+ * CSeq). Via and CSeq are what the client matches a response with (§17.1.3), so they must be
+ * there; From, To and Call-ID are copied when present (first occurrence, raw, even if malformed).
+ */
 export interface PartialRequest {
   readonly method: string;
   readonly via: readonly HeaderField[];
-  readonly from: HeaderField;
-  readonly to: HeaderField;
-  readonly callId: HeaderField;
+  readonly from: HeaderField | undefined;
+  readonly to: HeaderField | undefined;
+  readonly callId: HeaderField | undefined;
   readonly cseq: HeaderField;
   readonly toHasTag: boolean;
 }

@@ -65,11 +65,30 @@ export function scanHeaderSection(
 /** Control characters other than HT, or CR/LF not forming CRLF. */
 const STRAY = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
 
+/**
+ * First control character or stray CR/LF. Inside a quoted-string a quoted-pair may escape any
+ * octet but CR and LF (§25.1: quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)), so RFC 4475
+ * §3.1.1.2's `"BEL:\<07> NUL:\<00> DEL:\<7F>"` is legal; a bare control character is not, even
+ * quoted. A quote left open at the end of a line (not folded) closes there.
+ */
 function findDefect(text: string, base: number): Defect | undefined {
+  let quoted = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if ((c >= 0x20 && c !== 0x7f) || c === 0x09) continue;
+    if (quoted && c === 0x5c) {
+      const next = text.charCodeAt(i + 1);
+      if (next !== 0x0d && next !== 0x0a && i + 1 < text.length) {
+        i++;
+        continue;
+      }
+    }
+    if ((c >= 0x20 && c !== 0x7f) || c === 0x09) {
+      if (c === 0x22) quoted = !quoted;
+      continue;
+    }
     if (c === 0x0d && text.charCodeAt(i + 1) === 0x0a) {
+      const after = text.charCodeAt(i + 2);
+      if (after !== 0x20 && after !== 0x09) quoted = false;
       i++;
       continue;
     }

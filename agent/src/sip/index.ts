@@ -4,7 +4,12 @@ export type { ParseOptions } from './options.js';
 export { DEFAULT_PARSE_LIMITS } from './options.js';
 export { parseMessage } from './parse.js';
 export { serializeMessage } from './serialize.js';
-export { createResponse, createErrorResponse, type CreateResponseOptions } from './build.js';
+export {
+  createResponse,
+  createErrorResponse,
+  errorResponseBytes,
+  type CreateResponseOptions,
+} from './build.js';
 export * from './accessors.js';
 export * from './edit.js';
 export { parseUri, decodeEscapes } from './uri.js';

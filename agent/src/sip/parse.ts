@@ -51,7 +51,8 @@ function parseUnsafe(bytes: Buffer, limits: ParseLimits): Result<SipMessage, Sip
   const searchEnd = Math.min(len, start + limits.maxHeaderBytes);
   const blank = (searchEnd === len ? bytes : bytes.subarray(0, searchEnd)).indexOf(BLANK_LINE, start);
   if (blank < 0) {
-    return err(parseError(len - start >= limits.maxHeaderBytes ? 'headers-too-large' : 'no-header-end'));
+    if (len - start >= limits.maxHeaderBytes) return err(parseError('headers-too-large'));
+    return err(unterminated(bytes, start, limits));
   }
   const text = bytes.toString('latin1', start, blank + 2);
   const fast = fastPaths.enabled
@@ -144,6 +145,32 @@ function parseUnsafe(bytes: Buffer, limits: ParseLimits): Result<SipMessage, Sip
   });
 }
 
+/**
+ * A message whose header section never ends (no blank line): nothing to parse, but a request
+ * whose lines all end in CRLF can still be read for an answer (RFC 4475 §3.1.2.15's archived
+ * `baddn` ends this way): the first defect of its header section, else `no-header-end`.
+ */
+function unterminated(bytes: Buffer, start: number, limits: ParseLimits): SipParseError {
+  const len = bytes.length;
+  if (len - start < 2 || bytes[len - 2] !== 0x0d || bytes[len - 1] !== 0x0a)
+    return parseError('no-header-end');
+  const section = scanHeaderSection(bytes.toString('latin1', start, len), start, limits.maxHeaders);
+  if ('tooMany' in section) return parseError('too-many-headers');
+  const line = parseStartLine(section.startLine);
+  const isRequest = line.ok ? line.value.kind === 'request' : line.isRequest;
+  if (!isRequest) return parseError('no-header-end');
+  const derived = deriveRouting(section.headers, true);
+  let partial = toPartial(
+    derived.respond,
+    line.ok && line.value.kind === 'request' ? line.value.method : undefined,
+  );
+  if (partial !== undefined && section.defect !== undefined && !isClean(partial)) partial = undefined;
+  const code =
+    section.defect?.code ?? (line.ok ? undefined : line.code) ?? derived.failure?.code ?? 'no-header-end';
+  const header = section.defect === undefined && line.ok ? derived.failure?.header : undefined;
+  return parseError(code, { header, partial });
+}
+
 function toPartial(
   fields: RespondFields | undefined,
   method: string | undefined,
@@ -155,6 +182,7 @@ function toPartial(
 /** The copied fields must be free of control characters (other than folding) to be echoed. */
 function isClean(p: PartialRequest): boolean {
   for (const f of [...p.via, p.from, p.to, p.callId, p.cseq]) {
+    if (f === undefined) continue;
     if (/[\x00-\x08\x0a-\x1f\x7f]/.test(f.raw.replace(/\r\n(?=[ \t])/g, '').slice(0, -2))) return false;
   }
   return true;

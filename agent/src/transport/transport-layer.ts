@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createErrorResponse, createResponse } from '../sip/build.js';
+import { createResponse, errorResponseBytes } from '../sip/build.js';
 import { prependVia, removeTopVia, setTopViaParams } from '../sip/edit.js';
 import type { SipParseError } from '../sip/errors.js';
 import type { SipMessage, SipRequest, SipResponse } from '../sip/message.js';
@@ -141,7 +141,9 @@ export class TransportLayer implements InboundSink {
   }
 
   private answerMalformed(error: SipParseError, inbound: InboundBytes): void {
-    const response = error.canRespond ? createErrorResponse(error) : undefined;
+    // RFC 4475 §3.1.2: a request whose Via and CSeq can be read gets its 400 (or 413/416/505),
+    // broken From/To/Call-ID copied as they came; only what cannot be matched is dropped.
+    const response = errorResponseBytes(error);
     if (response === undefined) {
       this.deps.counters.malformedDropped++;
       this.deps.logger.debug({ code: error.code, source: inbound.source }, 'malformed message dropped');
@@ -167,24 +169,24 @@ export class TransportLayer implements InboundSink {
       maxMessageBytes: this.options.maxMessageBytes,
       maxHeaderBytes: this.options.maxHeaderBytes,
     });
-    let response: SipResponse | undefined;
+    let response: Buffer | undefined;
     if (parsed.ok) {
       const msg = parsed.value;
-      if (msg.kind === 'request' && msg.method !== 'ACK') response = createResponse(msg, status, reason);
+      if (msg.kind === 'request' && msg.method !== 'ACK')
+        response = this.bytesOf(createResponse(msg, status, reason));
     } else if (parsed.error.canRespond) {
-      response = createErrorResponse({ ...parsed.error, status, reason });
+      response = errorResponseBytes({ ...parsed.error, status, reason });
     }
     if (response === undefined) {
       this.deps.counters.malformedDropped++;
       return;
     }
     this.deps.counters.malformedAnswered++;
-    await info.transport.sendOnConnection(info.connectionId, this.bytesOf(response)).catch(() => false);
+    await info.transport.sendOnConnection(info.connectionId, response).catch(() => false);
   }
 
-  private async sendToArrival(response: SipResponse, inbound: InboundBytes): Promise<void> {
+  private async sendToArrival(bytes: Buffer, inbound: InboundBytes): Promise<void> {
     const t = inbound.transport;
-    const bytes = this.bytesOf(response);
     if (isStreamTransport(t) && inbound.connectionId !== undefined) {
       await t.sendOnConnection(inbound.connectionId, bytes);
       return;
