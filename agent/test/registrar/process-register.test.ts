@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { myselfFromConfig } from '../../src/core/myself.js';
 import type { Binding } from '../../src/registrar/binding.js';
 import { processRegister, type RegisterResult, registerAor } from '../../src/registrar/process-register.js';
 import { registerRejectResponse } from '../../src/registrar/register-reject.js';
@@ -272,6 +273,28 @@ describe('processRegister — adding, refreshing, removing (RFC 3261 §10.3)', (
     const req = register({ to: '<sip:%61lice@EXAMPLE.com:5060;user=phone>', requestUri: 'sip:EXAMPLE.COM' });
     expect(registerAor(req)).toBe('sip:alice@example.com');
     expect(ok(processRegister(req, [], T0, cfg, udpFlow, alice)).aor).toBe('sip:alice@example.com');
+  });
+
+  it("takes a REGISTER to the agent's own address (myself); an AOR at that address is the default domain's", () => {
+    const withMyself = {
+      ...cfg,
+      myself: myselfFromConfig({
+        domains: ['example.com'],
+        interfaces: [{ address: '192.0.2.1', port: 5060 }],
+      }),
+    };
+    for (const to of ['<sip:alice@example.com>', '<sip:alice@192.0.2.1:5060>']) {
+      const req = register({ requestUri: 'sip:192.0.2.1:5060', to });
+      expect(registerAor(req, withMyself), to).toBe('sip:alice@example.com');
+      expect(ok(processRegister(req, [], T0, withMyself, udpFlow, alice)).aor, to).toBe(
+        'sip:alice@example.com',
+      );
+    }
+    const elsewhere = register({ requestUri: 'sip:192.0.2.1:5080' });
+    expect(reasonOf(processRegister(elsewhere, [], T0, withMyself, udpFlow, alice))).toBe('not-our-domain');
+    // Without myself (only domains) the agent's address is not ours.
+    const byAddress = register({ requestUri: 'sip:192.0.2.1:5060' });
+    expect(reasonOf(processRegister(byAddress, [], T0, cfg, udpFlow, alice))).toBe('not-our-domain');
   });
 
   it('ignores bindings of another AOR passed by mistake', () => {
