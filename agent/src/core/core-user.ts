@@ -7,6 +7,7 @@ import type { TransactionUser } from '../transaction/transaction-user.js';
 import type { ServerTransaction } from '../transaction/types.js';
 import { normalizeHost } from '../transport/via-stamp.js';
 import type { Myself } from './myself.js';
+import { AGENT_OPTION_TAGS, unsupportedOptionTags } from './option-tags.js';
 import { KNOWN_METHODS, type RequestHandlerRegistry } from './request-handlers.js';
 
 export interface CoreUserOptions {
@@ -58,6 +59,7 @@ export class CoreUser implements TransactionUser {
     context: InboundContext,
     related: { readonly cancels?: ServerTransaction | undefined },
   ): void {
+    if (this.refusesExtensions(request, transaction)) return;
     if (request.method === 'OPTIONS' && this.isForUs(request.requestUri)) {
       this.answerOptions(request, transaction);
       return;
@@ -85,6 +87,25 @@ export class CoreUser implements TransactionUser {
 
   onStrayResponse(response: SipResponse, context: InboundContext): void {
     this.deps.handlers.stray?.onStrayResponse(response, context);
+  }
+
+  /**
+   * RFC 3261 §8.2.2.3: as the UAS (OPTIONS and REGISTER for the agent itself), a Require with an
+   * option-tag we do not implement → 420 with Unsupported; never for ACK or CANCEL. Requests the
+   * agent proxies are not checked for Require (the proxy checks Proxy-Require, §16.3 item 4).
+   */
+  private refusesExtensions(request: SipRequest, transaction: ServerTransaction): boolean {
+    if (request.method !== 'OPTIONS' && request.method !== 'REGISTER') return false;
+    if (!this.isForUs(request.requestUri)) return false;
+    const unsupported = unsupportedOptionTags(request, 'require', AGENT_OPTION_TAGS);
+    if (unsupported.length === 0) return false;
+    transaction.respond(
+      createResponse(request, 420, 'Bad Extension', {
+        toTag: this.deps.ids.tag(),
+        headers: [['Unsupported', unsupported.join(', ')]],
+      }),
+    );
+    return true;
   }
 
   /** A Request-URI naming the agent: with `myself`, a domain or our address with or without our port. */
