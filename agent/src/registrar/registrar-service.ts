@@ -3,11 +3,14 @@ import { join } from 'node:path';
 import type { AgentConfig } from '@sipwall/shared';
 import type { Logger } from 'pino';
 import type { AuthenticateContext } from '../auth/authenticate.js';
+import type { SipRequest } from '../sip/message.js';
+import type { InboundContext } from '../transport/channels.js';
+import { type CallerVerdict, checkCaller } from './caller-check.js';
 import { BruteForceGuard } from '../auth/brute-force.js';
 import { createNonceVerifier, type NonceOptions, type RandomBytes } from '../auth/nonce.js';
 import { NonceCountTracker } from '../auth/nonce-count.js';
 import type { SecurityEvent } from '../auth/security-event.js';
-import { type Myself, myselfFromConfig } from '../core/myself.js';
+import { type Myself, type MyselfHost, myselfFromConfig } from '../core/myself.js';
 import type { RequestHandler } from '../core/request-handlers.js';
 import type { SipListening, SipStack } from '../core/sip-stack.js';
 import { AgentError } from '../errors.js';
@@ -19,7 +22,6 @@ import { MemoryLocationStore, startExpirySweep } from './location-store.js';
 import { createPassiveRegisterHandler } from './passive-relay.js';
 import { createRegisterHandler } from './register-handler.js';
 import { compileRegistrarSettings, type RegistrarSettings } from './registrar-settings.js';
-import type { MyselfHost } from '../core/myself.js';
 import { type RegistrationRow, registrationRows } from './registration-view.js';
 
 export interface RegistrarServiceDeps {
@@ -53,6 +55,12 @@ export interface RegistrarService {
    * instance after each config change and once the listeners are bound; call it per request).
    */
   myself(): Myself;
+  /** Live bindings of an AOR (main first, then learned passive ones): the proxy's location service. */
+  locate(aor: string): readonly Binding[];
+  /** Whether `sip:user@domain` is a configured user (the proxy answers 480 rather than 404). */
+  isKnownUser(aor: string): boolean;
+  /** The proxy's check of a dialog-starting request from the inside (407 per `policies.authenticate`). */
+  checkCaller(request: SipRequest, context: InboundContext): CallerVerdict;
   /** The admin view, main bindings first. */
   registrations(limit?: number): RegistrationRow[];
   counts(): { readonly main: number; readonly passive: number; readonly blockedSources: number };
@@ -116,6 +124,7 @@ export async function openRegistrarService(
   const sweepMs = deps.sweepIntervalMs ?? 1000;
   const sweeps = [main, passive].map((store) => startExpirySweep(store, deps.clock, sweepMs, onExpired));
   let keepAlive: { stop(): void } | undefined;
+  let authContext: AuthenticateContext | undefined;
   let stack: SipStack | undefined;
   let handler: RequestHandler | undefined;
 
@@ -151,6 +160,7 @@ export async function openRegistrarService(
       // Replaced per user by `offeredAlgorithms(s.algorithms, …)` in the handler.
       algorithms: s.algorithms.site,
     };
+    authContext = auth;
     return createRegisterHandler({
       config: s.config,
       store: main,
@@ -215,6 +225,33 @@ export async function openRegistrarService(
     myself() {
       if (stack !== undefined) refreshListeners(stack);
       return settings.config.myself ?? myselfFromConfig(config.sip, { hostAddresses });
+    },
+    locate(aor) {
+      const found = main.lookup(aor);
+      if (settings.mode !== 'passive') return found;
+      const learned = passive.lookup(aor);
+      return learned.length === 0 ? found : [...found, ...learned];
+    },
+    isKnownUser(aor) {
+      const at = aor.lastIndexOf('@');
+      return at > 4 && settings.users.find(aor.slice(4, at), aor.slice(at + 1)) !== undefined;
+    },
+    checkCaller(request, context) {
+      if (stack !== undefined) refreshListeners(stack);
+      const auth = authContext;
+      if (auth === undefined) return { kind: 'ok', user: undefined };
+      return checkCaller(request, context.source.address, {
+        auth,
+        algorithms: settings.algorithms,
+        users: settings.users,
+        myself: settings.config.myself ?? myselfFromConfig(config.sip, { hostAddresses }),
+        bruteForce,
+        dropUserAgents: settings.dropUserAgents,
+        methods: new Set(config.policies.authenticate),
+        toTag: () => stack?.ids.tag() ?? 'sw',
+        onSecurityEvents: deps.onSecurityEvents,
+        now: deps.clock.now(),
+      });
     },
     registrations(limit = DEFAULT_VIEW_LIMIT) {
       const now = deps.clock.now();
