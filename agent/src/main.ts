@@ -12,6 +12,9 @@ import type { LoadedConfig } from './config/load-config.js';
 import { toSecurityRecord } from './auth/security-event.js';
 import { isAgentError } from './errors.js';
 import { createLogger } from './log/logger.js';
+import { toCallRecord, toDialogRecord } from './proxy/call-records.js';
+import type { Call } from './proxy/calls.js';
+import { createProxyService, type ProxyService } from './proxy/proxy-service.js';
 import { toRegistrationRecord } from './registrar/events.js';
 import { DEFAULT_KEEPALIVE } from './registrar/keepalive-runner.js';
 import { openRegistrarService, type RegistrarService } from './registrar/registrar-service.js';
@@ -63,6 +66,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
   let admin: AdminServer | undefined;
   let sip: SipService | undefined;
   let registrar: RegistrarService | undefined;
+  let proxy: ProxyService | undefined;
   let link: ControlLink | undefined;
   let applier: DesiredApplier | undefined;
   let stopping: Promise<number> | undefined;
@@ -76,6 +80,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       logger.info({ exitCode }, 'agent stopping');
       telemetry.flush();
       const sipThenRegistrar = (async () => {
+        proxy?.stop();
         await sip?.stop();
         await registrar?.close();
       })();
@@ -118,7 +123,10 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       ...(registrar === undefined ? {} : { registrar: registrar.counts() }),
     });
     admin = await startAdminServer(
-      createAdminApp(health, { registrations: () => registrar?.registrations() ?? [] }),
+      createAdminApp(health, {
+        registrations: () => registrar?.registrations() ?? [],
+        calls: () => proxy?.calls() ?? [],
+      }),
       fileConfig.admin.address,
       fileConfig.admin.port,
     );
@@ -156,11 +164,34 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
     });
     const reg = registrar;
     store.onConfig((a) => reg.reconfigure(a.config));
+    const proxyLog = logger.child({ component: 'proxy' });
+    const calls = (state: 'started' | 'answered' | 'ended') => (c: Call) => {
+      const now = clock.now();
+      telemetry.add([toDialogRecord(c, state, randomUUID(), now)]);
+      if (state === 'ended') telemetry.add([toCallRecord(c, randomUUID())]);
+    };
+    const px = createProxyService({
+      config: () => store.current().config,
+      stateDir: fileConfig.stateDir,
+      clock,
+      logger: proxyLog,
+      registrar: reg,
+      callEvents: { onStarted: calls('started'), onAnswered: calls('answered'), onEnded: calls('ended') },
+      onSecurityEvent: (e) => {
+        proxyLog.debug({ event: e.event, source: e.source, detail: e.detail }, 'security event');
+        telemetry.add([toSecurityRecord(e, randomUUID())]);
+      },
+    });
+    proxy = px;
+    store.onConfig((a) => px.reconfigure(a.config));
     sip = await startSipService({
       config: store.current().config,
       logger: logger.child({ component: 'sip' }),
       clock,
-      setup: (stack) => reg.attach(stack),
+      setup: (stack) => {
+        reg.attach(stack);
+        px.attach(stack);
+      },
     });
     if (cp !== undefined) {
       applier = createDesiredApplier({

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import type { CallRow } from '../proxy/calls.js';
 import type { RegistrationRow } from '../registrar/registration-view.js';
 import type { HealthSource } from './health.js';
 import { renderMetrics } from './metrics.js';
@@ -7,6 +8,8 @@ import { renderMetrics } from './metrics.js';
 export interface AdminViews {
   /** Current bindings (main and passive), bounded. */
   readonly registrations?: () => readonly RegistrationRow[];
+  /** Active calls through the proxy (early and confirmed dialogs), bounded. */
+  readonly calls?: () => readonly CallRow[];
 }
 
 /** The local admin API (no listen; tests use `app.request()`). */
@@ -29,6 +32,10 @@ export function createAdminApp(health: HealthSource, views: AdminViews = {}): Ho
   app.get('/registrations', (c) => {
     const rows = views.registrations?.() ?? [];
     return c.json({ count: rows.length, registrations: rows });
+  });
+  app.get('/calls', (c) => {
+    const rows = views.calls?.() ?? [];
+    return c.json({ count: rows.length, calls: rows });
   });
   return app;
 }

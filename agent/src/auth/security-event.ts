@@ -1,6 +1,12 @@
 /** A security observation as data; the shell stamps an id and ships it (`SecurityEventRecordSchema`). */
 export interface SecurityEvent {
-  readonly event: 'auth-failure' | 'source-blocked' | 'register-refused' | 'scanner-dropped' | 'malformed';
+  readonly event:
+    | 'auth-failure'
+    | 'source-blocked'
+    | 'register-refused'
+    | 'scanner-dropped'
+    | 'malformed'
+    | 'call-refused';
   /** Source IP (≤ 64 chars) the event is about. */
   readonly source: string;
   /** Short fixed-shape text (≤ 512 chars); never a password, nonce or response. */

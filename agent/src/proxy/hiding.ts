@@ -102,7 +102,9 @@ function rewriteContacts<M extends SipMessage>(msg: M, source: Flow, opts: HideO
   if (!parsed.ok || parsed.value.star || parsed.value.contacts.length === 0) return msg;
   const values = parsed.value.contacts.map((c) => {
     if (c.uri.kind !== 'sip' || opts.interfaces.forDestination(c.uri.host).role !== 'inside') return c.raw;
-    const sealed = opts.sealer.seal(JSON.stringify([c.uri.raw, source.protocol, source.address, source.port]));
+    const sealed = opts.sealer.seal(
+      JSON.stringify([c.uri.raw, source.protocol, source.address, source.port]),
+    );
     const user = c.uri.userRaw;
     const uri = `${selfUri(opts.out, opts.protocol, user)};${CONTACT_PARAM}=${sealed}`;
     const name = c.displayName === undefined ? '' : `"${c.displayName.replace(/["\\]/g, '\\$&')}" `;
@@ -255,7 +257,12 @@ function scrubAndStrip<M extends SipMessage>(msg: M, opts: HideOptions): M {
     const fields = out.headers.filter((h) => h.key === key);
     const name = fields[0]!.name;
     if (key === 'from' || key === 'to') out = setHeader(out, name, scrub(fields[0]!.value));
-    else out = replaceHeaderValues(out, name, fields.map((f) => scrub(f.value)));
+    else
+      out = replaceHeaderValues(
+        out,
+        name,
+        fields.map((f) => scrub(f.value)),
+      );
   }
   return out;
 }

@@ -93,7 +93,9 @@ export class InterfaceMap {
 /** `address/prefix` of the host interface holding `address` (from os.networkInterfaces()), if any. */
 export function hostSubnet(
   address: string,
-  hostInterfaces: Readonly<Record<string, ReadonlyArray<{ address: string; cidr: string | null }> | undefined>>,
+  hostInterfaces: Readonly<
+    Record<string, ReadonlyArray<{ address: string; cidr: string | null }> | undefined>
+  >,
 ): string | undefined {
   const want = normalizeHost(address);
   for (const list of Object.values(hostInterfaces)) {

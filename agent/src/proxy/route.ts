@@ -90,7 +90,9 @@ export function decideRoute(input: SipRequest, ctx: RouteContext): RouteDecision
   }
   if (fromOutside) return reject(403, 'Relaying Denied');
   if (ctx.outboundProxy !== undefined) {
-    return forward(request, [{ requestUri: ruri.raw, hop: { kind: 'uri', uri: ctx.outboundProxy }, via: 'outbound-proxy' }]);
+    return forward(request, [
+      { requestUri: ruri.raw, hop: { kind: 'uri', uri: ctx.outboundProxy }, via: 'outbound-proxy' },
+    ]);
   }
   return forward(request, [{ requestUri: ruri.raw, hop: { kind: 'uri', uri: ruri }, via: 'request-uri' }]);
 }

@@ -30,6 +30,19 @@ export const CallRecordSchema = z
   })
   .strict();
 
+/** A dialog's live state for the fleet view (the call record follows when it ends). */
+export const DialogRecordSchema = z
+  .object({
+    ...RecordBase,
+    kind: z.literal('dialog'),
+    callId: z.string().min(1).max(256),
+    state: z.enum(['started', 'answered', 'ended']),
+    from: z.string().max(512),
+    to: z.string().max(512),
+    direction: z.enum(['inbound', 'outbound', 'internal']),
+  })
+  .strict();
+
 export const MediaCountersRecordSchema = z
   .object({
     ...RecordBase,
@@ -46,7 +59,14 @@ export const SecurityEventRecordSchema = z
   .object({
     ...RecordBase,
     kind: z.literal('security'),
-    event: z.enum(['auth-failure', 'source-blocked', 'register-refused', 'scanner-dropped', 'malformed']),
+    event: z.enum([
+      'auth-failure',
+      'source-blocked',
+      'register-refused',
+      'scanner-dropped',
+      'malformed',
+      'call-refused',
+    ]),
     source: z.string().max(64),
     detail: z.string().max(512).default(''),
   })
@@ -55,6 +75,7 @@ export const SecurityEventRecordSchema = z
 export const TelemetryRecordSchema = z.discriminatedUnion('kind', [
   RegistrationRecordSchema,
   CallRecordSchema,
+  DialogRecordSchema,
   MediaCountersRecordSchema,
   SecurityEventRecordSchema,
 ]);

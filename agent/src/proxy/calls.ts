@@ -1,0 +1,123 @@
+/** Which way a call crosses the firewall. */
+export type CallDirection = 'inbound' | 'outbound' | 'internal';
+
+/** One call through the agent (an INVITE that started a dialog, or tried to), for monitoring. */
+export interface Call {
+  readonly callId: string;
+  /** The caller's From tag: with the Call-ID, the call's key. */
+  readonly fromTag: string;
+  readonly from: string;
+  readonly to: string;
+  readonly direction: CallDirection;
+  /** Users holding admission slots for this call. */
+  readonly users: readonly string[];
+  readonly startedAt: number;
+  answeredAt: number | undefined;
+  /** The callee's tag once answered. */
+  toTag: string | undefined;
+  endedAt: number | undefined;
+  status: number | undefined;
+}
+
+/** What the admin API shows of an active call. */
+export interface CallRow {
+  readonly callId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly direction: CallDirection;
+  readonly state: 'early' | 'confirmed';
+  readonly startedAt: string;
+  readonly answeredAt: string | null;
+  readonly durationSec: number;
+}
+
+export interface CallEvents {
+  onStarted(call: Call): void;
+  onAnswered(call: Call): void;
+  /** The call ended (BYE, failure, CANCEL or the lifetime limit); its admission slots are free. */
+  onEnded(call: Call): void;
+}
+
+/**
+ * Active calls keyed by Call-ID and caller tag, each ended exactly once. A call that never sees
+ * its BYE (a phone lost power) ends after `maxLifetimeMs`, so slots and memory cannot leak.
+ */
+export class CallTable {
+  private readonly calls = new Map<string, Call>();
+
+  constructor(
+    private readonly events: CallEvents,
+    private readonly maxLifetimeMs: number,
+  ) {}
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  start(call: Omit<Call, 'answeredAt' | 'toTag' | 'endedAt' | 'status'>): Call {
+    const full: Call = {
+      ...call,
+      answeredAt: undefined,
+      toTag: undefined,
+      endedAt: undefined,
+      status: undefined,
+    };
+    this.calls.set(key(call.callId, call.fromTag), full);
+    this.events.onStarted(full);
+    return full;
+  }
+
+  answered(call: Call, toTag: string | undefined, now: number): void {
+    if (call.answeredAt !== undefined || call.endedAt !== undefined) return;
+    call.answeredAt = now;
+    call.toTag = toTag;
+    this.events.onAnswered(call);
+  }
+
+  /** Ends `call` (once). */
+  end(call: Call, status: number, now: number): void {
+    if (call.endedAt !== undefined) return;
+    call.endedAt = now;
+    call.status = status;
+    this.calls.delete(key(call.callId, call.fromTag));
+    this.events.onEnded(call);
+  }
+
+  /** The call an in-dialog request belongs to: its tags in either order (caller or callee sent it). */
+  find(callId: string, fromTag: string | undefined, toTag: string | undefined): Call | undefined {
+    if (fromTag !== undefined) {
+      const c = this.calls.get(key(callId, fromTag));
+      if (c !== undefined) return c;
+    }
+    return toTag === undefined ? undefined : this.calls.get(key(callId, toTag));
+  }
+
+  /** Ends calls older than the lifetime limit. */
+  sweep(now: number): void {
+    for (const c of [...this.calls.values()]) {
+      if (now - c.startedAt > this.maxLifetimeMs) this.end(c, c.answeredAt === undefined ? 408 : 200, now);
+    }
+  }
+
+  rows(now: number, limit: number): CallRow[] {
+    const out: CallRow[] = [];
+    for (const c of this.calls.values()) {
+      if (out.length >= limit) break;
+      out.push({
+        callId: c.callId,
+        from: c.from,
+        to: c.to,
+        direction: c.direction,
+        state: c.answeredAt === undefined ? 'early' : 'confirmed',
+        startedAt: new Date(c.startedAt).toISOString(),
+        answeredAt: c.answeredAt === undefined ? null : new Date(c.answeredAt).toISOString(),
+        durationSec: Math.round((now - (c.answeredAt ?? c.startedAt)) / 1000),
+      });
+    }
+    return out;
+  }
+}
+
+function key(callId: string, tag: string): string {
+  return `${callId}\u0000${tag}`;
+}

@@ -1,0 +1,30 @@
+import type { SipMessage } from '../sip/message.js';
+import type { ProxyInterface } from './interfaces.js';
+
+/** Where an SDP body is going: the call and the two interfaces it crosses. */
+export interface MediaLeg {
+  readonly callId: string;
+  readonly from: ProxyInterface;
+  readonly to: ProxyInterface;
+}
+
+/**
+ * The seam between the proxy and the media layer: every message with a body that crosses from
+ * one interface to another (INVITE, 18x/2xx, ACK, re-INVITE, UPDATE, PRACK and their answers) is
+ * handed here at one place, before it is sent. The media layer returns the message to send (its
+ * SDP rewritten, pinholes opened) or a status to refuse with (488). `onCallEnded` closes a call's
+ * streams.
+ */
+export interface MediaBridge {
+  onSdp<M extends SipMessage>(message: M, leg: MediaLeg): M | number;
+  onCallEnded(callId: string, fromTag: string): void;
+}
+
+/**
+ * No media layer yet: bodies pass unchanged. Not a media solution (RTP to inside addresses is
+ * neither rewritten nor opened); the media layer replaces it.
+ */
+export const identityMedia: MediaBridge = {
+  onSdp: (message) => message,
+  onCallEnded: () => {},
+};

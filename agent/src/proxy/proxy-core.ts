@@ -1,0 +1,833 @@
+import type { Logger } from 'pino';
+import type { SecurityEvent } from '../auth/security-event.js';
+import type { Myself } from '../core/myself.js';
+import type { RequestHandler } from '../core/request-handlers.js';
+import type { SipStack } from '../core/sip-stack.js';
+import type { Binding } from '../registrar/binding.js';
+import { createResponse } from '../sip/build.js';
+import { getHeaders } from '../sip/accessors.js';
+import { parseMessage } from '../sip/parse.js';
+import type { SipMessage, SipRequest, SipResponse, SipUri } from '../sip/message.js';
+import { prependHeader, prependVia, replaceHeaderValues, setHeader, setRequestUri } from '../sip/edit.js';
+import type { InboundContext } from '../transport/channels.js';
+import type { ServerTransaction, SyntheticCause } from '../transaction/types.js';
+import type { TransportProtocol } from '../transport/types.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { type AdmissionLimits, CallAdmission } from './admission.js';
+import { bestResponse, cancelsOthers } from './branch-select.js';
+import { type Call, type CallDirection, type CallEvents, CallTable } from './calls.js';
+import { type Flow, type HideOptions, hideForOutside, revealFromOutside, selfUri } from './hiding.js';
+import type { InterfaceMap, ProxyInterface } from './interfaces.js';
+import { branchFor, fnv, isLoop, isOwnBranch, loopHash } from './loop.js';
+import { identityMedia, type MediaBridge } from './media-bridge.js';
+import { RESOLVE_FAILURE_STATUS, type ResolveResult } from './resolve/index.js';
+import { decideRoute, type ForwardTarget, type RouteContext } from './route.js';
+import type { Sealer } from './seal.js';
+
+/** The proxy's settings, compiled from config and policies (see `proxy-settings.ts`). */
+export interface ProxySettings {
+  readonly outboundProxy: SipUri | undefined;
+  readonly statelessMethods: ReadonlySet<string>;
+  /** Timer C (§16.8): an INVITE branch ringing this long without a final response is cancelled. */
+  readonly inviteTimeoutMs: number;
+  readonly hide: boolean;
+  readonly strip: readonly string[];
+  readonly admission: AdmissionLimits;
+}
+
+/** Outcome of the caller check for a request from the inside (the registrar's digest authentication). */
+export type CallerCheck =
+  | { readonly kind: 'ok'; readonly user: string | undefined }
+  | { readonly kind: 'respond'; readonly response: SipResponse }
+  | { readonly kind: 'drop' };
+
+export interface ProxyDeps {
+  readonly stack: SipStack;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly sealer: Sealer;
+  readonly settings: () => ProxySettings;
+  readonly myself: () => Myself;
+  /** The interfaces with their bound ports (available once the stack listens). */
+  readonly interfaces: () => InterfaceMap;
+  readonly locate: (aor: string) => readonly Binding[];
+  readonly isKnownUser: (aor: string) => boolean;
+  /** RFC 3263: targets for a URI with a domain host. */
+  readonly resolve: (uri: SipUri) => Promise<ResolveResult>;
+  /** Digest check of a request from the inside (policy `authenticate`); absent = everyone passes. */
+  readonly checkCaller?: (request: SipRequest, context: InboundContext) => CallerCheck;
+  readonly media?: MediaBridge;
+  readonly callEvents?: CallEvents;
+  readonly onSecurityEvent?: (e: SecurityEvent) => void;
+}
+
+/** One place a branch may be sent (RFC 3263 gives several, tried in order). */
+interface Hop {
+  readonly protocol: TransportProtocol;
+  readonly address: string;
+  readonly port: number;
+}
+
+interface Branch {
+  readonly target: ForwardTarget;
+  hops: readonly Hop[];
+  hopIndex: number;
+  /** The request as last sent on this branch (for CANCEL). */
+  sent: SipRequest | undefined;
+  sentTo: { hop: Hop; out: ProxyInterface } | undefined;
+  provisional: boolean;
+  final: SipResponse | undefined;
+  /** The final response is ours (resolution failure): already in upstream form. */
+  finalIsLocal: boolean;
+  cancelPending: boolean;
+  cancelled: boolean;
+  timerC: TimerHandle | undefined;
+}
+
+/** The proxy's state for one forwarded request (RFC 3261 §16 "response context"). */
+interface ProxyTx {
+  readonly server: ServerTransaction;
+  /** Loop hash of the request as received (revealed), carried in every branch id. */
+  readonly hash: string;
+  /** As received (upstream form: Vias, Call-ID, From/To are what the previous hop expects). */
+  readonly original: SipRequest;
+  /** After route processing. */
+  readonly routed: SipRequest;
+  readonly arrival: ProxyInterface;
+  readonly source: Flow;
+  readonly branches: Branch[];
+  finalSent: boolean;
+  cancelled: boolean;
+  cancelTimer: TimerHandle | undefined;
+  call: Call | undefined;
+  /** Record-Route this request (it may create a dialog). */
+  readonly recordRoute: boolean;
+}
+
+const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
+const CALL_LIFETIME_MS = 12 * 3600 * 1000;
+const CANCEL_GRACE_MS = 32_000;
+
+/**
+ * The stateful proxy (RFC 3261 §16): per request a response context with one branch per target
+ * (parallel forking), RFC 3263 failover between a target's addresses, best-response selection,
+ * CANCEL of the other branches, Record-Route (double when crossing interfaces), NAT rewriting and
+ * topology hiding for what leaves towards the outside, call admission and call monitoring. The
+ * routing decision itself is pure (`route.ts`); this class moves messages and keeps the state.
+ */
+export class SipProxy {
+  private readonly byServer = new Map<ServerTransaction, ProxyTx>();
+  private readonly admission: CallAdmission;
+  readonly calls: CallTable;
+  private readonly media: MediaBridge;
+  private sweep: TimerHandle;
+  readonly counters = {
+    forwarded: 0,
+    rejected: 0,
+    acksForwarded: 0,
+    strayResponsesDropped: 0,
+    statelessForwarded: 0,
+    callsRefused: 0,
+  };
+
+  constructor(private readonly deps: ProxyDeps) {
+    this.admission = new CallAdmission(deps.settings().admission);
+    this.media = deps.media ?? identityMedia;
+    const events = deps.callEvents;
+    this.calls = new CallTable(
+      {
+        onStarted: (c) => events?.onStarted(c),
+        onAnswered: (c) => events?.onAnswered(c),
+        onEnded: (c) => {
+          this.admission.release(c.users);
+          this.media.onCallEnded(c.callId, c.fromTag);
+          events?.onEnded(c);
+        },
+      },
+      CALL_LIFETIME_MS,
+    );
+    this.sweep = deps.clock.setTimeout(() => this.sweepCalls(), 60_000);
+  }
+
+  /** Registers the proxy's handlers on the stack. */
+  attach(): void {
+    const handle: RequestHandler = (req, tx, ctx, related) => this.onRequest(req, tx, ctx, related);
+    for (const m of PROXIED_METHODS) this.deps.stack.handlers.register(m, handle);
+    this.deps.stack.handlers.stray = {
+      onStrayAck: (ack, ctx) => this.onStrayAck(ack, ctx),
+      onStrayResponse: (r, ctx) => this.onStrayResponse(r, ctx),
+    };
+  }
+
+  /** New limits after a config change. */
+  reconfigure(): void {
+    this.admission.setLimits(this.deps.settings().admission);
+  }
+
+  stop(): void {
+    this.deps.clock.clearTimeout(this.sweep);
+    for (const ptx of this.byServer.values()) this.clearTimers(ptx);
+  }
+
+  private sweepCalls(): void {
+    this.calls.sweep(this.deps.clock.now());
+    this.sweep = this.deps.clock.setTimeout(() => this.sweepCalls(), 60_000);
+  }
+
+  // ---- requests ---------------------------------------------------------------------------
+
+  onRequest(
+    request: SipRequest,
+    tx: ServerTransaction,
+    context: InboundContext,
+    related: { readonly cancels?: ServerTransaction | undefined },
+  ): void {
+    if (request.method === 'CANCEL') {
+      this.onCancel(request, tx, related.cancels);
+      return;
+    }
+    const interfaces = this.deps.interfaces();
+    const arrival = interfaces.get(context.transport.interfaceName) ?? interfaces.all[0]!;
+    // §16.3 step 3 and 4: Max-Forwards and loops.
+    if (request.maxForwards === 0) {
+      this.reject(tx, request, 483, 'Too Many Hops');
+      return;
+    }
+    const incoming = arrival.role === 'outside' ? revealFromOutside(request, this.deps) : request;
+    if (isLoop(incoming, interfaces)) {
+      this.reject(tx, request, 482, 'Loop Detected');
+      return;
+    }
+    const decision = decideRoute(incoming, this.routeContext(arrival));
+    if (decision.kind === 'reject') {
+      this.reject(tx, request, decision.status, decision.reason);
+      return;
+    }
+    if (decision.kind === 'local') {
+      const status = request.to.tag === undefined ? 404 : 481;
+      this.reject(tx, request, status, status === 404 ? 'Not Found' : 'Call/Transaction Does Not Exist');
+      return;
+    }
+    const source: Flow = {
+      protocol: context.transport.protocol,
+      address: context.source.address,
+      port: context.source.port,
+    };
+    const newDialog = request.to.tag === undefined;
+    let caller: string | undefined;
+    if (arrival.role === 'inside' && newDialog && this.deps.checkCaller !== undefined) {
+      const check = this.deps.checkCaller(request, context);
+      if (check.kind === 'drop') {
+        this.deps.stack.drop(tx);
+        return;
+      }
+      if (check.kind === 'respond') {
+        tx.respond(check.response);
+        return;
+      }
+      caller = check.user;
+    }
+    if (request.method === 'BYE') this.endCallFor(decision.request, 200);
+    if (this.deps.settings().statelessMethods.has(request.method)) {
+      this.forwardStateless(decision.request, decision.targets[0]!, arrival, source, tx, loopHash(incoming));
+      return;
+    }
+    const ptx: ProxyTx = {
+      server: tx,
+      hash: loopHash(incoming),
+      original: request,
+      routed: decision.request,
+      arrival,
+      source,
+      branches: decision.targets.map((target) => newBranch(target)),
+      finalSent: false,
+      cancelled: false,
+      cancelTimer: undefined,
+      call: undefined,
+      recordRoute: newDialog && DIALOG_CREATING.has(request.method),
+    };
+    if (request.method === 'INVITE' && newDialog) {
+      const users = [caller ?? this.callerAor(request, arrival), decision.calleeAor].filter(
+        (u): u is string => u !== undefined,
+      );
+      const verdict = this.admission.admit(users, this.deps.clock.now());
+      if (!verdict.ok) {
+        this.counters.callsRefused++;
+        this.deps.onSecurityEvent?.({
+          event: 'call-refused',
+          source: context.source.address,
+          detail: `${verdict.limit}${verdict.user === undefined ? '' : ` ${verdict.user}`}`,
+          at: this.deps.clock.now(),
+        });
+        const headers: [string, string][] = verdict.status === 503 ? [['Retry-After', '5']] : [];
+        tx.respond(
+          createResponse(request, verdict.status, verdict.reason, {
+            toTag: this.deps.stack.ids.tag(),
+            headers,
+          }),
+        );
+        return;
+      }
+      ptx.call = this.calls.start({
+        callId: incoming.callId,
+        fromTag: request.from.tag ?? '',
+        from: request.from.uri.raw,
+        to: request.to.uri.raw,
+        direction: this.direction(arrival, decision.calleeAor),
+        users,
+        startedAt: this.deps.clock.now(),
+      });
+    }
+    this.byServer.set(tx, ptx);
+    this.counters.forwarded++;
+    for (const b of ptx.branches) this.startBranch(ptx, b);
+  }
+
+  private routeContext(arrival: ProxyInterface): RouteContext {
+    return {
+      myself: this.deps.myself(),
+      sealer: this.deps.sealer,
+      arrival,
+      locate: this.deps.locate,
+      isKnownUser: this.deps.isKnownUser,
+      outboundProxy: this.deps.settings().outboundProxy,
+    };
+  }
+
+  private direction(arrival: ProxyInterface, calleeAor: string | undefined): CallDirection {
+    if (arrival.role === 'outside') return 'inbound';
+    return calleeAor === undefined ? 'outbound' : 'internal';
+  }
+
+  /** An inside caller's AOR from its From URI (when no authentication named it). */
+  private callerAor(request: SipRequest, arrival: ProxyInterface): string | undefined {
+    const uri = request.from.uri;
+    if (arrival.role !== 'inside' || uri.kind !== 'sip' || uri.user === undefined) return undefined;
+    const domain = this.deps.myself().aorDomain(uri.host);
+    return domain === undefined ? undefined : `sip:${uri.user}@${domain}`;
+  }
+
+  private reject(tx: ServerTransaction, request: SipRequest, status: number, reason: string): void {
+    this.counters.rejected++;
+    tx.respond(createResponse(request, status, reason, { toTag: this.deps.stack.ids.tag() }));
+  }
+
+  // ---- branches ---------------------------------------------------------------------------
+
+  private startBranch(ptx: ProxyTx, branch: Branch): void {
+    const hop = branch.target.hop;
+    if (hop.kind === 'flow') {
+      branch.hops = [hop.flow];
+      this.sendBranch(ptx, branch);
+      return;
+    }
+    this.deps.resolve(hop.uri).then(
+      (result) => {
+        if (ptx.finalSent && ptx.routed.method !== 'INVITE') return;
+        if (!result.ok) {
+          const { status, reason } = RESOLVE_FAILURE_STATUS[result.reason];
+          this.deps.logger.info(
+            { target: hop.uri.raw, reason: result.reason, detail: result.detail },
+            'target not resolved',
+          );
+          this.localFinal(ptx, branch, status, reason);
+          return;
+        }
+        branch.hops = result.targets.map((t) => ({
+          protocol: t.transport,
+          address: t.address,
+          port: t.port,
+        }));
+        if (ptx.cancelled) {
+          this.localFinal(ptx, branch, 487, 'Request Terminated');
+          return;
+        }
+        this.sendBranch(ptx, branch);
+      },
+      (e: unknown) => {
+        this.deps.logger.warn({ err: e, target: hop.uri.raw }, 'target resolution failed');
+        this.localFinal(ptx, branch, 503, 'Service Unavailable');
+      },
+    );
+  }
+
+  /** A branch ends without a downstream answer (unresolvable, cancelled before it left). */
+  private localFinal(ptx: ProxyTx, branch: Branch, status: number, reason: string): void {
+    branch.final = createResponse(ptx.original, status, reason, { toTag: this.deps.stack.ids.tag() });
+    branch.finalIsLocal = true;
+    this.afterFinal(ptx);
+  }
+
+  private sendBranch(ptx: ProxyTx, branch: Branch): void {
+    const hop = branch.hops[branch.hopIndex];
+    if (hop === undefined) {
+      this.localFinal(ptx, branch, 480, 'Temporarily Unavailable');
+      return;
+    }
+    const interfaces = this.deps.interfaces();
+    const out = interfaces.forDestination(hop.address);
+    let req = this.outgoing(ptx, branch.target.requestUri, out, hop);
+    const media = this.withMedia(req, ptx.arrival, out, ptx.original.callId);
+    if (typeof media === 'number') {
+      this.localFinal(ptx, branch, media, 'Not Acceptable Here');
+      return;
+    }
+    req = media;
+    branch.sent = req;
+    branch.sentTo = { hop, out };
+    const settings = this.deps.settings();
+    if (req.method === 'INVITE') this.armTimerC(ptx, branch, settings.inviteTimeoutMs);
+    try {
+      this.deps.stack.sendRequest(
+        req,
+        {
+          protocol: hop.protocol,
+          destination: { address: hop.address, port: hop.port },
+          interfaceName: out.name,
+        },
+        { onResponse: (r, synthetic) => this.onBranchResponse(ptx, branch, r, synthetic) },
+      );
+    } catch (e) {
+      this.deps.logger.warn({ err: e, callId: ptx.original.callId }, 'branch could not be sent');
+      this.localFinal(ptx, branch, 503, 'Service Unavailable');
+    }
+  }
+
+  /**
+   * The request for one hop: Request-URI, Max-Forwards (§16.6 step 3), Record-Route (step 4:
+   * one entry, or two when crossing interfaces), the agent's Via (step 8), and what leaves
+   * towards the outside from the inside gets NAT rewriting and topology hiding.
+   */
+  private outgoing(ptx: ProxyTx, requestUri: string, out: ProxyInterface, hop: Hop): SipRequest {
+    const { routed, arrival, source, recordRoute } = ptx;
+    let req = routed;
+    if (requestUri !== req.requestUri.raw) req = setRequestUri(req, requestUri);
+    req = setHeader(
+      req,
+      'Max-Forwards',
+      String(routed.maxForwards === undefined ? 70 : routed.maxForwards - 1),
+    );
+    if (recordRoute) {
+      const entries = [`<${selfUri(out, hop.protocol)};lr>`];
+      if (out.name !== arrival.name) entries.push(`<${selfUri(arrival, source.protocol)};lr>`);
+      req = prependHeader(req, 'Record-Route', entries.join(', '));
+    }
+    const hiding = this.hideOptions(arrival, out, hop.protocol);
+    const via = this.viaFor(out, hop.protocol, branchFor(ptx.hash, this.deps.stack.ids.branch()));
+    req = hiding?.hide === true ? replaceHeaderValues(req, 'Via', [via]) : prependVia(req, via);
+    return hiding === undefined ? req : hideForOutside(req, source, hiding);
+  }
+
+  private viaFor(out: ProxyInterface, protocol: TransportProtocol, branch: string): string {
+    const port = out.ports.get(protocol) ?? out.ports.get('udp') ?? 5060;
+    const host = out.advertised.includes(':') ? `[${out.advertised}]` : out.advertised;
+    return `SIP/2.0/${protocol.toUpperCase()} ${host}:${port};branch=${branch}`;
+  }
+
+  /** Hiding options when a message goes from `from` (inside) to `to` (outside); else `undefined`. */
+  private hideOptions(
+    from: ProxyInterface,
+    to: ProxyInterface,
+    protocol: TransportProtocol,
+  ): HideOptions | undefined {
+    if (from.role !== 'inside' || to.role !== 'outside') return undefined;
+    const s = this.deps.settings();
+    return {
+      interfaces: this.deps.interfaces(),
+      sealer: this.deps.sealer,
+      out: to,
+      protocol,
+      strip: s.strip,
+      hide: s.hide,
+    };
+  }
+
+  /** The one place an SDP offer or answer crossing interfaces is handed to the media layer. */
+  private withMedia<M extends SipMessage>(
+    msg: M,
+    from: ProxyInterface,
+    to: ProxyInterface,
+    callId: string,
+  ): M | number {
+    if (msg.body.length === 0 || from.name === to.name) return msg;
+    return this.media.onSdp(msg, { callId, from, to });
+  }
+
+  private armTimerC(ptx: ProxyTx, branch: Branch, ms: number): void {
+    if (branch.timerC !== undefined) this.deps.clock.clearTimeout(branch.timerC);
+    branch.timerC = this.deps.clock.setTimeout(() => {
+      branch.timerC = undefined;
+      if (branch.final !== undefined) return;
+      this.deps.logger.info({ callId: ptx.original.callId }, 'Timer C fired: branch cancelled');
+      if (branch.provisional) this.sendCancel(branch);
+    }, ms);
+  }
+
+  // ---- responses --------------------------------------------------------------------------
+
+  private onBranchResponse(
+    ptx: ProxyTx,
+    branch: Branch,
+    response: SipResponse,
+    synthetic?: SyntheticCause,
+  ): void {
+    const status = response.status;
+    if (status < 200) {
+      if (branch.final !== undefined) return;
+      branch.provisional = true;
+      if (branch.cancelPending) {
+        branch.cancelPending = false;
+        this.sendCancel(branch);
+      }
+      if (ptx.routed.method === 'INVITE') this.armTimerC(ptx, branch, this.deps.settings().inviteTimeoutMs);
+      if (status === 100 || ptx.finalSent) return;
+      this.forwardUpstream(ptx, branch, response);
+      return;
+    }
+    if (status < 300 && branch.final !== undefined && branch.final.status < 300) {
+      // RFC 6026: a 2xx retransmission (or a 2xx of another fork) goes upstream too.
+      this.forwardUpstream(ptx, branch, response);
+      return;
+    }
+    if (branch.final !== undefined) return;
+    if (branch.timerC !== undefined) {
+      this.deps.clock.clearTimeout(branch.timerC);
+      branch.timerC = undefined;
+    }
+    // RFC 3263 §4.3: a timeout, transport error or 503 before any answer → the next address.
+    const failover = (synthetic !== undefined || status === 503) && !branch.provisional && !ptx.cancelled;
+    if (failover && branch.hopIndex + 1 < branch.hops.length) {
+      this.deps.logger.info(
+        { callId: ptx.original.callId, status, synthetic, next: branch.hops[branch.hopIndex + 1] },
+        'target failed: trying the next one',
+      );
+      branch.hopIndex++;
+      this.sendBranch(ptx, branch);
+      return;
+    }
+    branch.final = response;
+    if (status < 300) {
+      this.forwardUpstream(ptx, branch, response);
+      ptx.finalSent = true;
+      if (ptx.call !== undefined) this.calls.answered(ptx.call, response.to.tag, this.deps.clock.now());
+      if (ptx.routed.method === 'INVITE') this.cancelOthers(ptx, branch);
+      this.afterFinal(ptx);
+      return;
+    }
+    if (ptx.routed.method === 'INVITE' && cancelsOthers(status)) this.cancelOthers(ptx, branch);
+    this.afterFinal(ptx);
+  }
+
+  /** §16.7 step 6: once every branch is final and no 2xx went up, the best response goes up. */
+  private afterFinal(ptx: ProxyTx): void {
+    if (ptx.branches.some((b) => b.final === undefined)) return;
+    this.byServer.delete(ptx.server);
+    this.clearTimers(ptx);
+    if (ptx.finalSent) return;
+    ptx.finalSent = true;
+    const finals = ptx.branches.map((b) => b.final!);
+    const best = bestResponse(finals)!;
+    const branch = ptx.branches[finals.indexOf(best)]!;
+    if (ptx.call !== undefined) this.calls.end(ptx.call, best.status, this.deps.clock.now());
+    if (best.status === 503 || branch.finalIsLocal) {
+      // §16.7 step 6: never pass a downstream 503 on (it would say *we* are overloaded).
+      const status = best.status === 503 && !branch.finalIsLocal ? 500 : best.status;
+      const reason = status === best.status ? best.reason : 'Server Internal Error';
+      ptx.server.respond(
+        createResponse(ptx.original, status, reason, { toTag: best.to.tag ?? this.deps.stack.ids.tag() }),
+      );
+      return;
+    }
+    let upstream = best;
+    if (best.status === 401 || best.status === 407) upstream = aggregateChallenges(best, finals);
+    this.forwardUpstream(ptx, branch, upstream);
+  }
+
+  /** Sends a downstream response up through the server transaction, in upstream form. */
+  private forwardUpstream(ptx: ProxyTx, branch: Branch, response: SipResponse): void {
+    const down = branch.sentTo?.out ?? ptx.arrival;
+    const up = ptx.arrival;
+    let r = replaceHeaderValues(
+      response,
+      'Via',
+      ptx.original.via.map((v) => v.raw),
+    );
+    if (down.role === 'outside' && up.role === 'inside') r = revealFromOutside(r, this.deps);
+    if (down.name !== up.name) r = restoreIdentity(r, ptx.original);
+    const hiding = this.hideOptions(down, up, ptx.source.protocol);
+    if (hiding !== undefined) {
+      const hop = branch.sentTo?.hop;
+      const flow: Flow = hop ?? ptx.source;
+      r = hideForOutside(r, flow, hiding);
+    }
+    const media = this.withMedia(r, down, up, ptx.original.callId);
+    if (typeof media === 'number') {
+      this.deps.logger.warn({ callId: ptx.original.callId, status: media }, 'media refused an answer');
+      return;
+    }
+    ptx.server.respond(media);
+  }
+
+  private cancelOthers(ptx: ProxyTx, except: Branch): void {
+    for (const b of ptx.branches) if (b !== except) this.cancelBranch(b);
+  }
+
+  private cancelBranch(b: Branch): void {
+    if (b.final !== undefined || b.cancelled) return;
+    if (b.provisional) this.sendCancel(b);
+    else b.cancelPending = true;
+  }
+
+  /** §9.1: CANCEL with the branch's Request-URI, Call-ID, From, To, CSeq number, top Via and Route. */
+  private sendCancel(b: Branch): void {
+    const sent = b.sent;
+    const to = b.sentTo;
+    if (sent === undefined || to === undefined || b.cancelled) return;
+    b.cancelled = true;
+    let text = `CANCEL ${sent.requestUri.raw} SIP/2.0\r\nVia: ${sent.via[0]!.raw}\r\nMax-Forwards: 70\r\n`;
+    for (const h of sent.headers) {
+      if (h.key === 'from' || h.key === 'to' || h.key === 'call-id' || h.key === 'route') text += h.raw;
+    }
+    text += `CSeq: ${sent.cseq.seq} CANCEL\r\nContent-Length: 0\r\n\r\n`;
+    const parsed = parseMessage(Buffer.from(text, 'latin1'));
+    if (!parsed.ok || parsed.value.kind !== 'request') return;
+    try {
+      this.deps.stack.sendRequest(
+        parsed.value,
+        {
+          protocol: to.hop.protocol,
+          destination: { address: to.hop.address, port: to.hop.port },
+          interfaceName: to.out.name,
+        },
+        { onResponse: () => {} },
+      );
+    } catch (e) {
+      this.deps.logger.warn({ err: e }, 'CANCEL could not be sent');
+    }
+  }
+
+  /** §16.10: a CANCEL for a request we forward: 200 at once, then CANCEL every pending branch. */
+  private onCancel(cancel: SipRequest, tx: ServerTransaction, target: ServerTransaction | undefined): void {
+    const ptx = target === undefined ? undefined : this.byServer.get(target);
+    if (ptx === undefined) {
+      this.reject(tx, cancel, 481, 'Call/Transaction Does Not Exist');
+      return;
+    }
+    tx.respond(
+      createResponse(cancel, 200, 'OK', {
+        toTag: ptx.server.lastResponse?.to.tag ?? this.deps.stack.ids.tag(),
+      }),
+    );
+    if (ptx.cancelled) return;
+    ptx.cancelled = true;
+    for (const b of ptx.branches) this.cancelBranch(b);
+    // A downstream that never answers the CANCEL must not leave the caller waiting for good.
+    ptx.cancelTimer = this.deps.clock.setTimeout(() => {
+      if (ptx.finalSent) return;
+      for (const b of ptx.branches)
+        if (b.final === undefined) this.localFinal(ptx, b, 487, 'Request Terminated');
+    }, CANCEL_GRACE_MS);
+  }
+
+  private clearTimers(ptx: ProxyTx): void {
+    if (ptx.cancelTimer !== undefined) this.deps.clock.clearTimeout(ptx.cancelTimer);
+    for (const b of ptx.branches) if (b.timerC !== undefined) this.deps.clock.clearTimeout(b.timerC);
+  }
+
+  private endCallFor(request: SipRequest, status: number): void {
+    const call = this.calls.find(request.callId, request.from.tag, request.to.tag);
+    if (call !== undefined) this.calls.end(call, status, this.deps.clock.now());
+  }
+
+  // ---- ACK for 2xx, stateless forwarding, stray responses -------------------------------
+
+  /** §16.6 for an ACK to a 2xx (end to end, no transaction): routed and sent once. */
+  onStrayAck(ack: SipRequest, context: InboundContext): void {
+    const interfaces = this.deps.interfaces();
+    const arrival = interfaces.get(context.transport.interfaceName) ?? interfaces.all[0]!;
+    if (ack.maxForwards === 0) return;
+    const incoming = arrival.role === 'outside' ? revealFromOutside(ack, this.deps) : ack;
+    if (isLoop(incoming, interfaces)) return;
+    const decision = decideRoute(incoming, this.routeContext(arrival));
+    if (decision.kind !== 'forward') {
+      this.deps.logger.debug({ callId: ack.callId }, 'ACK for nobody dropped');
+      return;
+    }
+    const source: Flow = {
+      protocol: context.transport.protocol,
+      address: context.source.address,
+      port: context.source.port,
+    };
+    this.counters.acksForwarded++;
+    this.sendOnce(decision.request, decision.targets[0]!, arrival, source, undefined, loopHash(incoming));
+  }
+
+  /** §16.11: a stateless forward: one send, a branch derived from the request's own. */
+  private forwardStateless(
+    request: SipRequest,
+    target: ForwardTarget,
+    arrival: ProxyInterface,
+    source: Flow,
+    tx: ServerTransaction,
+    hash: string,
+  ): void {
+    this.counters.statelessForwarded++;
+    // The server transaction is not used: the answer comes back as a stray response.
+    this.deps.stack.drop(tx);
+    this.sendOnce(
+      request,
+      target,
+      arrival,
+      source,
+      tx.request.via.map((v) => v.raw),
+      hash,
+    );
+  }
+
+  private sendOnce(
+    routed: SipRequest,
+    target: ForwardTarget,
+    arrival: ProxyInterface,
+    source: Flow,
+    stash: readonly string[] | undefined,
+    hash: string,
+  ): void {
+    const resolved =
+      target.hop.kind === 'flow' ? Promise.resolve([target.hop.flow]) : this.resolveHops(target.hop.uri);
+    void resolved
+      .then((hops) => {
+        const hop = hops[0];
+        if (hop === undefined) return;
+        const interfaces = this.deps.interfaces();
+        const out = interfaces.forDestination(hop.address);
+        let req = routed;
+        if (target.requestUri !== req.requestUri.raw) req = setRequestUri(req, target.requestUri);
+        req = setHeader(
+          req,
+          'Max-Forwards',
+          String(routed.maxForwards === undefined ? 70 : routed.maxForwards - 1),
+        );
+        const hiding = this.hideOptions(arrival, out, hop.protocol);
+        // §16.11: the same request (a retransmission) must get the same branch: derive it.
+        const unique = `sl${fnv(routed.via[0]?.branch ?? routed.callId)}${fnv(routed.requestUri.raw)}`;
+        let via = this.viaFor(out, hop.protocol, branchFor(hash, unique));
+        if (stash !== undefined && hiding?.hide === true)
+          via += `;swv=${this.deps.sealer.seal(JSON.stringify(stash))}`;
+        req = hiding?.hide === true ? replaceHeaderValues(req, 'Via', [via]) : prependVia(req, via);
+        if (hiding !== undefined) req = hideForOutside(req, source, hiding);
+        const media = this.withMedia(req, arrival, out, routed.callId);
+        if (typeof media === 'number') return;
+        return this.deps.stack.sendStateless(media, {
+          protocol: hop.protocol,
+          destination: { address: hop.address, port: hop.port },
+          interfaceName: out.name,
+        });
+      })
+      .catch((e: unknown) =>
+        this.deps.logger.debug({ err: e, callId: routed.callId }, 'stateless forward failed'),
+      );
+  }
+
+  private async resolveHops(uri: SipUri): Promise<Hop[]> {
+    const r = await this.deps.resolve(uri);
+    return r.ok ? r.targets.map((t) => ({ protocol: t.transport, address: t.address, port: t.port })) : [];
+  }
+
+  /** A response to a stateless forward: our Via off (the hidden ones back on), sent by the next Via. */
+  onStrayResponse(response: SipResponse, context: InboundContext): void {
+    const top = response.via[0];
+    const stash = top?.params.find((p) => p.name === 'swv')?.value;
+    if (top === undefined || !isOwnBranch(top.branch)) {
+      this.counters.strayResponsesDropped++;
+      return;
+    }
+    let vias: string[];
+    if (stash !== undefined) {
+      const text = this.deps.sealer.open(stash);
+      if (text === undefined) {
+        this.counters.strayResponsesDropped++;
+        return;
+      }
+      vias = JSON.parse(text) as string[];
+    } else {
+      vias = response.via.slice(1).map((v) => v.raw);
+    }
+    if (vias.length === 0) {
+      this.counters.strayResponsesDropped++;
+      return;
+    }
+    let r = replaceHeaderValues(response, 'Via', vias);
+    const interfaces = this.deps.interfaces();
+    const arrival = interfaces.get(context.transport.interfaceName) ?? interfaces.all[0]!;
+    if (arrival.role === 'outside') r = revealFromOutside(r, this.deps);
+    const next = r.via[0]!;
+    const out = interfaces.forDestination(next.received ?? next.host);
+    this.deps.stack.forwardResponse(r, out.name).catch((e: unknown) => {
+      this.deps.logger.debug({ err: e, callId: r.callId }, 'stateless response forward failed');
+    });
+  }
+
+  /** Active calls for the admin API. */
+  callRows(limit = 1000): ReturnType<CallTable['rows']> {
+    return this.calls.rows(this.deps.clock.now(), limit);
+  }
+}
+
+/** Methods the proxy handles (REGISTER is the registrar's; ACK comes as a stray; OPTIONS for us is the core's). */
+export const PROXIED_METHODS = [
+  'INVITE',
+  'BYE',
+  'CANCEL',
+  'OPTIONS',
+  'PRACK',
+  'SUBSCRIBE',
+  'NOTIFY',
+  'PUBLISH',
+  'INFO',
+  'REFER',
+  'MESSAGE',
+  'UPDATE',
+] as const;
+
+function newBranch(target: ForwardTarget): Branch {
+  return {
+    target,
+    hops: [],
+    hopIndex: 0,
+    sent: undefined,
+    sentTo: undefined,
+    provisional: false,
+    final: undefined,
+    finalIsLocal: false,
+    cancelPending: false,
+    cancelled: false,
+    timerC: undefined,
+  };
+}
+
+/** Call-ID, From and To exactly as the upstream side sent them (the To tag from downstream). */
+function restoreIdentity(r: SipResponse, original: SipRequest): SipResponse {
+  let out = r;
+  if (out.callId !== original.callId) out = setHeader(out, 'Call-ID', original.callId);
+  if (out.from.raw !== original.from.raw) out = setHeader(out, 'From', original.from.raw);
+  const tag = out.to.tag;
+  const to =
+    original.to.tag === undefined && tag !== undefined ? `${original.to.raw};tag=${tag}` : original.to.raw;
+  if (out.to.raw !== to) out = setHeader(out, 'To', to);
+  return out;
+}
+
+/** §16.7 step 7: a 401/407 upstream carries every challenge of every branch's 401/407. */
+function aggregateChallenges(best: SipResponse, finals: readonly SipResponse[]): SipResponse {
+  const www: string[] = [];
+  const proxy: string[] = [];
+  for (const f of finals) {
+    if (f.status !== 401 && f.status !== 407) continue;
+    www.push(...getHeaders(f, 'WWW-Authenticate'));
+    proxy.push(...getHeaders(f, 'Proxy-Authenticate'));
+  }
+  let out = best;
+  if (www.length > 0) out = replaceHeaderValues(out, 'WWW-Authenticate', www);
+  if (proxy.length > 0) out = replaceHeaderValues(out, 'Proxy-Authenticate', proxy);
+  return out;
+}
