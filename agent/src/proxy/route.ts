@@ -61,7 +61,11 @@ const MAX_OWN_ROUTES = 4;
 export function decideRoute(input: SipRequest, ctx: RouteContext): RouteDecision {
   const popped = popOwnRoutes(input, ctx);
   if (popped === undefined) return reject(400, 'Bad Route');
-  const request = popped.request;
+  let request = popped.request;
+  // A contact the agent sealed (an inside party, as the outside knows it) becomes real again,
+  // whether or not a route set still leads there.
+  const sealed = request.requestUri.kind === 'sip' ? openContact(request.requestUri, ctx.sealer) : undefined;
+  if (sealed !== undefined) request = setRequestUri(request, sealed.uri);
   const routes = getRoutes(request);
   if (!routes.ok) return reject(400, 'Bad Route');
   const top = routes.value[0];
@@ -75,15 +79,14 @@ export function decideRoute(input: SipRequest, ctx: RouteContext): RouteDecision
       { requestUri: request.requestUri.raw, hop: { kind: 'uri', uri: top.uri }, via: 'route' },
     ]);
   }
+  if (sealed !== undefined) {
+    return forward(request, [
+      { requestUri: sealed.uri, hop: { kind: 'flow', flow: sealed.flow }, via: 'contact' },
+    ]);
+  }
   const ruri = request.requestUri;
   if (ruri.kind !== 'sip') return reject(416, 'Unsupported URI Scheme');
   if (ctx.myself.isAddress(ruri.host) || ctx.myself.isDomain(ruri.host)) {
-    const sealed = openContact(ruri, ctx.sealer);
-    if (sealed !== undefined) {
-      return forward(setRequestUri(request, sealed.uri), [
-        { requestUri: sealed.uri, hop: { kind: 'flow', flow: sealed.flow }, via: 'contact' },
-      ]);
-    }
     if (hasParam(ruri, 'swc')) return reject(404, 'Not Found');
     if (ruri.user === undefined || ruri.user === '') return { kind: 'local' };
     return toLocation(request, ruri, ctx);
