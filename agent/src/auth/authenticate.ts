@@ -72,17 +72,20 @@ function selectCredentials(
   values: readonly string[],
   realms: ReadonlySet<string>,
 ): DigestCredentials | 'malformed' | 'wrong-realm' | 'no-credentials' {
-  if (values.length === 0) return 'no-credentials';
   let sawMalformed = false;
+  let sawDigest = false;
   for (const value of values.slice(0, 8)) {
     const parsed = parseDigestCredentials(value);
     if (!parsed.ok) {
-      sawMalformed = true;
+      // RFC 4475 §3.3.7: credentials in a scheme we do not know are ignored (→ a challenge).
+      if (parsed.error.code !== 'not-digest') sawMalformed = true;
       continue;
     }
+    sawDigest = true;
     if (realms.has(parsed.value.realm)) return parsed.value;
   }
-  return sawMalformed ? 'malformed' : 'wrong-realm';
+  if (sawMalformed) return 'malformed';
+  return sawDigest ? 'wrong-realm' : 'no-credentials';
 }
 
 /** Challenge headers for a fresh nonce, one per offered algorithm. */

@@ -105,8 +105,9 @@ async function relayRegister(
     return deps.stack.drop(tx);
   }
   // The same "is this REGISTER ours" test as main mode (RFC 3261 §10.3 steps 1 and 5, with myself).
-  if (registerTarget(request, deps.config) === 'not-our-domain') {
-    const r = registerRejectResponse('not-our-domain', deps.config);
+  const target = registerTarget(request, deps.config);
+  if (typeof target === 'string') {
+    const r = registerRejectResponse(target, deps.config);
     return reply(tx, request, deps, r.status, r.reasonPhrase, r.headers);
   }
   if (checkRegisterSource(flow.address, deps.config.sourcePolicy, EMPTY_CIDR_SET) === 'denied') {

@@ -182,7 +182,7 @@ export function handleRegister(
   const target = registerTarget(request, deps.config);
   const realm = typeof target === 'string' ? undefined : realmFor(target, deps);
   if (realm === undefined) {
-    const r = registerRejectResponse('not-our-domain', deps.config);
+    const r = registerRejectResponse(typeof target === 'string' ? target : 'not-our-domain', deps.config);
     respond(transaction, request, deps, r.status, r.reasonPhrase, r.headers);
     return;
   }

@@ -2,6 +2,7 @@
 export type RegisterRejectReason =
   | 'not-our-domain'
   | 'unknown-aor'
+  | 'to-not-sip'
   | 'not-authorized-for-aor'
   | 'forbidden-source'
   | 'too-many-bindings'
@@ -29,6 +30,8 @@ const REGISTER_REJECTS: Readonly<Record<RegisterRejectReason, RejectRow>> = {
   // RFC 3261 §10.3 steps 1 and 5: a domain we do not serve, or an AOR not valid for it → 404.
   'not-our-domain': { status: 404, reasonPhrase: 'Not Found' },
   'unknown-aor': { status: 404, reasonPhrase: 'Not Found' },
+  // RFC 4475 §3.3.4: To must hold a SIP or SIPS URI (the AOR) → 400.
+  'to-not-sip': { status: 400, reasonPhrase: 'To Is Not A SIP URI' },
   // §10.3 step 4: the authenticated user may not modify this AOR → 403.
   'not-authorized-for-aor': { status: 403, reasonPhrase: 'Forbidden' },
   'forbidden-source': { status: 403, reasonPhrase: 'Forbidden' },

@@ -31,10 +31,15 @@ export interface RegisterTarget {
 export function registerTarget(
   req: SipRequest,
   cfg: RegisterTargetConfig,
-): RegisterTarget | 'not-our-domain' {
+): RegisterTarget | 'not-our-domain' | 'to-not-sip' {
   const ru = req.requestUri;
   const to = req.to.uri;
-  if (ru.kind !== 'sip' || to.kind !== 'sip') return 'not-our-domain';
+  if (ru.kind !== 'sip') return 'not-our-domain';
+  // RFC 4475 §3.3.4: a REGISTER for us whose To is not a SIP or SIPS URI names no AOR → 400.
+  if (to.kind !== 'sip') {
+    const ours = cfg.myself === undefined ? cfg.domains.has(ru.host.toLowerCase()) : cfg.myself.isUri(ru);
+    return ours ? 'to-not-sip' : 'not-our-domain';
+  }
   let domain: string | undefined;
   const myself = cfg.myself;
   if (myself === undefined) {

@@ -115,6 +115,15 @@ describe('authenticateRequest', () => {
     });
   });
 
+  it('ignores credentials in a scheme it does not know and challenges (RFC 4475 §3.3.7)', () => {
+    const d = authenticateRequest(
+      { ...base, credentialHeaders: ['NoOneKnowsThisScheme opaque-data=here'] },
+      context(),
+      T0,
+    );
+    expect(d).toMatchObject({ kind: 'challenge', status: 401, outcome: 'no-credentials', failure: false });
+  });
+
   it('answers a malformed header with 400', () => {
     const d = authenticateRequest({ ...base, credentialHeaders: ['Digest username="alice'] }, context(), T0);
     expect(d).toEqual({ kind: 'reject', status: 400, outcome: 'malformed', failure: false });

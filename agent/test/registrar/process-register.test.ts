@@ -312,6 +312,11 @@ describe('processRegister — every reject reason', () => {
       'not-our-domain',
     ],
     [
+      'To that is not a SIP URI (RFC 4475 §3.3.4)',
+      () => processRegister(register({ to: '<isbn:2983792873>' }), [], T0, cfg, udpFlow, alice),
+      'to-not-sip',
+    ],
+    [
       'To in another domain than the Request-URI',
       () => processRegister(register({ to: '<sip:alice@elsewhere.net>' }), [], T0, cfg, udpFlow, alice),
       'not-our-domain',
@@ -523,6 +528,7 @@ describe('processRegister — every reject reason', () => {
     expect(statuses).toEqual({
       'not-our-domain': 404,
       'unknown-aor': 404,
+      'to-not-sip': 400,
       'not-authorized-for-aor': 403,
       'forbidden-source': 403,
       'too-many-bindings': 403,
