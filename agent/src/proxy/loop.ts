@@ -32,7 +32,6 @@ export function branchFor(hash: string, unique: string): string {
 
 /** Whether one of the request's Vias is the agent's own for this very request (a loop). */
 export function isLoop(req: SipRequest, interfaces: InterfaceMap): boolean {
-  if (req.via.length < 2) return false;
   const marker = `${PREFIX}${loopHash(req)}.`;
   for (const v of req.via) {
     if (v.branch?.startsWith(marker) !== true) continue;

@@ -1,0 +1,326 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { RequestHandlerRegistry } from '../../src/core/request-handlers.js';
+import type { SipSendTarget, SipStack } from '../../src/core/sip-stack.js';
+import { SipProxy, type ProxySettings } from '../../src/proxy/proxy-core.js';
+import { type DnsLookup, type ResolveResult, resolveTargets } from '../../src/proxy/resolve/index.js';
+import { createResponse } from '../../src/sip/build.js';
+import type { SipRequest, SipResponse } from '../../src/sip/message.js';
+import type { InboundContext } from '../../src/transport/channels.js';
+import type { ClientTransactionUser, ServerTransaction } from '../../src/transaction/types.js';
+import type { Transport } from '../../src/transport/types.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { aRequest, anInvite } from '../sip/builders.js';
+import { binding, interfaces, LISTENING, myself, sealer } from './proxy-fixtures.js';
+
+const ALICE = 'sip:alice@example.test';
+const NO_DNS: DnsLookup = {
+  naptr: async () => [],
+  srv: async () => [],
+  a: async () => [],
+  aaaa: async () => [],
+};
+
+interface Sent {
+  readonly request: SipRequest;
+  readonly target: SipSendTarget;
+  readonly user: ClientTransactionUser;
+}
+
+class FakeServerTx implements ServerTransaction {
+  readonly kind = 'server-invite' as const;
+  readonly responses: SipResponse[] = [];
+  state: ServerTransaction['state'] = 'proceeding';
+  dropped = false;
+  constructor(readonly request: SipRequest) {}
+  get lastResponse(): SipResponse | undefined {
+    return this.responses[this.responses.length - 1];
+  }
+  respond(r: SipResponse): void {
+    this.responses.push(r);
+  }
+}
+
+function harness(
+  opts: { settings?: Partial<ProxySettings>; resolve?: ResolveResult; bindings?: number } = {},
+) {
+  const sent: Sent[] = [];
+  const stateless: { request: SipRequest; target: SipSendTarget }[] = [];
+  const handlers = new RequestHandlerRegistry();
+  let n = 0;
+  const stack: SipStack = {
+    handlers,
+    ids: { branch: () => `z9hG4bK${++n}`, tag: () => `t${++n}` },
+    drop: (tx) => {
+      (tx as FakeServerTx).dropped = true;
+    },
+    sendRequest: (request, target, user) => sent.push({ request, target, user }),
+    sendStateless: async (request, target) => {
+      stateless.push({ request, target });
+    },
+    forwardResponse: async () => {},
+    listening: () => LISTENING,
+  };
+  const clock = new ManualClock(1_000_000);
+  const settings: ProxySettings = {
+    outboundProxy: undefined,
+    statelessMethods: new Set(),
+    inviteTimeoutMs: 180_000,
+    hide: true,
+    strip: ['user-agent'],
+    admission: {
+      maxConcurrentCallsPerUser: 5,
+      maxCallAttemptsPerSecPerUser: 5,
+      maxConcurrentCallsPerSite: 100,
+      maxCallAttemptsPerSecPerSite: 100,
+    },
+    ...opts.settings,
+  };
+  const bindings = Array.from({ length: opts.bindings ?? 2 }, (_, i) =>
+    binding(ALICE, `sip:alice@192.168.77.${10 + i}:5060`, `192.168.77.${10 + i}`),
+  );
+  const security: string[] = [];
+  const proxy = new SipProxy({
+    stack,
+    clock,
+    logger: pino({ level: 'silent' }),
+    sealer,
+    settings: () => settings,
+    myself,
+    interfaces,
+    locate: (aor) => (aor === ALICE ? bindings : []),
+    isKnownUser: (aor) => aor === ALICE,
+    // The real RFC 3263 walk over a DNS that knows nothing (numeric hosts need none).
+    resolve: (uri) =>
+      opts.resolve === undefined
+        ? resolveTargets(uri, { dns: NO_DNS, random: () => 0 })
+        : Promise.resolve(opts.resolve),
+    onSecurityEvent: (e) => security.push(e.detail),
+  });
+  proxy.attach();
+  const ctx = (iface: 'inside' | 'outside', address: string): InboundContext => ({
+    source: { address, port: 5060 },
+    transport: { interfaceName: iface, protocol: 'udp' } as Transport,
+  });
+  const request = (
+    req: SipRequest,
+    iface: 'inside' | 'outside',
+    address: string,
+    cancels?: ServerTransaction,
+  ) => {
+    const tx = new FakeServerTx(req);
+    handlers.get(req.method)!(req, tx, ctx(iface, address), cancels === undefined ? {} : { cancels });
+    return tx;
+  };
+  const answer = (s: Sent, status: number, toTag = 'callee') =>
+    s.user.onResponse(createResponse(s.request, status, undefined, status === 100 ? {} : { toTag }));
+  return { proxy, sent, stateless, clock, request, answer, security, handlers, ctx };
+}
+
+const fromOutside = () =>
+  anInvite({
+    requestUri: 'sip:alice@example.test',
+    via: ['SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bKcaller;rport=5060;received=198.51.100.7'],
+    from: '<sip:carol@far.example>;tag=c1',
+    to: '<sip:alice@example.test>',
+    callId: 'call-42@far.example',
+  });
+
+describe('SipProxy: parallel forking (RFC 3261 §16.7)', () => {
+  it('sends one branch per binding, forwards provisionals, the 2xx, and cancels the ringing branch', async () => {
+    const h = harness();
+    const tx = h.request(fromOutside(), 'outside', '198.51.100.7');
+    expect(h.sent).toHaveLength(2);
+    const [b1, b2] = h.sent as [Sent, Sent];
+    expect(b1.target).toMatchObject({
+      destination: { address: '192.168.77.10', port: 5060 },
+      interfaceName: 'inside',
+    });
+    expect(b1.request.requestUri.raw).toBe('sip:alice@192.168.77.10:5060');
+    // Double Record-Route across interfaces, our Via on top of the caller's.
+    expect(b1.request.headers.find((h) => h.key === 'record-route')!.value).toBe(
+      '<sip:192.168.77.1:5060;lr>, <sip:203.0.113.1:5060;lr>',
+    );
+    expect(b1.request.via.map((v) => v.host)).toEqual(['192.168.77.1', '198.51.100.7']);
+    expect(b1.request.maxForwards).toBe(69);
+
+    h.answer(b1, 180, 'ring1');
+    expect(tx.responses.map((r) => r.status)).toEqual([180]);
+    expect(tx.responses[0]!.via.map((v) => v.raw)).toEqual(fromOutside().via.map((v) => v.raw));
+    h.answer(b2, 200, 'ans2');
+    expect(tx.responses.map((r) => r.status)).toEqual([180, 200]);
+    // The ringing branch gets a CANCEL with its own branch id.
+    const cancel = h.sent[2]!;
+    expect(cancel.request.method).toBe('CANCEL');
+    expect(cancel.request.via[0]!.branch).toBe(b1.request.via[0]!.branch);
+    expect(cancel.target.destination.address).toBe('192.168.77.10');
+    expect(h.proxy.callRows()).toMatchObject([{ state: 'confirmed', direction: 'inbound' }]);
+    h.answer(b1, 487, 'ring1');
+    expect(tx.responses.map((r) => r.status)).toEqual([180, 200]);
+  });
+
+  it('waits for every branch and sends the best final response; a 503 goes up as 500', () => {
+    const h = harness();
+    const tx = h.request(fromOutside(), 'outside', '198.51.100.7');
+    const [b1, b2] = h.sent as [Sent, Sent];
+    h.answer(b1, 486);
+    expect(tx.responses).toHaveLength(0);
+    h.answer(b2, 404);
+    // Same class: the first received wins.
+    expect(tx.responses.map((r) => r.status)).toEqual([486]);
+
+    const h2 = harness({ bindings: 1 });
+    const tx2 = h2.request(fromOutside(), 'outside', '198.51.100.7');
+    h2.answer(h2.sent[0]!, 503);
+    expect(tx2.responses.map((r) => r.status)).toEqual([500]);
+    expect(h2.proxy.callRows()).toEqual([]);
+  });
+
+  it('does not CANCEL a branch before its provisional, then cancels it when the provisional comes (§9.1)', () => {
+    const h = harness();
+    const tx = h.request(fromOutside(), 'outside', '198.51.100.7');
+    const [b1] = h.sent as [Sent, Sent];
+    const cancel = aRequest({
+      method: 'CANCEL',
+      requestUri: 'sip:alice@example.test',
+      via: [fromOutside().via[0]!.raw],
+      from: '<sip:carol@far.example>;tag=c1',
+      callId: 'call-42@far.example',
+    });
+    const cancelTx = h.request(cancel, 'outside', '198.51.100.7', tx);
+    expect(cancelTx.responses.map((r) => r.status)).toEqual([200]);
+    expect(h.sent).toHaveLength(2);
+    h.answer(b1, 180);
+    expect(h.sent.map((s) => s.request.method)).toEqual(['INVITE', 'INVITE', 'CANCEL']);
+    const unknown = h.request(cancel, 'outside', '198.51.100.7', undefined);
+    expect(unknown.responses.map((r) => r.status)).toEqual([481]);
+  });
+});
+
+describe('SipProxy: foreign targets, failover, hiding', () => {
+  const targets: ResolveResult = {
+    ok: true,
+    targets: [
+      { transport: 'udp', address: '203.0.113.12', port: 5060, host: 'dead.srv.example' },
+      { transport: 'udp', address: '203.0.113.13', port: 5060, host: 'live.srv.example' },
+    ],
+  };
+  const fromInside = () =>
+    anInvite({
+      requestUri: 'sip:dave@srv.example',
+      via: ['SIP/2.0/UDP 192.168.77.10:5062;branch=z9hG4bKalice;rport=5062;received=192.168.77.10'],
+      from: '<sip:alice@example.test>;tag=a1',
+      to: '<sip:dave@srv.example>',
+      callId: 'xyz@192.168.77.10',
+      contact: '<sip:alice@192.168.77.10:5062>',
+      headers: [['User-Agent', 'Phone']],
+    });
+
+  it('tries the next RFC 3263 target after a timeout and hides the inside on the way out', async () => {
+    const h = harness({ resolve: targets });
+    const tx = h.request(fromInside(), 'inside', '192.168.77.10');
+    await new Promise((r) => setImmediate(r));
+    expect(h.sent).toHaveLength(1);
+    const first = h.sent[0]!;
+    expect(first.target).toMatchObject({
+      destination: { address: '203.0.113.12' },
+      interfaceName: 'outside',
+    });
+    const head = first.request.headers.map((x) => x.raw).join('') + first.request.startLine;
+    expect(head).not.toMatch(/192\.168\.77\./);
+    expect(first.request.via).toHaveLength(1);
+    first.user.onResponse(createResponse(first.request, 408, 'Request Timeout'), 'timeout');
+    expect(h.sent).toHaveLength(2);
+    const second = h.sent[1]!;
+    expect(second.target.destination.address).toBe('203.0.113.13');
+    h.answer(second, 200);
+    const up = tx.responses[tx.responses.length - 1]!;
+    expect(up.status).toBe(200);
+    // Upstream sees its own Via stack, Call-ID and From again; the Record-Route list in full.
+    expect(up.via.map((v) => v.raw)).toEqual(fromInside().via.map((v) => v.raw));
+    expect(up.callId).toBe('xyz@192.168.77.10');
+    expect(h.proxy.callRows()).toMatchObject([{ direction: 'outbound', state: 'confirmed' }]);
+  });
+
+  it('answers a DNS failure with the resolver’s status', async () => {
+    const h = harness({ resolve: { ok: false, reason: 'dns-failure', detail: 'SERVFAIL' } });
+    const tx = h.request(fromInside(), 'inside', '192.168.77.10');
+    await new Promise((r) => setImmediate(r));
+    expect(tx.responses.map((r) => r.status)).toEqual([503]);
+  });
+
+  it('refuses calls past the admission limits with a security event', () => {
+    const h = harness({
+      bindings: 1,
+      settings: {
+        admission: {
+          maxConcurrentCallsPerUser: 1,
+          maxCallAttemptsPerSecPerUser: 10,
+          maxConcurrentCallsPerSite: 10,
+          maxCallAttemptsPerSecPerSite: 10,
+        },
+      },
+    });
+    h.request(fromOutside(), 'outside', '198.51.100.7');
+    const second = h.request(
+      anInvite({
+        requestUri: 'sip:alice@example.test',
+        from: '<sip:eve@far.example>;tag=e1',
+        callId: 'other',
+      }),
+      'outside',
+      '198.51.100.8',
+    );
+    expect(second.responses.map((r) => r.status)).toEqual([486]);
+    expect(h.security).toEqual(['user-concurrent sip:alice@example.test']);
+  });
+
+  it('answers Max-Forwards 0 with 483 and a loop with 482', () => {
+    const h = harness();
+    const tx = h.request(
+      anInvite({ requestUri: 'sip:alice@example.test', maxForwards: 0 }),
+      'outside',
+      '198.51.100.7',
+    );
+    expect(tx.responses.map((r) => r.status)).toEqual([483]);
+    // The agent's own request comes back to it unchanged: a loop, not a spiral.
+    const out = aRequest({
+      requestUri: 'sip:dave@203.0.113.50',
+      via: ['SIP/2.0/UDP 192.168.77.10:5062;branch=z9hG4bKalice;rport=5062;received=192.168.77.10'],
+      from: '<sip:alice@example.test>;tag=a1',
+      to: '<sip:dave@203.0.113.50>',
+    });
+    h.request(out, 'inside', '192.168.77.10');
+    return new Promise<void>((done) => setTimeout(done, 20)).then(() => {
+      const forwarded = h.sent[0]!.request;
+      expect(forwarded.requestUri.raw).toBe('sip:dave@203.0.113.50');
+      const back = h.request(forwarded, 'outside', '203.0.113.50');
+      expect(back.responses.map((r) => r.status)).toEqual([482]);
+    });
+  });
+
+  it('forwards an ACK for a 2xx once, statelessly, by its route', async () => {
+    const h = harness();
+    const ack = aRequest({
+      method: 'ACK',
+      requestUri: 'sip:carol@198.51.100.7:5060',
+      via: ['SIP/2.0/UDP 192.168.77.10:5062;branch=z9hG4bKack;rport=5062;received=192.168.77.10'],
+      from: '<sip:alice@example.test>;tag=a1',
+      to: '<sip:carol@far.example>;tag=c1',
+      headers: [['Route', '<sip:192.168.77.1:5060;lr>, <sip:203.0.113.1:5060;lr>']],
+    });
+    h.proxy.onStrayAck(ack, h.ctx('inside', '192.168.77.10'));
+    return new Promise<void>((done) =>
+      setImmediate(() => {
+        expect(h.stateless).toHaveLength(1);
+        expect(h.stateless[0]!.target).toMatchObject({
+          destination: { address: '198.51.100.7' },
+          interfaceName: 'outside',
+        });
+        expect(h.stateless[0]!.request.headers.find((x) => x.key === 'route')).toBeUndefined();
+        expect(h.stateless[0]!.request.via).toHaveLength(1);
+        done();
+      }),
+    );
+  });
+});
