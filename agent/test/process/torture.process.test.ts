@@ -1,0 +1,283 @@
+/**
+ * RFC 4475 and RFC 5118 messages sent unchanged to the running agent over UDP and TCP, each
+ * asserted against the treatment in its expected.json (fixtures/torture/extract.py). The agent
+ * serves the RFCs' domains, so valid requests reach the registrar and the core, not just the
+ * parser. At the end it must still be alive, healthy and of bounded size.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ha1Of } from '../auth/digest-client.js';
+import { type SpawnedAgent, startAgent } from '../helpers/spawn-agent.js';
+import { type Answer, loadTorture, type TortureMessage } from '../sip/torture-fixtures.js';
+
+/** TORTURE_ONLY=wsinv,bext01 narrows a local run to some messages. */
+const only = process.env.TORTURE_ONLY?.split(',');
+const messages = loadTorture().filter((m) => only === undefined || only.includes(m.name));
+/** Where the test's sockets live: other loopback addresses than the agent's (127.0.0.1). */
+const UDP_CLIENT = '127.0.0.77';
+const TCP_CLIENT = '127.0.0.78';
+/** How long to wait for a final answer, and how long silence must last to count as "none". */
+const FINAL_WAIT_MS = 2500;
+const SILENCE_MS = 700;
+
+const config = (stateDir: string) => `site: torture-test
+stateDir: ${stateDir}
+log:
+  level: debug
+sip:
+  domains: [example.com, example.net, example.org]
+  interfaces:
+    - name: lan
+      role: inside
+      address: 127.0.0.1
+      port: 0
+      transports: [udp, tcp]
+users:
+  - username: j.user
+    domain: example.com
+    ha1: { md5: ${ha1Of('md5', 'j.user', 'example.com', 'j-secret')} }
+  - username: watson
+    domain: example.com
+    ha1: { md5: ${ha1Of('md5', 'watson', 'example.com', 'w-secret')} }
+  - username: user
+    domain: example.com
+    ha1: { md5: ${ha1Of('md5', 'user', 'example.com', 'u-secret')} }
+`;
+
+/**
+ * One agent per transport: the RFCs reuse branches (z9hG4bKkdjuw in a dozen messages), so the
+ * same message on the second transport would match the first one's server transaction, still
+ * alive for Timer J/H (§17.2.3), and be absorbed as a retransmission.
+ */
+let dir: string;
+let agent: SpawnedAgent;
+let adminPort = 0;
+let udpPort = 0;
+let tcpPort = 0;
+
+async function startTortureAgent(): Promise<void> {
+  dir = await mkdtemp(join(tmpdir(), 'sipwall-torture-'));
+  const file = join(dir, 'agent.yaml');
+  await writeFile(file, config(join(dir, 'state')));
+  const started = await startAgent(['--config', file, '--admin-port', '0']);
+  agent = started.agent;
+  adminPort = started.adminPort;
+  const sip = started.ready.sip as { transport: string; port: number }[];
+  udpPort = sip.find((l) => l.transport === 'udp')?.port ?? 0;
+  tcpPort = sip.find((l) => l.transport === 'tcp')?.port ?? 0;
+}
+
+async function stopTortureAgent(): Promise<void> {
+  await agent?.stop(5000);
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+}
+
+interface Reply {
+  readonly status: number;
+  readonly reason: string;
+  readonly callId: string | undefined;
+  readonly text: string;
+}
+
+function headerValue(text: string, long: string, short: string): string | undefined {
+  const head = text.split('\r\n\r\n')[0] ?? '';
+  const re = new RegExp(`^(?:${long}|${short})[ \\t]*:[ \\t]*(.*)$`, 'im');
+  return re.exec(head)?.[1]?.trim();
+}
+
+function toReply(text: string): Reply | undefined {
+  const m = /^SIP\/2\.0 (\d{3}) ?([^\r]*)\r\n/.exec(text);
+  if (m === null) return undefined;
+  return { status: Number(m[1]), reason: m[2] ?? '', callId: headerValue(text, 'Call-ID', 'i'), text };
+}
+
+/** Call-IDs of the requests in the message (dblreq holds two). */
+function callIdsOf(m: TortureMessage): string[] {
+  const text = m.bytes.toString('latin1');
+  return [...text.matchAll(/^(?:Call-ID|i)[ \t]*:[ \t]*(.*?)\r?$/gim)].map((x) => (x[1] ?? '').trim());
+}
+
+/** Port of the top Via's sent-by (5060 when absent): where a UDP answer goes (§18.2.2). */
+function topViaPort(m: TortureMessage): number {
+  const text = m.bytes.toString('latin1').replace(/\r\n[ \t]+/g, ' ');
+  const via =
+    /^(?:Via|v)[ \t]*:[ \t]*SIP[ \t]*\/[ \t]*2\.0[ \t]*\/[ \t]*(\w+)[ \t]+(\[[^\]]*\]|[^\s;,:]+)(?::(\d+))?/im.exec(
+      text,
+    );
+  if (via?.[3] !== undefined) return Number(via[3]);
+  return via?.[1]?.toUpperCase() === 'TLS' ? 5061 : 5060;
+}
+
+const isRequest = (m: TortureMessage) => !m.bytes.toString('latin1').startsWith('SIP/');
+
+function malformedDrops(): number {
+  return agent.logs().filter((l) => l.msg === 'malformed message dropped').length;
+}
+
+/** Waits until `done` holds or `ms` pass (bounded). */
+async function waitFor(done: () => boolean, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (!done() && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+}
+
+function mine(r: Reply, callId: string | undefined): boolean {
+  if (callId === undefined) return r.callId === undefined;
+  return r.callId === callId;
+}
+
+async function sendUdp(m: TortureMessage, answer: Answer): Promise<Reply[]> {
+  const socket: UdpSocket = createSocket('udp4');
+  const got: Reply[] = [];
+  socket.on('message', (b) => {
+    const r = toReply(b.toString('latin1'));
+    if (r !== undefined) got.push(r);
+  });
+  await new Promise<void>((res, rej) => {
+    socket.once('error', rej);
+    socket.bind(topViaPort(m), UDP_CLIENT, () => res());
+  });
+  try {
+    await new Promise<void>((res, rej) =>
+      socket.send(m.bytes, udpPort, '127.0.0.1', (e) => (e ? rej(e) : res())),
+    );
+    await collect(m, answer, got);
+    return got;
+  } finally {
+    socket.close();
+  }
+}
+
+async function sendTcp(m: TortureMessage, answer: Answer): Promise<Reply[]> {
+  const got: Reply[] = [];
+  let buffered = '';
+  const sock = connect({ host: '127.0.0.1', port: tcpPort, localAddress: TCP_CLIENT });
+  sock.setEncoding('latin1');
+  sock.on('data', (d: string) => {
+    buffered += d;
+    // Frame by Content-Length (every answer the agent sends has one).
+    for (;;) {
+      const end = buffered.indexOf('\r\n\r\n');
+      if (end < 0) break;
+      const cl = Number(headerValue(buffered.slice(0, end + 4), 'Content-Length', 'l') ?? 0);
+      if (buffered.length < end + 4 + cl) break;
+      const r = toReply(buffered.slice(0, end + 4 + cl));
+      buffered = buffered.slice(end + 4 + cl);
+      if (r !== undefined) got.push(r);
+    }
+  });
+  sock.on('error', () => {});
+  await new Promise<void>((res, rej) => {
+    sock.once('connect', () => res());
+    sock.once('error', rej);
+  });
+  try {
+    sock.write(m.bytes);
+    await collect(m, answer, got);
+    return got;
+  } finally {
+    sock.destroy();
+  }
+}
+
+/** Waits for the answer the expectation needs: a final response, or silence. */
+async function collect(m: TortureMessage, answer: Answer, got: Reply[]): Promise<void> {
+  const callId = callIdsOf(m)[0];
+  const final = () => got.some((r) => r.status >= 200 && mine(r, callId));
+  if (answer.class === 'none') await waitFor(() => got.some((r) => mine(r, callId)), SILENCE_MS);
+  else await waitFor(final, FINAL_WAIT_MS);
+  // dblreq: give a stray answer to the trailing INVITE time to show up.
+  if (callIdsOf(m).length > 1) await new Promise((r) => setTimeout(r, SILENCE_MS));
+}
+
+/** Checks one message's answers; returns the failure, or undefined when it passed. */
+function verdict(
+  m: TortureMessage,
+  answer: Answer,
+  got: Reply[],
+  dropped: boolean,
+  udp: boolean,
+): string | undefined {
+  const [callId, trailing] = callIdsOf(m);
+  const replies = got.filter((r) => mine(r, callId));
+  const final = replies.find((r) => r.status >= 200);
+  const seen = replies.map((r) => `${r.status} ${r.reason}`).join(' | ') || 'nothing';
+  if (udp && trailing !== undefined && got.some((r) => r.callId === trailing)) {
+    return `answered the octets after Content-Length (${trailing})`;
+  }
+  switch (answer.class) {
+    case 'none':
+      return replies.length === 0 ? undefined : `expected no answer, got ${seen}`;
+    case 'status':
+      if (final === undefined || !answer.status.includes(final.status)) {
+        return `expected ${answer.status.join('/')}, got ${seen}`;
+      }
+      if (answer.reason !== undefined && !final.reason.includes(answer.reason)) {
+        return `expected a reason naming ${answer.reason}, got "${final.reason}"`;
+      }
+      return undefined;
+    case 'final':
+      if (final === undefined) return `expected a final answer, got ${seen}`;
+      if (answer.not.includes(final.status))
+        return `expected anything but ${answer.not.join('/')}, got ${seen}`;
+      return dropped ? 'dropped as malformed' : undefined;
+    case 'not-rejected':
+      if (replies.some((r) => r.status === 400)) return `rejected: ${seen}`;
+      return dropped ? 'dropped as malformed' : undefined;
+  }
+}
+
+const tally: Record<string, { pass: number; total: number }> = {};
+
+function record(transport: string, m: TortureMessage, ok: boolean): void {
+  const key = `${transport} RFC ${m.expected.rfc} ${m.expected.verdict}`;
+  const t = tally[key] ?? { pass: 0, total: 0 };
+  tally[key] = t;
+  t.total++;
+  if (ok) t.pass++;
+}
+
+describe.each([
+  ['udp', sendUdp],
+  ['tcp', sendTcp],
+] as const)('agent process: RFC 4475 / RFC 5118 over %s', (transport, send) => {
+  beforeAll(startTortureAgent, 30_000);
+  afterAll(stopTortureAgent);
+
+  it('gives every message the treatment its RFC describes', { timeout: 240_000 }, async () => {
+    const failures: string[] = [];
+    for (const m of messages) {
+      const answer = transport === 'udp' ? m.expected.udp : m.expected.tcp;
+      const before = malformedDrops();
+      const got = await send(m, answer);
+      // Dropped-as-malformed log lines come from the agent's own debug log, a moment later.
+      await new Promise((r) => setTimeout(r, 20));
+      const dropped = isRequest(m) && malformedDrops() > before;
+      const why = verdict(m, answer, got, dropped, transport === 'udp');
+      record(transport, m, why === undefined);
+      if (why !== undefined) failures.push(`${m.id} (§${m.expected.section}): ${why}`);
+    }
+    const counts = Object.entries(tally)
+      .filter(([k]) => k.startsWith(transport))
+      .map(([k, v]) => `${k}: ${v.pass}/${v.total}`);
+    console.log(`torture ${transport}: ${counts.join(', ')}`);
+    expect(failures).toEqual([]);
+  });
+
+  it('leaves the agent alive, healthy and of bounded size', async () => {
+    if (process.env.TORTURE_DEBUG !== undefined) console.log(agent.stdout().slice(-20000));
+    expect(agent.child.exitCode).toBeNull();
+    const health = await fetch(`http://127.0.0.1:${adminPort}/healthz`, {
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(health.status).toBe(200);
+    const status = readFileSync(`/proc/${agent.pid}/status`, 'utf8');
+    const rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+    expect(rssKb).toBeGreaterThan(0);
+    expect(rssKb).toBeLessThan(400 * 1024);
+  });
+});
