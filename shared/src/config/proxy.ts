@@ -28,16 +28,27 @@ export const ProxySettingsSchema = z
     inviteTimeoutSec: z.number().int().min(30).max(3600).default(180),
     /**
      * Transparent mode: SIP to port 5060 that crosses the firewall (a LAN phone configured with an
-     * outside proxy) is redirected into the agent by an nftables rule in table `inet sipwall`.
+     * outside proxy) is redirected into the agent by an nftables rule in table `inet sipwall`
+     * (chain `sip_redirect`), towards the first `inside` interface's UDP and TCP listeners.
      */
     transparent: z
       .object({
         enabled: z.boolean().default(false),
-        /** The inside interface's kernel name (e.g. `eth1`), where the redirect rule matches. */
-        insideDevice: z.string().min(1).max(15).optional(),
+        /**
+         * The inside interface's kernel name (e.g. `eth1`), where the redirect rule matches.
+         * Default: the host interface that holds the first `inside` interface's address.
+         */
+        insideDevice: z
+          .string()
+          .min(1)
+          .max(15)
+          .regex(/^[A-Za-z0-9_.@-]+$/, 'must be a network interface name')
+          .optional(),
+        /** Destination ports (UDP and TCP) that are redirected; TLS cannot be intercepted. */
+        ports: z.array(z.number().int().min(1).max(65_535)).min(1).max(16).default([5060]),
       })
       .strict()
-      .default({ enabled: false }),
+      .default({ enabled: false, ports: [5060] }),
   })
   .strict();
 export type ProxySettings = z.infer<typeof ProxySettingsSchema>;
