@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { SecurityEvent } from '../auth/security-event.js';
 import type { Myself } from '../core/myself.js';
+import { AGENT_OPTION_TAGS, unsupportedOptionTags } from '../core/option-tags.js';
 import type { RequestHandler } from '../core/request-handlers.js';
 import type { SipStack } from '../core/sip-stack.js';
 import type { Binding } from '../registrar/binding.js';
@@ -196,6 +197,18 @@ export class SipProxy {
     const incoming = arrival.role === 'outside' ? revealFromOutside(request, this.deps) : request;
     if (isLoop(incoming, interfaces)) {
       this.reject(tx, request, 482, 'Loop Detected');
+      return;
+    }
+    // §16.3 step 5: Proxy-Require names extensions this proxy must understand.
+    const unsupported = unsupportedOptionTags(request, 'proxy-require', AGENT_OPTION_TAGS);
+    if (unsupported.length > 0) {
+      this.counters.rejected++;
+      tx.respond(
+        createResponse(request, 420, 'Bad Extension', {
+          toTag: this.deps.stack.ids.tag(),
+          headers: [['Unsupported', unsupported.join(', ')]],
+        }),
+      );
       return;
     }
     const decision = decideRoute(incoming, this.routeContext(arrival));

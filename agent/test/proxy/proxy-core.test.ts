@@ -275,6 +275,18 @@ describe('SipProxy: foreign targets, failover, hiding', () => {
     expect(h.security).toEqual(['user-concurrent sip:alice@example.test']);
   });
 
+  it('answers an unknown Proxy-Require option with 420 and Unsupported', () => {
+    const h = harness();
+    const tx = h.request(
+      anInvite({ requestUri: 'sip:alice@example.test', headers: [['Proxy-Require', 'foo, outbound']] }),
+      'outside',
+      '198.51.100.7',
+    );
+    expect(tx.responses.map((r) => r.status)).toEqual([420]);
+    expect(tx.responses[0]!.headers.find((x) => x.key === 'unsupported')!.value).toBe('foo');
+    expect(h.sent).toHaveLength(0);
+  });
+
   it('answers Max-Forwards 0 with 483 and a loop with 482', () => {
     const h = harness();
     const tx = h.request(
