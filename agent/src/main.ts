@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import type { TelemetryRecord } from '@sipwall/shared';
 import type { Logger } from 'pino';
 import { createAdminApp } from './admin/app.js';
@@ -15,6 +15,7 @@ import { createLogger } from './log/logger.js';
 import { toCallRecord, toDialogRecord } from './proxy/call-records.js';
 import type { Call } from './proxy/calls.js';
 import { createProxyService, type ProxyService } from './proxy/proxy-service.js';
+import { createTransparentMode, nftCli, type TransparentMode } from './proxy/transparent.js';
 import { toRegistrationRecord } from './registrar/events.js';
 import { DEFAULT_KEEPALIVE } from './registrar/keepalive-runner.js';
 import { openRegistrarService, type RegistrarService } from './registrar/registrar-service.js';
@@ -67,6 +68,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
   let sip: SipService | undefined;
   let registrar: RegistrarService | undefined;
   let proxy: ProxyService | undefined;
+  let transparent: TransparentMode | undefined;
   let link: ControlLink | undefined;
   let applier: DesiredApplier | undefined;
   let stopping: Promise<number> | undefined;
@@ -81,6 +83,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       telemetry.flush();
       const sipThenRegistrar = (async () => {
         proxy?.stop();
+        await transparent?.stop();
         await sip?.stop();
         await registrar?.close();
       })();
@@ -193,6 +196,12 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
         px.attach(stack);
       },
     });
+    // Transparent mode: the redirect targets the bound inside ports, so it comes after the listeners.
+    const tm = createTransparentMode({ run: nftCli(), logger: proxyLog, hostInterfaces: networkInterfaces });
+    transparent = tm;
+    const bound = sip.listening;
+    await tm.apply(store.current().config, bound);
+    store.onConfig((a) => void tm.apply(a.config, bound));
     if (cp !== undefined) {
       applier = createDesiredApplier({
         fileConfig,
