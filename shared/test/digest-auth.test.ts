@@ -11,7 +11,9 @@ describe('sip.auth and a user algorithms', () => {
   it('offers MD5 alone by default (baresip 1.0 refuses a 401 naming any other algorithm)', () => {
     const cfg = AgentConfigSchema.parse({ sip: minimalSip });
     expect(cfg.sip.auth).toEqual({ algorithms: ['MD5'], domainAlgorithms: {} });
-    expect(AgentConfigSchema.parse({ sip: { ...minimalSip, auth: {} } }).sip.auth.algorithms).toEqual(['MD5']);
+    expect(AgentConfigSchema.parse({ sip: { ...minimalSip, auth: {} } }).sip.auth.algorithms).toEqual([
+      'MD5',
+    ]);
   });
 
   it('takes a site order and a per-domain override', () => {
