@@ -10,8 +10,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ha1Of } from '../auth/digest-client.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { authorizationHeader, ha1Of } from '../auth/digest-client.js';
 import { type SpawnedAgent, startAgent } from '../helpers/spawn-agent.js';
 import { type Answer, loadTorture, type TortureMessage } from '../sip/torture-fixtures.js';
 
@@ -24,6 +24,9 @@ const TCP_CLIENT = '127.0.0.78';
 /** How long to wait for a final answer, and how long silence must last to count as "none". */
 const FINAL_WAIT_MS = 2500;
 const SILENCE_MS = 700;
+
+/** The RFC's users in example.com (test passwords; the agent gets only their HA1). */
+const PASSWORDS: Record<string, string> = { 'j.user': 'j-secret', watson: 'w-secret', user: 'u-secret' };
 
 const config = (stateDir: string) => `site: torture-test
 stateDir: ${stateDir}
@@ -38,15 +41,13 @@ sip:
       port: 0
       transports: [udp, tcp]
 users:
-  - username: j.user
+${Object.entries(PASSWORDS)
+  .map(
+    ([username, password]) => `  - username: ${username}
     domain: example.com
-    ha1: { md5: ${ha1Of('md5', 'j.user', 'example.com', 'j-secret')} }
-  - username: watson
-    domain: example.com
-    ha1: { md5: ${ha1Of('md5', 'watson', 'example.com', 'w-secret')} }
-  - username: user
-    domain: example.com
-    ha1: { md5: ${ha1Of('md5', 'user', 'example.com', 'u-secret')} }
+    ha1: { md5: ${ha1Of('md5', username, 'example.com', password)} }`,
+  )
+  .join('\n')}
 `;
 
 /**
@@ -279,5 +280,66 @@ describe.each([
     const rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
     expect(rssKb).toBeGreaterThan(0);
     expect(rssKb).toBeLessThan(400 * 1024);
+  });
+});
+
+/**
+ * RFC 4475 §3.3.12–3.3.14 say these REGISTERs "should succeed" and §3.1.2.13 may be refused:
+ * the registrar challenges first, so the test answers the challenge as the phone would (same
+ * request, CSeq + 1, a new branch, an Authorization) and checks the bound contact in the 200.
+ */
+describe('agent process: RFC 4475 REGISTERs once authenticated', () => {
+  // A fresh agent each: cparam01 and cparam02 register equal URIs (§19.1.4) for the same user.
+  beforeEach(startTortureAgent, 30_000);
+  afterEach(stopTortureAgent);
+
+  const cases: ReadonlyArray<readonly [string, number, (contact: string) => boolean]> = [
+    // §3.3.12: ";unknownparam" is a contact-param, so it is not in the bound URI.
+    ['cparam01', 200, (c) => /<sip:\+19725552222@gw1\.example\.net>/.test(c)],
+    // §3.3.13: inside <>, ";unknownparam" is a url-parameter of the bound URI.
+    ['cparam02', 200, (c) => /<sip:\+19725552222@gw1\.example\.net;unknownparam>/.test(c)],
+    // §3.3.14: the escaped Route header stays in the bound URI.
+    ['regescrt', 200, (c) => c.includes('<sip:user@example.com?Route=%3Csip:sip.example.com%3E>')],
+    // §3.1.2.13: a name-addr with a header needs <>: 400 once the registrar reads the Contact.
+    ['regbadct', 400, () => true],
+  ];
+
+  it.each(cases)('%s → %i', async (name, want, bound) => {
+    const m = messages.find((x) => x.name === name);
+    if (m === undefined) return; // narrowed out by TORTURE_ONLY
+    const first = await sendUdp(m, m.expected.udp);
+    const challenge = first.find((r) => r.status === 401);
+    expect(challenge, `${name}: ${first.map((r) => r.status).join(',')}`).toBeDefined();
+    const nonce = /nonce="([^"]+)"/.exec(challenge?.text ?? '')?.[1] ?? '';
+    const username = /^(?:To|t)[ \t]*:.*sip:([^@]+)@/im.exec(m.bytes.toString('latin1'))?.[1] ?? '';
+    const auth = authorizationHeader({
+      hash: 'md5',
+      username,
+      realm: 'example.com',
+      password: PASSWORDS[username] ?? '',
+      method: 'REGISTER',
+      uri: 'sip:example.com',
+      nonce,
+      nc: '00000001',
+      cnonce: 'torture1',
+    });
+    const text = m.bytes
+      .toString('latin1')
+      .replace(/^(CSeq:[ \t]*)(\d+)/im, (_x, p: string, n: string) => `${p}${Number(n) + 1}`)
+      .replace(/branch=([^;\s]+)/i, 'branch=$1-auth')
+      .replace(/\r\n\r\n/, `\r\nAuthorization: ${auth}\r\n\r\n`);
+    const again = { ...m, bytes: Buffer.from(text, 'latin1') };
+    const second = await sendUdp(again, { class: 'status', status: [want] });
+    const final = second.find((r) => r.status >= 200);
+    expect(final?.status, `${name}: ${final?.status} ${final?.reason}`).toBe(want);
+    if (want === 200) {
+      const contacts = [...(final?.text ?? '').matchAll(/^(?:Contact|m)[ \t]*:[ \t]*(.*)$/gim)].map(
+        (x) => x[1],
+      );
+      expect(
+        contacts.some((c) => bound(c ?? '')),
+        contacts.join(' | '),
+      ).toBe(true);
+    }
   });
 });
