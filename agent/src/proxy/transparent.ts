@@ -24,6 +24,8 @@ export const NFT_TABLE = 'inet sipwall';
 export const REDIRECT_CHAIN = 'sip_redirect';
 /** Put on every rule, so `nft list table inet sipwall` says where a rule comes from. */
 const RULE_COMMENT = 'sipwall transparent mode';
+/** `nft list chain` then shows how many connections were redirected (a nat chain sees each one's first packet). */
+const COUNTER = 'counter';
 /** A kernel interface name that is safe to quote in an nft script (IFNAMSIZ − 1 characters). */
 const DEVICE_NAME = /^[A-Za-z0-9_.@-]{1,15}$/;
 
@@ -138,17 +140,17 @@ function ruleFor(plan: RedirectPlan, target: RedirectTarget): string {
   if (!DEVICE_NAME.test(plan.device)) throw new Error(`bad interface name ${plan.device}`);
   const ports = plan.ports.map((p) => String(Math.trunc(p))).join(', ');
   const match = `iifname "${plan.device}" ${target.protocol} dport { ${ports} }`;
-  const comment = `comment "${RULE_COMMENT}"`;
   const family = isIP(target.address);
   const port = Math.trunc(target.port);
+  let rest: string;
   if (isWildcard(target.address) || family === 0) {
-    const proto = target.address === '::' ? 'ipv6' : 'ipv4';
-    return `${match} meta nfproto ${proto} redirect to :${port} ${comment}`;
+    rest = `meta nfproto ${target.address === '::' ? 'ipv6' : 'ipv4'} ${COUNTER} redirect to :${port}`;
+  } else if (family === 6) {
+    rest = `ip6 daddr != ${target.address} ${COUNTER} dnat ip6 to [${target.address}]:${port}`;
+  } else {
+    rest = `ip daddr != ${target.address} ${COUNTER} dnat ip to ${target.address}:${port}`;
   }
-  if (family === 6) {
-    return `${match} ip6 daddr != ${target.address} dnat ip6 to [${target.address}]:${port} ${comment}`;
-  }
-  return `${match} ip daddr != ${target.address} dnat ip to ${target.address}:${port} ${comment}`;
+  return `${match} ${rest} comment "${RULE_COMMENT}"`;
 }
 
 // ---- the I/O driver ---------------------------------------------------------------------------

@@ -127,8 +127,8 @@ describe('applyScript / removeScript', () => {
         'add chain inet sipwall sip_redirect',
         'delete chain inet sipwall sip_redirect',
         'add chain inet sipwall sip_redirect { type nat hook prerouting priority dstnat; policy accept; }',
-        'add rule inet sipwall sip_redirect iifname "eth1" udp dport { 5060 } ip daddr != 192.168.77.1 dnat ip to 192.168.77.1:5060 comment "sipwall transparent mode"',
-        'add rule inet sipwall sip_redirect iifname "eth1" tcp dport { 5060 } ip daddr != 192.168.77.1 dnat ip to 192.168.77.1:5062 comment "sipwall transparent mode"',
+        'add rule inet sipwall sip_redirect iifname "eth1" udp dport { 5060 } ip daddr != 192.168.77.1 counter dnat ip to 192.168.77.1:5060 comment "sipwall transparent mode"',
+        'add rule inet sipwall sip_redirect iifname "eth1" tcp dport { 5060 } ip daddr != 192.168.77.1 counter dnat ip to 192.168.77.1:5062 comment "sipwall transparent mode"',
         '',
       ].join('\n'),
     );
@@ -154,10 +154,12 @@ describe('applyScript / removeScript', () => {
       targets: [{ protocol: 'udp', address: 'fd00::1', port: 5060 }],
     });
     expect(v6).toContain(
-      'iifname "eth1" udp dport { 5060, 5080 } ip6 daddr != fd00::1 dnat ip6 to [fd00::1]:5060 comment',
+      'iifname "eth1" udp dport { 5060, 5080 } ip6 daddr != fd00::1 counter dnat ip6 to [fd00::1]:5060 comment',
     );
     const any = applyScript({ ...PLAN, targets: [{ protocol: 'tcp', address: '0.0.0.0', port: 5070 }] });
-    expect(any).toContain('iifname "eth1" tcp dport { 5060 } meta nfproto ipv4 redirect to :5070 comment');
+    expect(any).toContain(
+      'iifname "eth1" tcp dport { 5060 } meta nfproto ipv4 counter redirect to :5070 comment',
+    );
   });
 });
 
