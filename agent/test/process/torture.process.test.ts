@@ -131,25 +131,47 @@ function mine(r: Reply, callId: string | undefined): boolean {
   return r.callId === callId;
 }
 
+/** Binds `socket` to `port` on the client address, retrying briefly while a closed one lets go (bounded). */
+async function bindUdp(socket: UdpSocket, port: number): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await new Promise<void>((res, rej) => {
+        socket.once('error', rej);
+        socket.bind(port, UDP_CLIENT, () => {
+          socket.off('error', rej);
+          res();
+        });
+      });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 40) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 async function sendUdp(m: TortureMessage, answer: Answer): Promise<Reply[]> {
-  const socket: UdpSocket = createSocket('udp4');
   const got: Reply[] = [];
+  const socket: UdpSocket = createSocket('udp4');
   socket.on('message', (b) => {
     const r = toReply(b.toString('latin1'));
     if (r !== undefined) got.push(r);
   });
-  await new Promise<void>((res, rej) => {
-    socket.once('error', rej);
-    socket.bind(topViaPort(m), UDP_CLIENT, () => res());
-  });
   try {
+    await bindUdp(socket, topViaPort(m));
     await new Promise<void>((res, rej) =>
       socket.send(m.bytes, udpPort, '127.0.0.1', (e) => (e ? rej(e) : res())),
     );
     await collect(m, answer, got);
     return got;
   } finally {
-    socket.close();
+    await new Promise<void>((res) => {
+      try {
+        socket.close(() => res());
+      } catch {
+        res();
+      }
+    });
   }
 }
 
