@@ -746,11 +746,17 @@ export class SipProxy {
     return r.ok ? r.targets.map((t) => ({ protocol: t.transport, address: t.address, port: t.port })) : [];
   }
 
-  /** A response to a stateless forward: our Via off (the hidden ones back on), sent by the next Via. */
+  /**
+   * A response to a stateless forward: our Via off (the hidden ones back on), sent by the next Via.
+   * Any other response matching no transaction is dropped (RFC 6026's update to RFC 3261 §16.7):
+   * only a method the proxy forwards statelessly has such responses; else a forged top Via in our
+   * format would have the agent relay a response to any address.
+   */
   onStrayResponse(response: SipResponse, context: InboundContext): void {
     const top = response.via[0];
     const stash = top?.params.find((p) => p.name === 'swv')?.value;
-    if (top === undefined || !isOwnBranch(top.branch)) {
+    const stateless = this.deps.settings().statelessMethods.has(response.cseq.method);
+    if (top === undefined || !isOwnBranch(top.branch) || !stateless) {
       this.counters.strayResponsesDropped++;
       return;
     }
