@@ -46,6 +46,7 @@ function harness(
 ) {
   const sent: Sent[] = [];
   const stateless: { request: SipRequest; target: SipSendTarget }[] = [];
+  const forwarded: { response: SipResponse; interfaceName: string | undefined }[] = [];
   const handlers = new RequestHandlerRegistry();
   let n = 0;
   const stack: SipStack = {
@@ -58,7 +59,9 @@ function harness(
     sendStateless: async (request, target) => {
       stateless.push({ request, target });
     },
-    forwardResponse: async () => {},
+    forwardResponse: async (response, interfaceName) => {
+      forwarded.push({ response, interfaceName });
+    },
     listening: () => LISTENING,
   };
   const clock = new ManualClock(1_000_000);
@@ -114,7 +117,7 @@ function harness(
   };
   const answer = (s: Sent, status: number, toTag = 'callee') =>
     s.user.onResponse(createResponse(s.request, status, undefined, status === 100 ? {} : { toTag }));
-  return { proxy, sent, stateless, clock, request, answer, security, handlers, ctx };
+  return { proxy, sent, stateless, forwarded, clock, request, answer, security, handlers, ctx };
 }
 
 const fromOutside = () =>
@@ -334,5 +337,30 @@ describe('SipProxy: foreign targets, failover, hiding', () => {
         done();
       }),
     );
+  });
+
+  it('forwards a response matching no transaction only for a method it forwards statelessly', () => {
+    const options = aRequest({
+      method: 'OPTIONS',
+      requestUri: 'sip:carol@198.51.100.7',
+      via: [
+        'SIP/2.0/UDP 203.0.113.1:5060;branch=z9hG4bK-sw0.forged',
+        'SIP/2.0/UDP 192.168.77.10:5062;branch=z9hG4bKphone;rport=5062;received=192.168.77.10',
+      ],
+      from: '<sip:alice@example.test>;tag=a1',
+      to: '<sip:carol@198.51.100.7>',
+    });
+    const stray = createResponse(options, 200, 'OK', { toTag: 'c1' });
+    // No stateless methods (the default): a top Via in the agent's format proves nothing: dropped.
+    const strict = harness();
+    strict.proxy.onStrayResponse(stray, strict.ctx('outside', '198.51.100.7'));
+    expect(strict.forwarded).toHaveLength(0);
+    expect(strict.proxy.counters.strayResponsesDropped).toBe(1);
+    // OPTIONS forwarded statelessly: its response goes on by the next Via.
+    const loose = harness({ settings: { statelessMethods: new Set(['OPTIONS']) } });
+    loose.proxy.onStrayResponse(stray, loose.ctx('outside', '198.51.100.7'));
+    expect(loose.forwarded).toHaveLength(1);
+    expect(loose.forwarded[0]!.response.via.map((v) => v.host)).toEqual(['192.168.77.10']);
+    expect(loose.forwarded[0]!.interfaceName).toBe('inside');
   });
 });
