@@ -86,3 +86,20 @@ describe.each([true, false])('parser on RFC 4475 / RFC 5118 messages (fast paths
     }
   });
 });
+
+describe('fast paths on RFC 4475 / RFC 5118 messages', () => {
+  it('give the same result as the general parser for every message', () => {
+    const was = fastPaths.enabled;
+    try {
+      for (const m of messages) {
+        fastPaths.enabled = true;
+        const fast = parseMessage(m.bytes);
+        fastPaths.enabled = false;
+        const slow = parseMessage(m.bytes);
+        expect(fast, m.id).toEqual(slow);
+      }
+    } finally {
+      fastPaths.enabled = was;
+    }
+  });
+});
