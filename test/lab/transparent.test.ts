@@ -22,6 +22,7 @@ const UAS_XML = join(HERE, 'sipp/transparent-uas.xml');
 const haveSipp = spawnSync('sh', ['-c', 'command -v sipp']).stdout?.toString().trim() !== '';
 const skip = labSkipReason() ?? (haveSipp ? undefined : 'needs sipp (Debian: sip-tester)');
 
+const TRANSPARENT_ON = 'transparent mode on: SIP crossing the firewall is redirected to the agent';
 const INSIDE = '192.168.77.1';
 const OUTSIDE = '203.0.113.1';
 const PHONE = '192.168.77.10';
@@ -161,24 +162,26 @@ describe.skipIf(skip)(`transparent mode in the lab${skip ? ` (skipped: ${skip})`
   const nftTable = async () =>
     (await lab.exec('fw', 'nft', ['list', 'table', 'inet', 'sipwall'], { check: false })).stdout;
 
-  it('a LAN phone sending to an outside proxy’s address is still handled by the agent, rewritten', async () => {
-    const configFile = join(dir, 'agent.yaml');
-    await writeFile(configFile, agentConfig(lab, join(dir, 'state')));
-    const pcap = join(dir, 'outside.pcap');
-    const capture = await lab.capture('fw', lab.ifaces.fwOutside, pcap, ['udp', 'port', '5060']);
-
+  /** The agent from source in fw (`lab.spawn` records its PID, so `down()` stops it at worst). */
+  const startAgent = (configFile: string) => {
     const agent = lab.spawn(
       'fw',
       process.execPath,
       ['--conditions=@sipwall/source', '--import', 'tsx', CLI, '--config', configFile],
       { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    const logs = watchLogs(agent);
+    return { agent, logs: watchLogs(agent) };
+  };
+
+  it('a LAN phone sending to an outside proxy’s address is still handled by the agent, rewritten', async () => {
+    const configFile = join(dir, 'agent.yaml');
+    await writeFile(configFile, agentConfig(lab, join(dir, 'state')));
+    const pcap = join(dir, 'outside.pcap');
+    const capture = await lab.capture('fw', lab.ifaces.fwOutside, pcap, ['udp', 'port', '5060']);
+
+    const { agent, logs } = startAgent(configFile);
     try {
-      const on = await logs.waitFor(
-        'transparent mode on: SIP crossing the firewall is redirected to the agent',
-        30_000,
-      );
+      const on = await logs.waitFor(TRANSPARENT_ON, 30_000);
       expect(on).toMatchObject({ device: lab.ifaces.fwInside, ports: [5060] });
       await logs.waitFor('agent ready', 10_000);
 
@@ -267,5 +270,29 @@ describe.skipIf(skip)(`transparent mode in the lab${skip ? ` (skipped: ${skip})`
     expect(await nftTable()).not.toContain('sip_redirect');
     // Nothing of the agent's in the lab's own table.
     expect((await lab.exec('fw', 'nft', ['list', 'table', 'inet', 'lab'])).stdout).not.toContain('sipwall');
+  });
+  it('a restart after a crash replaces the chain instead of duplicating its rules', async () => {
+    const configFile = join(dir, 'agent-crash.yaml');
+    await writeFile(configFile, agentConfig(lab, join(dir, 'state-crash')));
+    const rules = (table: string) => table.split('\n').filter((l) => l.includes('sipwall transparent mode'));
+    const first = startAgent(configFile);
+    await first.logs.waitFor('agent ready', 30_000);
+    first.agent.kill('SIGKILL'); // no stop path: the chain stays behind
+    await exited(first.agent, 10_000);
+    expect(rules(await nftTable())).toHaveLength(2);
+
+    const second = startAgent(configFile);
+    try {
+      await second.logs.waitFor(TRANSPARENT_ON, 30_000);
+      await second.logs.waitFor('agent ready', 10_000);
+      const table = await nftTable();
+      expect(table.match(/chain sip_redirect/g)).toHaveLength(1);
+      expect(rules(table)).toHaveLength(2); // one udp, one tcp
+    } finally {
+      second.agent.kill('SIGTERM');
+      if ((await exited(second.agent, 10_000)) === null) second.agent.kill('SIGKILL');
+    }
+    expect(second.agent.exitCode, second.logs.stderr()).toBe(0);
+    expect(await nftTable()).not.toContain('sip_redirect');
   });
 });
