@@ -287,6 +287,43 @@ describe.skipIf(skip)(title('proxy with SIPp: calls from the outside to the site
     }
   });
 
+  it('in-dialog requests by Record-Route, reversed: the lan callee re-INVITEs or hangs up, the wan caller sees no inside address', async () => {
+    // alice's binding (PHONE:5070) from the first test.
+    for (const [uacScenario, uasScenario, tag] of [
+      ['uac-reinvited.xml', 'uas-reinvites.xml', 'c6r-a'],
+      ['uac-byed.xml', 'uas-byes.xml', 'c6r-b'],
+    ] as const) {
+      const uas = await startSipp(lab, {
+        ns: 'lan',
+        scenario: uasScenario,
+        local: PHONE,
+        port: 5070,
+        mediaPort: nextMediaPort(),
+        dir,
+        tag: `${tag}-uas`,
+      });
+      const uac = await runSipp(lab, {
+        ns: 'wan',
+        scenario: uacScenario,
+        local: PEER,
+        port: 5060,
+        mediaPort: nextMediaPort(),
+        remote: OUTSIDE,
+        service: 'alice',
+        keys: { domain: 'example.test' },
+        dir,
+        tag: `${tag}-uac`,
+      });
+      const uasResult = await uas.done;
+      const logs = `\n--- agent ---\n${agent.logs().slice(-8000)}`;
+      expect(uac.code, describeRun('wan caller', uac) + logs).toBe(0);
+      expect(uasResult.code, describeRun('lan callee', uasResult) + logs).toBe(0);
+      const callerGot = tracedMessages(uac.messages).filter((m) => m.dir === 'received');
+      expect(callerGot.some((m) => /^(INVITE|BYE) /.test(m.head))).toBe(true);
+      expectOnlyOutside(uac, LAB_ADDR.fwOutside);
+    }
+  });
+
   it('a call from the wan forks to two phones registered as bob: one answers, the other gets CANCEL', async () => {
     for (const [phone, tag] of [
       [PHONE_B, 'c5-reg-b'],
