@@ -40,6 +40,10 @@ sip:
       address: 127.0.0.1
       port: 0
       transports: [udp, tcp]
+  # Nothing leaves loopback: foreign targets go to a closed local port, DNS to a closed local server.
+  proxy:
+    outboundProxy: 127.0.0.1:9
+    dnsServers: ['127.0.0.1:1']
 users:
 ${Object.entries(PASSWORDS)
   .map(
