@@ -169,6 +169,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
     store.onConfig((a) => reg.reconfigure(a.config));
     const proxyLog = logger.child({ component: 'proxy' });
     const calls = (state: 'started' | 'answered' | 'ended') => (c: Call) => {
+      if (cp === undefined) return; // Standalone: no control plane to send records to.
       const now = clock.now();
       telemetry.add([toDialogRecord(c, state, randomUUID(), now)]);
       if (state === 'ended') telemetry.add([toCallRecord(c, randomUUID())]);

@@ -109,9 +109,14 @@ export class CoreUser implements TransactionUser {
   }
 
   /** A Request-URI naming the agent: with `myself`, a domain or our address with or without our port. */
+  /**
+   * A Request-URI naming the agent itself: its host is ours and it names no user (a user at our
+   * domain or address is a phone: the proxy forwards to it, and only that UAS checks Require).
+   */
   private isForUs(uri: Uri): boolean {
+    if (uri.kind !== 'sip' || (uri.user !== undefined && uri.user !== '')) return false;
     if (this.myself !== undefined) return this.myself().isUri(uri);
-    return uri.kind === 'sip' && this.localHosts.has(normalizeHost(uri.host));
+    return this.localHosts.has(normalizeHost(uri.host));
   }
 
   private answerOptions(request: SipRequest, transaction: ServerTransaction): void {

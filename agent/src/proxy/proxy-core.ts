@@ -9,7 +9,14 @@ import { createResponse } from '../sip/build.js';
 import { getHeaders } from '../sip/accessors.js';
 import { parseMessage } from '../sip/parse.js';
 import type { SipMessage, SipRequest, SipResponse, SipUri } from '../sip/message.js';
-import { prependHeader, prependVia, replaceHeaderValues, setHeader, setRequestUri } from '../sip/edit.js';
+import {
+  prependHeader,
+  prependVia,
+  replaceHeaderValues,
+  setHeader,
+  setMaxForwards,
+  setRequestUri,
+} from '../sip/edit.js';
 import type { InboundContext } from '../transport/channels.js';
 import type { ServerTransaction, SyntheticCause } from '../transaction/types.js';
 import type { TransportProtocol } from '../transport/types.js';
@@ -21,7 +28,7 @@ import { type Flow, type HideOptions, hideForOutside, revealFromOutside, selfUri
 import type { InterfaceMap, ProxyInterface } from './interfaces.js';
 import { branchFor, fnv, isLoop, isOwnBranch, loopHash } from './loop.js';
 import { identityMedia, type MediaBridge } from './media-bridge.js';
-import { RESOLVE_FAILURE_STATUS, type ResolveResult } from './resolve/index.js';
+import { planLookup, RESOLVE_FAILURE_STATUS, type ResolveResult } from './resolve/index.js';
 import { decideRoute, type ForwardTarget, type RouteContext } from './route.js';
 import type { Sealer } from './seal.js';
 
@@ -329,11 +336,14 @@ export class SipProxy {
 
   private startBranch(ptx: ProxyTx, branch: Branch): void {
     const hop = branch.target.hop;
-    if (hop.kind === 'flow') {
-      branch.hops = [hop.flow];
+    const direct = hop.kind === 'flow' ? hop.flow : numericHop(hop.uri);
+    if (direct !== undefined) {
+      // Known at once: sent in this very turn (no promise, nothing outlives the turn).
+      branch.hops = [direct];
       this.sendBranch(ptx, branch);
       return;
     }
+    if (hop.kind === 'flow') return;
     this.deps.resolve(hop.uri).then(
       (result) => {
         if (ptx.finalSent && ptx.routed.method !== 'INVITE') return;
@@ -415,11 +425,7 @@ export class SipProxy {
     const { routed, arrival, source, recordRoute } = ptx;
     let req = routed;
     if (requestUri !== req.requestUri.raw) req = setRequestUri(req, requestUri);
-    req = setHeader(
-      req,
-      'Max-Forwards',
-      String(routed.maxForwards === undefined ? 70 : routed.maxForwards - 1),
-    );
+    req = setMaxForwards(req, routed.maxForwards === undefined ? 70 : routed.maxForwards - 1);
     if (recordRoute) {
       const entries = [`<${selfUri(out, hop.protocol)};lr>`];
       if (out.name !== arrival.name) entries.push(`<${selfUri(arrival, source.protocol)};lr>`);
@@ -705,36 +711,52 @@ export class SipProxy {
     stash: readonly string[] | undefined,
     hash: string,
   ): void {
-    const resolved =
-      target.hop.kind === 'flow' ? Promise.resolve([target.hop.flow]) : this.resolveHops(target.hop.uri);
-    void resolved
+    const direct = target.hop.kind === 'flow' ? target.hop.flow : numericHop(target.hop.uri);
+    if (direct !== undefined) {
+      this.sendOnceTo(direct, { routed, target, arrival, source, stash, hash });
+      return;
+    }
+    if (target.hop.kind === 'flow') return;
+    const callId = routed.callId;
+    this.resolveHops(target.hop.uri)
       .then((hops) => {
         const hop = hops[0];
-        if (hop === undefined) return;
-        const interfaces = this.deps.interfaces();
-        const out = interfaces.forDestination(hop.address);
-        let req = routed;
-        if (target.requestUri !== req.requestUri.raw) req = setRequestUri(req, target.requestUri);
-        req = setHeader(
-          req,
-          'Max-Forwards',
-          String(routed.maxForwards === undefined ? 70 : routed.maxForwards - 1),
-        );
-        const hiding = this.hideOptions(arrival, out, hop.protocol);
-        // §16.11: the same request (a retransmission) must get the same branch: derive it.
-        const unique = `sl${fnv(routed.via[0]?.branch ?? routed.callId)}${fnv(routed.requestUri.raw)}`;
-        let via = this.viaFor(out, hop.protocol, branchFor(hash, unique));
-        if (stash !== undefined && hiding?.hide === true)
-          via += `;swv=${this.deps.sealer.seal(JSON.stringify(stash))}`;
-        req = hiding?.hide === true ? replaceHeaderValues(req, 'Via', [via]) : prependVia(req, via);
-        if (hiding !== undefined) req = hideForOutside(req, source, hiding);
-        const media = this.withMedia(req, arrival, out, routed.callId);
-        if (typeof media === 'number') return;
-        return this.deps.stack.sendStateless(media, {
-          protocol: hop.protocol,
-          destination: { address: hop.address, port: hop.port },
-          interfaceName: out.name,
-        });
+        if (hop !== undefined) this.sendOnceTo(hop, { routed, target, arrival, source, stash, hash });
+      })
+      .catch((e: unknown) => this.deps.logger.debug({ err: e, callId }, 'stateless forward failed'));
+  }
+
+  private sendOnceTo(
+    hop: Hop,
+    m: {
+      readonly routed: SipRequest;
+      readonly target: ForwardTarget;
+      readonly arrival: ProxyInterface;
+      readonly source: Flow;
+      readonly stash: readonly string[] | undefined;
+      readonly hash: string;
+    },
+  ): void {
+    const { routed, target, arrival, source, stash, hash } = m;
+    const out = this.deps.interfaces().forDestination(hop.address);
+    let req = routed;
+    if (target.requestUri !== req.requestUri.raw) req = setRequestUri(req, target.requestUri);
+    req = setMaxForwards(req, routed.maxForwards === undefined ? 70 : routed.maxForwards - 1);
+    const hiding = this.hideOptions(arrival, out, hop.protocol);
+    // §16.11: the same request (a retransmission) must get the same branch: derive it.
+    const unique = `sl${fnv(routed.via[0]?.branch ?? routed.callId)}${fnv(routed.requestUri.raw)}`;
+    let via = this.viaFor(out, hop.protocol, branchFor(hash, unique));
+    if (stash !== undefined && hiding?.hide === true)
+      via += `;swv=${this.deps.sealer.seal(JSON.stringify(stash))}`;
+    req = hiding?.hide === true ? replaceHeaderValues(req, 'Via', [via]) : prependVia(req, via);
+    if (hiding !== undefined) req = hideForOutside(req, source, hiding);
+    const media = this.withMedia(req, arrival, out, routed.callId);
+    if (typeof media === 'number') return;
+    this.deps.stack
+      .sendStateless(media, {
+        protocol: hop.protocol,
+        destination: { address: hop.address, port: hop.port },
+        interfaceName: out.name,
       })
       .catch((e: unknown) =>
         this.deps.logger.debug({ err: e, callId: routed.callId }, 'stateless forward failed'),
@@ -849,4 +871,12 @@ function aggregateChallenges(best: SipResponse, finals: readonly SipResponse[]):
   if (www.length > 0) out = replaceHeaderValues(out, 'WWW-Authenticate', www);
   if (proxy.length > 0) out = replaceHeaderValues(out, 'Proxy-Authenticate', proxy);
   return out;
+}
+
+/** A URI whose host is an IP literal needs no DNS: its one hop (RFC 3263 §4.1/§4.2 defaults). */
+function numericHop(uri: SipUri): Hop | undefined {
+  const plan = planLookup(uri);
+  if (plan.kind !== 'numeric') return undefined;
+  const t = plan.target;
+  return { protocol: t.transport, address: t.address, port: t.port };
 }

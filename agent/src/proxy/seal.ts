@@ -10,6 +10,9 @@ import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 export class Sealer {
   private readonly encKey: Buffer;
   private readonly macKey: Buffer;
+  /** A call's messages seal and open the same few texts again and again: remember the last ones. */
+  private readonly sealed = new Map<string, string>();
+  private readonly opened = new Map<string, string | undefined>();
 
   /** `key`: 64 secret bytes (32 for AES, 32 for the IV's HMAC). */
   constructor(key: Uint8Array) {
@@ -19,6 +22,22 @@ export class Sealer {
   }
 
   seal(text: string): string {
+    const hit = this.sealed.get(text);
+    if (hit !== undefined) return hit;
+    const token = this.sealOnce(text);
+    remember(this.sealed, text, token);
+    return token;
+  }
+
+  /** The sealed text, or `undefined` for a token that is malformed, altered or foreign. */
+  open(token: string): string | undefined {
+    if (this.opened.has(token)) return this.opened.get(token);
+    const text = this.openOnce(token);
+    remember(this.opened, token, text);
+    return text;
+  }
+
+  private sealOnce(text: string): string {
     const plain = Buffer.from(text, 'latin1');
     const iv = createHmac('sha256', this.macKey).update(plain).digest().subarray(0, 12);
     const cipher = createCipheriv('aes-256-gcm', this.encKey, iv);
@@ -26,8 +45,7 @@ export class Sealer {
     return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
   }
 
-  /** The sealed text, or `undefined` for a token that is malformed, altered or foreign. */
-  open(token: string): string | undefined {
+  private openOnce(token: string): string | undefined {
     if (token.length < 38 || token.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(token)) return undefined;
     const raw = Buffer.from(token, 'base64url');
     if (raw.length < 28) return undefined;
@@ -40,4 +58,12 @@ export class Sealer {
       return undefined;
     }
   }
+}
+
+const CACHE_ENTRIES = 8192;
+
+/** Bounded memo: when full it starts over (a cheap bound; the working set is the live calls). */
+function remember<V>(cache: Map<string, V>, key: string, value: V): void {
+  if (cache.size >= CACHE_ENTRIES) cache.clear();
+  cache.set(key, value);
 }

@@ -26,7 +26,6 @@ export class ClientInviteTransaction implements ClientTransaction {
   readonly kind = 'client-invite' as const;
   private current: ClientTransactionState = 'calling';
   private readonly timers: TimerSlots<Timer>;
-  private readonly log: Logger;
   private timerAInterval: number;
   private ack: SipRequest | undefined;
 
@@ -39,10 +38,14 @@ export class ClientInviteTransaction implements ClientTransaction {
   ) {
     this.timers = new TimerSlots(ctx.clock);
     this.timerAInterval = ctx.timers.timerA;
-    this.log = ctx.logger.child({
+  }
+
+  /** The transaction's logger, made only when something is logged (a child per transaction costs). */
+  private get log(): Logger {
+    return this.ctx.logger.child({
       transaction: 'ict',
-      callId: request.callId,
-      branch: request.via[0]?.branch,
+      callId: this.request.callId,
+      branch: this.request.via[0]?.branch,
     });
   }
 

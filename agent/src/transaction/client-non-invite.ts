@@ -24,7 +24,6 @@ export class ClientNonInviteTransaction implements ClientTransaction {
   readonly kind = 'client-non-invite' as const;
   private current: ClientTransactionState = 'trying';
   private readonly timers: TimerSlots<Timer>;
-  private readonly log: Logger;
   private timerEInterval: number;
 
   constructor(
@@ -36,10 +35,14 @@ export class ClientNonInviteTransaction implements ClientTransaction {
   ) {
     this.timers = new TimerSlots(ctx.clock);
     this.timerEInterval = ctx.timers.timerE;
-    this.log = ctx.logger.child({
+  }
+
+  /** The transaction's logger, made only when something is logged (a child per transaction costs). */
+  private get log(): Logger {
+    return this.ctx.logger.child({
       transaction: 'nict',
-      callId: request.callId,
-      branch: request.via[0]?.branch,
+      callId: this.request.callId,
+      branch: this.request.via[0]?.branch,
     });
   }
 

@@ -68,15 +68,19 @@ describe('CoreUser: Require on requests for the agent', () => {
   };
 
   it('answers 420 Bad Extension with Unsupported listing the unknown tags (RFC 4475 §3.3.5)', () => {
-    const res = answer(
-      request('OPTIONS', 'sip:user@example.com', ['Require: nothingSupportsThis, outbound']),
-    );
+    const res = answer(request('OPTIONS', 'sip:example.com', ['Require: nothingSupportsThis, outbound']));
     expect(res?.status).toBe(420);
     expect(getHeaders(res as SipResponse, 'unsupported')).toEqual(['nothingSupportsThis']);
   });
 
   it('answers OPTIONS normally when every required tag is supported', () => {
     expect(answer(request('OPTIONS', 'sip:example.com', ['Require: outbound']))?.status).toBe(200);
+  });
+
+  it('leaves a request for a user at its domain to the proxy (only that UAS checks Require)', () => {
+    const res = answer(request('OPTIONS', 'sip:user@example.com', ['Require: nothingSupportsThis']));
+    expect(res?.status).not.toBe(420);
+    expect(res?.status).not.toBe(200);
   });
 
   it('never rejects CANCEL for Require, and leaves requests for elsewhere to the proxy', () => {
