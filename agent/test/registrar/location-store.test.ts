@@ -111,7 +111,9 @@ describe('journaled store: persistence', () => {
     for (let round = 0; round < 40; round++) {
       for (let i = 0; i < 10; i++) store.upsert(b(`k${i}`, T0 + 600_000 + round));
       if (round === 39) store.remove('sip:alice@example.com', 'k3');
-      await new Promise((r) => setImmediate(r));
+      // A few ms per round: the compaction's file writes (thread pool) get to finish between
+      // rounds even on a loaded machine (one setImmediate was not always enough under CI load).
+      await new Promise((r) => setTimeout(r, 3));
     }
     const live = () => store.lookup('sip:alice@example.com').map((x) => `${x.key}@${x.expiresAt - T0}`);
     const expected = live();
