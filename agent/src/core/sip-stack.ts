@@ -20,6 +20,11 @@ export interface SipSendTarget {
   readonly destination: { readonly address: string; readonly port: number };
   /** Interface to send from; the first with that protocol when absent. */
   readonly interfaceName?: string;
+  /**
+   * Stay on `protocol` even past the UDP size rule (§18.1.1): the destination is a flow (a phone
+   * behind NAT reachable only where it registered from), which a new TCP connection cannot reach.
+   */
+  readonly pinned?: boolean;
 }
 
 /**

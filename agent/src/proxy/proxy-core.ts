@@ -78,6 +78,8 @@ interface Hop {
 
 interface Branch {
   readonly target: ForwardTarget;
+  /** The hops are a flow (binding, sealed contact): keep its transport whatever the size. */
+  pinned: boolean;
   hops: readonly Hop[];
   hopIndex: number;
   /** The request as last sent on this branch (for CANCEL). */
@@ -247,16 +249,17 @@ export class SipProxy {
       }
       caller = check.user;
     }
-    if (request.method === 'BYE') this.endCallFor(decision.request, 200);
+    const routed = this.consumeCredentials(decision.request);
+    if (request.method === 'BYE') this.endCallFor(routed, 200);
     if (this.deps.settings().statelessMethods.has(request.method)) {
-      this.forwardStateless(decision.request, decision.targets[0]!, arrival, source, tx, loopHash(incoming));
+      this.forwardStateless(routed, decision.targets[0]!, arrival, source, tx, loopHash(incoming));
       return;
     }
     const ptx: ProxyTx = {
       server: tx,
       hash: loopHash(incoming),
       original: request,
-      routed: decision.request,
+      routed,
       arrival,
       source,
       branches: decision.targets.map((target) => newBranch(target)),
@@ -303,6 +306,27 @@ export class SipProxy {
     for (const b of ptx.branches) this.startBranch(ptx, b);
   }
 
+  /**
+   * The credentials a caller gave the agent (Proxy-Authorization for one of the site's realms)
+   * are the agent's to consume: they never travel on (RFC 3261 §22.3; they would show the user
+   * name and a digest response to the next hop, and make the request too big for UDP).
+   */
+  private consumeCredentials(request: SipRequest): SipRequest {
+    const fields = request.headers.filter((h) => h.key === 'proxy-authorization');
+    if (fields.length === 0) return request;
+    const myself = this.deps.myself();
+    const keep = fields.filter((h) => {
+      const realm = /realm\s*=\s*"([^"]*)"/i.exec(h.value)?.[1];
+      return realm === undefined || !myself.isDomain(realm);
+    });
+    if (keep.length === fields.length) return request;
+    return replaceHeaderValues(
+      request,
+      'Proxy-Authorization',
+      keep.map((h) => h.value),
+    );
+  }
+
   private routeContext(arrival: ProxyInterface): RouteContext {
     return {
       myself: this.deps.myself(),
@@ -340,6 +364,7 @@ export class SipProxy {
     if (direct !== undefined) {
       // Known at once: sent in this very turn (no promise, nothing outlives the turn).
       branch.hops = [direct];
+      branch.pinned = hop.kind === 'flow';
       this.sendBranch(ptx, branch);
       return;
     }
@@ -407,6 +432,7 @@ export class SipProxy {
           protocol: hop.protocol,
           destination: { address: hop.address, port: hop.port },
           interfaceName: out.name,
+          pinned: branch.pinned,
         },
         { onResponse: (r, synthetic) => this.onBranchResponse(ptx, branch, r, synthetic) },
       );
@@ -757,6 +783,7 @@ export class SipProxy {
         protocol: hop.protocol,
         destination: { address: hop.address, port: hop.port },
         interfaceName: out.name,
+        pinned: target.hop.kind === 'flow',
       })
       .catch((e: unknown) =>
         this.deps.logger.debug({ err: e, callId: routed.callId }, 'stateless forward failed'),
@@ -833,6 +860,7 @@ export const PROXIED_METHODS = [
 function newBranch(target: ForwardTarget): Branch {
   return {
     target,
+    pinned: false,
     hops: [],
     hopIndex: 0,
     sent: undefined,

@@ -42,6 +42,8 @@ export interface RequestTarget {
   readonly destination: Endpoint;
   /** Interface to send from; the first with that protocol when absent. */
   readonly interfaceName?: string;
+  /** Never switch to TCP for size: the destination is a flow (see `SipSendTarget.pinned`). */
+  readonly pinned?: boolean;
 }
 
 const ONLY_WHITESPACE = /^[\r\n \t]*$/;
@@ -284,7 +286,7 @@ export class TransportLayer implements InboundSink {
   ): { request: SipRequest; channel: ClientChannel } {
     let transport = this.pick(target.protocol, target.interfaceName);
     let outgoing = request;
-    if (mustSwitchToTcp(this.bytesOf(request).length, target.protocol)) {
+    if (target.pinned !== true && mustSwitchToTcp(this.bytesOf(request).length, target.protocol)) {
       const tcp = this.find('tcp', transport?.interfaceName ?? target.interfaceName);
       const top = request.via[0];
       if (tcp !== undefined && top !== undefined) {

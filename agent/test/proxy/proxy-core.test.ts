@@ -278,6 +278,29 @@ describe('SipProxy: foreign targets, failover, hiding', () => {
     expect(h.security).toEqual(['user-concurrent sip:alice@example.test']);
   });
 
+  it('consumes credentials for its own realm and keeps a flow’s transport whatever the size', () => {
+    const h = harness({ bindings: 1 });
+    const inv = anInvite({
+      requestUri: 'sip:alice@example.test',
+      headers: [
+        [
+          'Proxy-Authorization',
+          'Digest username="bob", realm="example.test", nonce="n", uri="sip:x", response="r"',
+        ],
+        [
+          'Proxy-Authorization',
+          'Digest username="bob", realm="upstream.example", nonce="n", uri="sip:x", response="r"',
+        ],
+      ],
+    });
+    h.request(inv, 'inside', '192.168.77.20');
+    const sent = h.sent[0]!;
+    expect(sent.request.headers.filter((x) => x.key === 'proxy-authorization').map((x) => x.value)).toEqual([
+      'Digest username="bob", realm="upstream.example", nonce="n", uri="sip:x", response="r"',
+    ]);
+    expect(sent.target.pinned).toBe(true);
+  });
+
   it('answers an unknown Proxy-Require option with 420 and Unsupported', () => {
     const h = harness();
     const tx = h.request(
