@@ -98,10 +98,34 @@ export function revealFromOutside<M extends SipMessage>(msg: M, opts: Pick<HideO
 }
 
 function rewriteContacts<M extends SipMessage>(msg: M, source: Flow, opts: HideOptions): M {
+  return sealContacts(msg, source, opts, (host) => opts.interfaces.forDestination(host).role === 'inside');
+}
+
+/**
+ * NAT traversal for parties on the outside (remote phones, providers behind NAT): a message
+ * that crosses from the outside to the inside has its Contact replaced by the agent's inside
+ * address with the real contact and the flow it came over sealed in it, so in-dialog requests
+ * from the inside go back over that flow (the connection or NAT binding that works), not to an
+ * address the outside party may not be reachable at.
+ */
+export function sealOutsideContacts<M extends SipMessage>(
+  msg: M,
+  source: Flow,
+  opts: Pick<HideOptions, 'interfaces' | 'sealer' | 'out' | 'protocol'>,
+): M {
+  return sealContacts(msg, source, opts, () => true);
+}
+
+function sealContacts<M extends SipMessage>(
+  msg: M,
+  source: Flow,
+  opts: Pick<HideOptions, 'sealer' | 'out' | 'protocol'>,
+  which: (host: string) => boolean,
+): M {
   const parsed = getContacts(msg);
   if (!parsed.ok || parsed.value.star || parsed.value.contacts.length === 0) return msg;
   const values = parsed.value.contacts.map((c) => {
-    if (c.uri.kind !== 'sip' || opts.interfaces.forDestination(c.uri.host).role !== 'inside') return c.raw;
+    if (c.uri.kind !== 'sip' || !which(c.uri.host)) return c.raw;
     const sealed = opts.sealer.seal(
       JSON.stringify([c.uri.raw, source.protocol, source.address, source.port]),
     );

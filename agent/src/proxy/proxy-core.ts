@@ -24,7 +24,14 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import { type AdmissionLimits, CallAdmission } from './admission.js';
 import { bestResponse, cancelsOthers } from './branch-select.js';
 import { type Call, type CallDirection, type CallEvents, CallTable } from './calls.js';
-import { type Flow, type HideOptions, hideForOutside, revealFromOutside, selfUri } from './hiding.js';
+import {
+  type Flow,
+  type HideOptions,
+  hideForOutside,
+  revealFromOutside,
+  sealOutsideContacts,
+  selfUri,
+} from './hiding.js';
 import type { InterfaceMap, ProxyInterface } from './interfaces.js';
 import { branchFor, fnv, isLoop, isOwnBranch, loopHash } from './loop.js';
 import { identityMedia, type MediaBridge } from './media-bridge.js';
@@ -460,13 +467,21 @@ export class SipProxy {
     const hiding = this.hideOptions(arrival, out, hop.protocol);
     const via = this.viaFor(out, hop.protocol, branchFor(ptx.hash, this.deps.stack.ids.branch()));
     req = hiding?.hide === true ? replaceHeaderValues(req, 'Via', [via]) : prependVia(req, via);
-    return hiding === undefined ? req : hideForOutside(req, source, hiding);
+    if (hiding !== undefined) return hideForOutside(req, source, hiding);
+    if (arrival.role === 'outside' && out.role === 'inside') {
+      return sealOutsideContacts(req, source, this.contactOptions(out, hop.protocol));
+    }
+    return req;
   }
 
   private viaFor(out: ProxyInterface, protocol: TransportProtocol, branch: string): string {
     const port = out.ports.get(protocol) ?? out.ports.get('udp') ?? 5060;
     const host = out.advertised.includes(':') ? `[${out.advertised}]` : out.advertised;
     return `SIP/2.0/${protocol.toUpperCase()} ${host}:${port};branch=${branch}`;
+  }
+
+  private contactOptions(iface: ProxyInterface, protocol: TransportProtocol) {
+    return { interfaces: this.deps.interfaces(), sealer: this.deps.sealer, out: iface, protocol };
   }
 
   /** Hiding options when a message goes from `from` (inside) to `to` (outside); else `undefined`. */
@@ -597,7 +612,11 @@ export class SipProxy {
       'Via',
       ptx.original.via.map((v) => v.raw),
     );
-    if (down.role === 'outside' && up.role === 'inside') r = revealFromOutside(r, this.deps);
+    if (down.role === 'outside' && up.role === 'inside') {
+      r = revealFromOutside(r, this.deps);
+      const hop = branch.sentTo?.hop;
+      if (hop !== undefined) r = sealOutsideContacts(r, hop, this.contactOptions(up, ptx.source.protocol));
+    }
     if (down.name !== up.name) r = restoreIdentity(r, ptx.original);
     const hiding = this.hideOptions(down, up, ptx.source.protocol);
     if (hiding !== undefined) {

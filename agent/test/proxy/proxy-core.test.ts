@@ -146,6 +146,10 @@ describe('SipProxy: parallel forking (RFC 3261 §16.7)', () => {
     );
     expect(b1.request.via.map((v) => v.host)).toEqual(['192.168.77.1', '198.51.100.7']);
     expect(b1.request.maxForwards).toBe(69);
+    // The outside caller's contact is sealed with its flow (NAT traversal for in-dialog requests).
+    expect(b1.request.headers.find((x) => x.key === 'contact')!.value).toMatch(
+      /^<sip:alice@192\.168\.77\.1:5060;swc=[A-Za-z0-9_-]+>$/,
+    );
 
     h.answer(b1, 180, 'ring1');
     expect(tx.responses.map((r) => r.status)).toEqual([180]);
