@@ -18,9 +18,13 @@ import { type Answer, loadTorture, type TortureMessage } from '../sip/torture-fi
 /** TORTURE_ONLY=wsinv,bext01 narrows a local run to some messages. */
 const only = process.env.TORTURE_ONLY?.split(',');
 const messages = loadTorture().filter((m) => only === undefined || only.includes(m.name));
-/** Where the test's sockets live: other loopback addresses than the agent's (127.0.0.1). */
-const UDP_CLIENT = '127.0.0.77';
-const TCP_CLIENT = '127.0.0.78';
+/**
+ * Where the test's sockets live: a loopback address of this run's own (answers go to the top
+ * Via's port, 5060 for most messages, so two runs on one machine must not share an address).
+ */
+const octet = () => 1 + Math.floor(Math.random() * 250);
+const UDP_CLIENT = `127.${octet()}.${octet()}.${octet()}`;
+const TCP_CLIENT = `127.${octet()}.${octet()}.${octet()}`;
 /** How long to wait for a final answer, and how long silence must last to count as "none". */
 const FINAL_WAIT_MS = 2500;
 const SILENCE_MS = 700;
