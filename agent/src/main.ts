@@ -124,6 +124,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       desiredApplied: applier?.stats.applied ?? 0,
       desiredRejected: applier?.stats.rejected ?? 0,
       ...(registrar === undefined ? {} : { registrar: registrar.counts() }),
+      ...(proxy === undefined ? {} : { proxy: proxy.counts() }),
     });
     admin = await startAdminServer(
       createAdminApp(health, {

@@ -65,3 +65,40 @@ it('GET /metrics shows registrar gauges and GET /registrations lists rows', asyn
   expect(body.count).toBe(1);
   expect(body.registrations[0]!.mode).toBe('passive');
 });
+
+it('GET /metrics shows proxy gauges and GET /calls lists active calls', async () => {
+  const app = createAdminApp(
+    () => ({
+      ...health,
+      proxy: {
+        activeCalls: 2,
+        forwarded: 10,
+        rejected: 3,
+        acksForwarded: 4,
+        statelessForwarded: 0,
+        callsRefused: 1,
+      },
+    }),
+    {
+      calls: () => [
+        {
+          callId: 'c1',
+          from: 'sip:alice@example.test',
+          to: 'sip:bob@example.test',
+          direction: 'internal',
+          state: 'confirmed',
+          startedAt: '2026-12-06T00:00:00.000Z',
+          answeredAt: '2026-12-06T00:00:01.000Z',
+          durationSec: 5,
+        },
+      ],
+    },
+  );
+  const metrics = await (await app.request('/metrics')).text();
+  expect(metrics).toContain('sipwall_agent_active_calls 2');
+  expect(metrics).toContain('sipwall_agent_proxy_requests_total{outcome="rejected"} 3');
+  expect(metrics).toContain('sipwall_agent_calls_refused_total 1');
+  const body = (await (await app.request('/calls')).json()) as { count: number; calls: { callId: string }[] };
+  expect(body.count).toBe(1);
+  expect(body.calls[0]!.callId).toBe('c1');
+});

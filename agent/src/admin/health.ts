@@ -1,3 +1,4 @@
+import type { ProxyHealth } from '../proxy/proxy-service.js';
 import type { SipListening } from '../sip-service.js';
 
 /** How the agent relates to its control plane right now. */
@@ -16,7 +17,11 @@ export interface AgentHealth {
   desiredRejected: number;
   /** Registrar gauges; absent until the registrar runs. */
   registrar?: { readonly main: number; readonly passive: number; readonly blockedSources: number };
+  /** Proxy gauges and counters; absent until the proxy runs. */
+  proxy?: ProxyHealth;
 }
+
+export type { ProxyHealth } from '../proxy/proxy-service.js';
 
 /** The seam between the admin API and the rest of the agent. */
 export type HealthSource = () => AgentHealth;

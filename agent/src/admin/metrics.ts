@@ -38,5 +38,22 @@ export function renderMetrics(h: AgentHealth): string {
       `sipwall_agent_blocked_sources ${h.registrar.blockedSources}`,
     );
   }
+  if (h.proxy !== undefined) {
+    const p = h.proxy;
+    lines.push(
+      '# HELP sipwall_agent_active_calls Calls through the proxy (early and confirmed).',
+      '# TYPE sipwall_agent_active_calls gauge',
+      `sipwall_agent_active_calls ${p.activeCalls}`,
+      '# HELP sipwall_agent_proxy_requests_total Requests the proxy forwarded statefully, rejected, or forwarded once.',
+      '# TYPE sipwall_agent_proxy_requests_total counter',
+      `sipwall_agent_proxy_requests_total{outcome="forwarded"} ${p.forwarded}`,
+      `sipwall_agent_proxy_requests_total{outcome="rejected"} ${p.rejected}`,
+      `sipwall_agent_proxy_requests_total{outcome="stateless"} ${p.statelessForwarded}`,
+      `sipwall_agent_proxy_requests_total{outcome="ack"} ${p.acksForwarded}`,
+      '# HELP sipwall_agent_calls_refused_total Calls refused by call admission (toll-fraud guard).',
+      '# TYPE sipwall_agent_calls_refused_total counter',
+      `sipwall_agent_calls_refused_total ${p.callsRefused}`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -28,12 +28,22 @@ export interface ProxyServiceDeps {
   readonly media?: MediaBridge;
 }
 
+/** The proxy's gauges and counters for `/metrics`. */
+export interface ProxyHealth {
+  readonly activeCalls: number;
+  readonly forwarded: number;
+  readonly rejected: number;
+  readonly acksForwarded: number;
+  readonly statelessForwarded: number;
+  readonly callsRefused: number;
+}
+
 export interface ProxyService {
   /** Registers the proxy on the stack (from `startSipService`'s `setup`). */
   attach(stack: SipStack): void;
   reconfigure(config: AgentConfig): void;
   calls(limit?: number): readonly CallRow[];
-  counts(): { readonly activeCalls: number } & Record<string, number>;
+  counts(): ProxyHealth;
   stop(): void;
 }
 
@@ -121,7 +131,17 @@ export function createProxyService(deps: ProxyServiceDeps): ProxyService {
       proxy?.reconfigure();
     },
     calls: (limit) => proxy?.callRows(limit) ?? [],
-    counts: () => ({ activeCalls: proxy?.calls.size ?? 0, ...(proxy?.counters ?? {}) }),
+    counts: () => {
+      const c = proxy?.counters;
+      return {
+        activeCalls: proxy?.calls.size ?? 0,
+        forwarded: c?.forwarded ?? 0,
+        rejected: c?.rejected ?? 0,
+        acksForwarded: c?.acksForwarded ?? 0,
+        statelessForwarded: c?.statelessForwarded ?? 0,
+        callsRefused: c?.callsRefused ?? 0,
+      };
+    },
     stop() {
       proxy?.stop();
     },
