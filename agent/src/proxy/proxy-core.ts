@@ -93,7 +93,9 @@ interface Branch {
   sent: SipRequest | undefined;
   sentTo: { hop: Hop; out: ProxyInterface } | undefined;
   provisional: boolean;
+  /** The final response, until the response context is done (then only its status is kept). */
   final: SipResponse | undefined;
+  finalStatus: number | undefined;
   /** The final response is ours (resolution failure): already in upstream form. */
   finalIsLocal: boolean;
   cancelPending: boolean;
@@ -409,6 +411,7 @@ export class SipProxy {
   /** A branch ends without a downstream answer (unresolvable, cancelled before it left). */
   private localFinal(ptx: ProxyTx, branch: Branch, status: number, reason: string): void {
     branch.final = createResponse(ptx.original, status, reason, { toTag: this.deps.stack.ids.tag() });
+    branch.finalStatus = status;
     branch.finalIsLocal = true;
     this.afterFinal(ptx);
   }
@@ -517,7 +520,7 @@ export class SipProxy {
     if (branch.timerC !== undefined) this.deps.clock.clearTimeout(branch.timerC);
     branch.timerC = this.deps.clock.setTimeout(() => {
       branch.timerC = undefined;
-      if (branch.final !== undefined) return;
+      if (branch.finalStatus !== undefined) return;
       this.deps.logger.info({ callId: ptx.original.callId }, 'Timer C fired: branch cancelled');
       if (branch.provisional) this.sendCancel(branch);
     }, ms);
@@ -533,7 +536,7 @@ export class SipProxy {
   ): void {
     const status = response.status;
     if (status < 200) {
-      if (branch.final !== undefined) return;
+      if (branch.finalStatus !== undefined) return;
       branch.provisional = true;
       if (branch.cancelPending) {
         branch.cancelPending = false;
@@ -544,12 +547,12 @@ export class SipProxy {
       this.forwardUpstream(ptx, branch, response);
       return;
     }
-    if (status < 300 && branch.final !== undefined && branch.final.status < 300) {
+    if (status < 300 && branch.finalStatus !== undefined && branch.finalStatus < 300) {
       // RFC 6026: a 2xx retransmission (or a 2xx of another fork) goes upstream too.
       this.forwardUpstream(ptx, branch, response);
       return;
     }
-    if (branch.final !== undefined) return;
+    if (branch.finalStatus !== undefined) return;
     if (branch.timerC !== undefined) {
       this.deps.clock.clearTimeout(branch.timerC);
       branch.timerC = undefined;
@@ -566,6 +569,7 @@ export class SipProxy {
       return;
     }
     branch.final = response;
+    branch.finalStatus = status;
     if (status < 300) {
       this.forwardUpstream(ptx, branch, response);
       ptx.finalSent = true;
@@ -580,12 +584,18 @@ export class SipProxy {
 
   /** §16.7 step 6: once every branch is final and no 2xx went up, the best response goes up. */
   private afterFinal(ptx: ProxyTx): void {
-    if (ptx.branches.some((b) => b.final === undefined)) return;
+    if (ptx.branches.some((b) => b.finalStatus === undefined)) return;
     this.byServer.delete(ptx.server);
     this.clearTimers(ptx);
+    const finals = ptx.branches.map((b) => b.final!);
+    // The context now only forwards 2xx retransmissions (RFC 6026) for up to 64·T1: let the
+    // messages it no longer needs go (a call's heap is what GC pays for at thousands of calls/s).
+    for (const b of ptx.branches) {
+      b.sent = undefined;
+      b.final = undefined;
+    }
     if (ptx.finalSent) return;
     ptx.finalSent = true;
-    const finals = ptx.branches.map((b) => b.final!);
     const best = bestResponse(finals)!;
     const branch = ptx.branches[finals.indexOf(best)]!;
     if (ptx.call !== undefined) this.calls.end(ptx.call, best.status, this.deps.clock.now());
@@ -637,7 +647,7 @@ export class SipProxy {
   }
 
   private cancelBranch(b: Branch): void {
-    if (b.final !== undefined || b.cancelled) return;
+    if (b.finalStatus !== undefined || b.cancelled) return;
     if (b.provisional) this.sendCancel(b);
     else b.cancelPending = true;
   }
@@ -689,7 +699,7 @@ export class SipProxy {
     ptx.cancelTimer = this.deps.clock.setTimeout(() => {
       if (ptx.finalSent) return;
       for (const b of ptx.branches)
-        if (b.final === undefined) this.localFinal(ptx, b, 487, 'Request Terminated');
+        if (b.finalStatus === undefined) this.localFinal(ptx, b, 487, 'Request Terminated');
     }, CANCEL_GRACE_MS);
   }
 
@@ -886,6 +896,7 @@ function newBranch(target: ForwardTarget): Branch {
     sentTo: undefined,
     provisional: false,
     final: undefined,
+    finalStatus: undefined,
     finalIsLocal: false,
     cancelPending: false,
     cancelled: false,

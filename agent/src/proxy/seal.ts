@@ -26,6 +26,8 @@ export class Sealer {
     if (hit !== undefined) return hit;
     const token = this.sealOnce(text);
     remember(this.sealed, text, token);
+    // What goes out sealed usually comes back in the answers: opening it then is a lookup.
+    remember(this.opened, token, text);
     return token;
   }
 
@@ -34,6 +36,7 @@ export class Sealer {
     if (this.opened.has(token)) return this.opened.get(token);
     const text = this.openOnce(token);
     remember(this.opened, token, text);
+    if (text !== undefined) remember(this.sealed, text, token);
     return text;
   }
 
