@@ -1,5 +1,5 @@
 import { getContacts, getRecordRoutes } from '../sip/accessors.js';
-import { replaceHeaderValues, setHeader } from '../sip/edit.js';
+import { editHeaders } from '../sip/edit.js';
 import type { NameAddr, SipMessage, SipUri } from '../sip/message.js';
 import { formatParams } from '../sip/params.js';
 import type { TransportProtocol } from '../transport/types.js';
@@ -77,28 +77,64 @@ export function selfUri(iface: ProxyInterface, protocol: TransportProtocol, user
   return `sip:${user === undefined ? '' : `${user}@`}${host}:${port}${transport}`;
 }
 
+/** One header's new values (see `editHeaders`); later edits of the same header win. */
+export type HeaderSet = { readonly name: string; readonly values: readonly string[] };
+
 /** Rewrites a message (request or response) that crosses from the inside to the outside. */
 export function hideForOutside<M extends SipMessage>(msg: M, source: Flow, opts: HideOptions): M {
-  let out = rewriteContacts(msg, source, opts);
-  if (!opts.hide) return out;
-  out = hideRecordRoute(out, opts);
-  out = maskCallId(out, opts);
-  out = scrubAndStrip(out, opts);
-  return out;
+  const set = hideEdits(msg, source, opts);
+  return set.length === 0 ? msg : editHeaders(msg, { set });
+}
+
+/**
+ * The edits `hideForOutside` makes, for a caller that has edits of its own to apply in the same
+ * pass. `recordRoute`: the Record-Route values as the message will carry them (the caller may
+ * have added the agent's own entries); default the message's own.
+ */
+export function hideEdits(
+  msg: SipMessage,
+  source: Flow,
+  opts: HideOptions,
+  recordRoute?: readonly NameAddr[],
+): HeaderSet[] {
+  const set: HeaderSet[] = [];
+  const contacts = contactEdit(
+    msg,
+    source,
+    opts,
+    (host) => opts.interfaces.forDestination(host).role === 'inside',
+  );
+  if (contacts !== undefined) set.push(contacts);
+  if (!opts.hide) return set;
+  const rr = hideRecordRoute(recordRoute ?? recordRoutesOf(msg), opts);
+  if (rr !== undefined) set.push(rr);
+  const callId = maskCallId(msg, opts);
+  if (callId !== undefined) set.push(callId);
+  set.push(...scrubAndStrip(msg, opts));
+  return set;
 }
 
 /** Undoes `hideForOutside` on a message coming in from the outside (Record-Route, Call-ID). */
 export function revealFromOutside<M extends SipMessage>(msg: M, opts: Pick<HideOptions, 'sealer'>): M {
-  let out = msg;
-  if (out.callId.startsWith(CALL_ID_PREFIX)) {
-    const real = opts.sealer.open(out.callId.slice(CALL_ID_PREFIX.length));
-    if (real !== undefined) out = setHeader(out, 'Call-ID', real);
-  }
-  return revealRecordRoute(out, opts.sealer);
+  const set = revealEdits(msg, opts);
+  return set.length === 0 ? msg : editHeaders(msg, { set });
 }
 
-function rewriteContacts<M extends SipMessage>(msg: M, source: Flow, opts: HideOptions): M {
-  return sealContacts(msg, source, opts, (host) => opts.interfaces.forDestination(host).role === 'inside');
+/** The edits `revealFromOutside` makes. */
+export function revealEdits(msg: SipMessage, opts: Pick<HideOptions, 'sealer'>): HeaderSet[] {
+  const set: HeaderSet[] = [];
+  if (msg.callId.startsWith(CALL_ID_PREFIX)) {
+    const real = opts.sealer.open(msg.callId.slice(CALL_ID_PREFIX.length));
+    if (real !== undefined) set.push({ name: 'Call-ID', values: [real] });
+  }
+  const rr = revealRecordRoute(msg, opts.sealer);
+  if (rr !== undefined) set.push(rr);
+  return set;
+}
+
+function recordRoutesOf(msg: SipMessage): readonly NameAddr[] {
+  const parsed = getRecordRoutes(msg);
+  return parsed.ok ? parsed.value : [];
 }
 
 /**
@@ -113,19 +149,31 @@ export function sealOutsideContacts<M extends SipMessage>(
   source: Flow,
   opts: Pick<HideOptions, 'interfaces' | 'sealer' | 'out' | 'protocol'>,
 ): M {
-  return sealContacts(msg, source, opts, () => true);
+  const edit = outsideContactEdit(msg, source, opts);
+  return edit === undefined ? msg : editHeaders(msg, { set: [edit] });
 }
 
-function sealContacts<M extends SipMessage>(
-  msg: M,
+/** The edit `sealOutsideContacts` makes, or `undefined`. */
+export function outsideContactEdit(
+  msg: SipMessage,
+  source: Flow,
+  opts: Pick<HideOptions, 'sealer' | 'out' | 'protocol'>,
+): HeaderSet | undefined {
+  return contactEdit(msg, source, opts, () => true);
+}
+
+function contactEdit(
+  msg: SipMessage,
   source: Flow,
   opts: Pick<HideOptions, 'sealer' | 'out' | 'protocol'>,
   which: (host: string) => boolean,
-): M {
+): HeaderSet | undefined {
   const parsed = getContacts(msg);
-  if (!parsed.ok || parsed.value.star || parsed.value.contacts.length === 0) return msg;
+  if (!parsed.ok || parsed.value.star || parsed.value.contacts.length === 0) return undefined;
+  let changed = false;
   const values = parsed.value.contacts.map((c) => {
     if (c.uri.kind !== 'sip' || !which(c.uri.host)) return c.raw;
+    changed = true;
     const sealed = opts.sealer.seal(
       JSON.stringify([c.uri.raw, source.protocol, source.address, source.port]),
     );
@@ -134,7 +182,7 @@ function sealContacts<M extends SipMessage>(
     const name = c.displayName === undefined ? '' : `"${c.displayName.replace(/["\\]/g, '\\$&')}" `;
     return `${name}<${uri}>${formatParams(c.params)}`;
   });
-  return replaceHeaderValues(msg, 'Contact', values);
+  return changed ? { name: 'Contact', values } : undefined;
 }
 
 /** The contact and flow sealed in a URI of ours (`swc`), or `undefined`. */
@@ -164,10 +212,8 @@ function isOurs(entry: NameAddr, opts: Pick<HideOptions, 'interfaces'>, role: 'i
  * after it when the agent's inside entry follows it (a request from the inside), or before it
  * when the inside entry precedes it (a response to a request that went inside).
  */
-function hideRecordRoute<M extends SipMessage>(msg: M, opts: HideOptions): M {
-  const parsed = getRecordRoutes(msg);
-  if (!parsed.ok || parsed.value.length === 0) return msg;
-  const list = parsed.value;
+function hideRecordRoute(list: readonly NameAddr[], opts: HideOptions): HeaderSet | undefined {
+  if (list.length === 0) return undefined;
   const o = list.findIndex((e) => isOurs(e, opts, 'outside'));
   let kept: string[];
   if (o < 0) {
@@ -187,7 +233,7 @@ function hideRecordRoute<M extends SipMessage>(msg: M, opts: HideOptions): M {
       kept = list.filter((e) => !isInsideEntry(e, opts)).map((e) => e.raw);
     }
   }
-  return replaceHeaderValues(msg, 'Record-Route', kept);
+  return { name: 'Record-Route', values: kept };
 }
 
 function isInsideEntry(e: NameAddr, opts: Pick<HideOptions, 'interfaces'>): boolean {
@@ -202,9 +248,9 @@ function withRouteToken(entry: NameAddr, hidden: HiddenRoutes, sealer: Sealer): 
 }
 
 /** Restores every Record-Route entry of ours that carries a sealed inside part. */
-function revealRecordRoute<M extends SipMessage>(msg: M, sealer: Sealer): M {
+function revealRecordRoute(msg: SipMessage, sealer: Sealer): HeaderSet | undefined {
   const parsed = getRecordRoutes(msg);
-  if (!parsed.ok || parsed.value.length === 0) return msg;
+  if (!parsed.ok || parsed.value.length === 0) return undefined;
   let changed = false;
   const out: string[] = [];
   for (const e of parsed.value) {
@@ -217,7 +263,7 @@ function revealRecordRoute<M extends SipMessage>(msg: M, sealer: Sealer): M {
     const plain = `<${stripParam(e.uri.raw, ROUTE_PARAM)}>${formatParams(e.params)}`;
     out.push(...(hidden.b ?? []), plain, ...(hidden.a ?? []));
   }
-  return changed ? replaceHeaderValues(msg, 'Record-Route', out) : msg;
+  return changed ? { name: 'Record-Route', values: out } : undefined;
 }
 
 /**
@@ -248,9 +294,9 @@ function stripParam(uriRaw: string, name: string): string {
   return uriRaw.replace(new RegExp(`;${name}=[A-Za-z0-9_-]*`, 'i'), '');
 }
 
-function maskCallId<M extends SipMessage>(msg: M, opts: HideOptions): M {
-  if (!hasInsideAddress(msg.callId, opts)) return msg;
-  return setHeader(msg, 'Call-ID', CALL_ID_PREFIX + opts.sealer.seal(msg.callId));
+function maskCallId(msg: SipMessage, opts: HideOptions): HeaderSet | undefined {
+  if (!hasInsideAddress(msg.callId, opts)) return undefined;
+  return { name: 'Call-ID', values: [CALL_ID_PREFIX + opts.sealer.seal(msg.callId)] };
 }
 
 function hasInsideAddress(text: string, opts: Pick<HideOptions, 'interfaces'>): boolean {
@@ -266,27 +312,27 @@ function stripped(key: string, strip: readonly string[]): boolean {
 }
 
 /** Removes configured headers and replaces inside IPv4 literals in every other header. */
-function scrubAndStrip<M extends SipMessage>(msg: M, opts: HideOptions): M {
-  const drop = new Set<string>();
-  const dirty = new Set<string>();
+function scrubAndStrip(msg: SipMessage, opts: HideOptions): HeaderSet[] {
+  const byKey = new Map<string, { name: string; values: string[]; dirty: boolean; drop: boolean }>();
   for (const h of msg.headers) {
-    if (stripped(h.key, opts.strip)) drop.add(h.key);
-    else if (!OWN_HEADERS.has(h.key) && hasInsideAddress(h.value, opts)) dirty.add(h.key);
+    if (OWN_HEADERS.has(h.key)) continue;
+    // From and To cannot go (a configured `From` in stripHeaders is ignored).
+    const drop = h.key !== 'from' && h.key !== 'to' && stripped(h.key, opts.strip);
+    const dirty = !drop && hasInsideAddress(h.value, opts);
+    let e = byKey.get(h.key);
+    if (e === undefined) {
+      e = { name: h.name, values: [], dirty: false, drop };
+      byKey.set(h.key, e);
+    }
+    e.dirty ||= dirty;
+    e.values.push(h.value);
   }
-  let out = msg;
-  for (const key of drop) out = replaceHeaderValues(out, key, []);
+  const set: HeaderSet[] = [];
   const scrub = (v: string) =>
     v.replace(IPV4, (ip) => (opts.interfaces.isInsideAddress(ip) ? opts.out.advertised : ip));
-  for (const key of dirty) {
-    const fields = out.headers.filter((h) => h.key === key);
-    const name = fields[0]!.name;
-    if (key === 'from' || key === 'to') out = setHeader(out, name, scrub(fields[0]!.value));
-    else
-      out = replaceHeaderValues(
-        out,
-        name,
-        fields.map((f) => scrub(f.value)),
-      );
+  for (const e of byKey.values()) {
+    if (e.drop) set.push({ name: e.name, values: [] });
+    else if (e.dirty) set.push({ name: e.name, values: e.values.map(scrub) });
   }
-  return out;
+  return set;
 }

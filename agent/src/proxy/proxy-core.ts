@@ -6,17 +6,12 @@ import type { RequestHandler } from '../core/request-handlers.js';
 import type { SipStack } from '../core/sip-stack.js';
 import type { Binding } from '../registrar/binding.js';
 import { createResponse } from '../sip/build.js';
-import { getHeaders } from '../sip/accessors.js';
+import { getHeaders, getRecordRoutes } from '../sip/accessors.js';
+import { headerKey } from '../sip/compact-forms.js';
+import { parseNameAddr } from '../sip/name-addr.js';
 import { parseMessage } from '../sip/parse.js';
-import type { SipMessage, SipRequest, SipResponse, SipUri } from '../sip/message.js';
-import {
-  prependHeader,
-  prependVia,
-  replaceHeaderValues,
-  setHeader,
-  setMaxForwards,
-  setRequestUri,
-} from '../sip/edit.js';
+import type { NameAddr, SipMessage, SipRequest, SipResponse, SipUri } from '../sip/message.js';
+import { editHeaders, prependVia, replaceHeaderValues, setMaxForwards, setRequestUri } from '../sip/edit.js';
 import type { InboundContext } from '../transport/channels.js';
 import type { ServerTransaction, SyntheticCause } from '../transaction/types.js';
 import type { TransportProtocol } from '../transport/types.js';
@@ -26,10 +21,13 @@ import { bestResponse, cancelsOthers } from './branch-select.js';
 import { type Call, type CallDirection, type CallEvents, CallTable } from './calls.js';
 import {
   type Flow,
+  type HeaderSet,
   type HideOptions,
+  hideEdits,
   hideForOutside,
+  outsideContactEdit,
+  revealEdits,
   revealFromOutside,
-  sealOutsideContacts,
   selfUri,
 } from './hiding.js';
 import type { InterfaceMap, ProxyInterface } from './interfaces.js';
@@ -459,22 +457,36 @@ export class SipProxy {
    */
   private outgoing(ptx: ProxyTx, requestUri: string, out: ProxyInterface, hop: Hop): SipRequest {
     const { routed, arrival, source, recordRoute } = ptx;
-    let req = routed;
-    if (requestUri !== req.requestUri.raw) req = setRequestUri(req, requestUri);
-    req = setMaxForwards(req, routed.maxForwards === undefined ? 70 : routed.maxForwards - 1);
+    const set: HeaderSet[] = [];
+    const prepend: [string, string][] = [];
+    const hiding = this.hideOptions(arrival, out, hop.protocol);
+    const via = this.viaFor(out, hop.protocol, branchFor(ptx.hash, this.deps.stack.ids.branch()));
+    if (hiding?.hide === true) set.push({ name: 'Via', values: [via] });
+    else prepend.push(['Via', via]);
+    let rr: readonly NameAddr[] | undefined;
     if (recordRoute) {
       const entries = [`<${selfUri(out, hop.protocol)};lr>`];
       if (out.name !== arrival.name) entries.push(`<${selfUri(arrival, source.protocol)};lr>`);
-      req = prependHeader(req, 'Record-Route', entries.join(', '));
+      if (hiding?.hide === true) {
+        // Hidden in the same pass: the list as it would be with our entries on top.
+        const own = entries.map((e) => parseNameAddr(e)!);
+        const existing = getRecordRoutes(routed);
+        rr = own.concat(existing.ok ? existing.value : []);
+      } else {
+        prepend.push(['Record-Route', entries.join(', ')]);
+      }
     }
-    const hiding = this.hideOptions(arrival, out, hop.protocol);
-    const via = this.viaFor(out, hop.protocol, branchFor(ptx.hash, this.deps.stack.ids.branch()));
-    req = hiding?.hide === true ? replaceHeaderValues(req, 'Via', [via]) : prependVia(req, via);
-    if (hiding !== undefined) return hideForOutside(req, source, hiding);
-    if (arrival.role === 'outside' && out.role === 'inside') {
-      return sealOutsideContacts(req, source, this.contactOptions(out, hop.protocol));
+    if (hiding !== undefined) set.push(...hideEdits(routed, source, hiding, rr));
+    else if (arrival.role === 'outside' && out.role === 'inside') {
+      const contact = outsideContactEdit(routed, source, this.contactOptions(out, hop.protocol));
+      if (contact !== undefined) set.push(contact);
     }
-    return req;
+    return editHeaders(routed, {
+      set,
+      prepend,
+      maxForwards: routed.maxForwards === undefined ? 70 : routed.maxForwards - 1,
+      ...(requestUri === routed.requestUri.raw ? {} : { requestUri }),
+    });
   }
 
   private viaFor(out: ProxyInterface, protocol: TransportProtocol, branch: string): string {
@@ -617,23 +629,22 @@ export class SipProxy {
   private forwardUpstream(ptx: ProxyTx, branch: Branch, response: SipResponse): void {
     const down = branch.sentTo?.out ?? ptx.arrival;
     const up = ptx.arrival;
-    let r = replaceHeaderValues(
-      response,
-      'Via',
-      ptx.original.via.map((v) => v.raw),
-    );
+    const hop = branch.sentTo?.hop;
+    // Later edits of a header win: Via and identity last.
+    const set: HeaderSet[] = [];
     if (down.role === 'outside' && up.role === 'inside') {
-      r = revealFromOutside(r, this.deps);
-      const hop = branch.sentTo?.hop;
-      if (hop !== undefined) r = sealOutsideContacts(r, hop, this.contactOptions(up, ptx.source.protocol));
+      set.push(...revealEdits(response, this.deps));
+      const contact =
+        hop === undefined
+          ? undefined
+          : outsideContactEdit(response, hop, this.contactOptions(up, ptx.source.protocol));
+      if (contact !== undefined) set.push(contact);
     }
-    if (down.name !== up.name) r = restoreIdentity(r, ptx.original);
     const hiding = this.hideOptions(down, up, ptx.source.protocol);
-    if (hiding !== undefined) {
-      const hop = branch.sentTo?.hop;
-      const flow: Flow = hop ?? ptx.source;
-      r = hideForOutside(r, flow, hiding);
-    }
+    if (hiding !== undefined) set.push(...hideEdits(response, hop ?? ptx.source, hiding));
+    set.push({ name: 'Via', values: ptx.original.via.map((v) => v.raw) });
+    if (down.name !== up.name) set.push(...identityEdits(response, ptx.original));
+    const r = editHeaders(response, { set: lastWins(set) });
     const media = this.withMedia(r, down, up, ptx.original.callId);
     if (typeof media === 'number') {
       this.deps.logger.warn({ callId: ptx.original.callId, status: media }, 'media refused an answer');
@@ -905,15 +916,26 @@ function newBranch(target: ForwardTarget): Branch {
 }
 
 /** Call-ID, From and To exactly as the upstream side sent them (the To tag from downstream). */
-function restoreIdentity(r: SipResponse, original: SipRequest): SipResponse {
-  let out = r;
-  if (out.callId !== original.callId) out = setHeader(out, 'Call-ID', original.callId);
-  if (out.from.raw !== original.from.raw) out = setHeader(out, 'From', original.from.raw);
-  const tag = out.to.tag;
+function identityEdits(r: SipResponse, original: SipRequest): HeaderSet[] {
+  const set: HeaderSet[] = [];
+  if (r.callId !== original.callId) set.push({ name: 'Call-ID', values: [original.callId] });
+  if (r.from.raw !== original.from.raw) set.push({ name: 'From', values: [original.from.raw] });
+  const tag = r.to.tag;
   const to =
     original.to.tag === undefined && tag !== undefined ? `${original.to.raw};tag=${tag}` : original.to.raw;
-  if (out.to.raw !== to) out = setHeader(out, 'To', to);
-  return out;
+  if (r.to.raw !== to) set.push({ name: 'To', values: [to] });
+  return set;
+}
+
+/** One edit per header: the last one given (so a later step overrides an earlier one). */
+function lastWins(set: readonly HeaderSet[]): HeaderSet[] {
+  const byKey = new Map<string, HeaderSet>();
+  for (const e of set) {
+    const key = headerKey(e.name);
+    byKey.delete(key);
+    byKey.set(key, e);
+  }
+  return [...byKey.values()];
 }
 
 /** §16.7 step 7: a 401/407 upstream carries every challenge of every branch's 401/407. */

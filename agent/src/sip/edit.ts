@@ -352,3 +352,100 @@ export function setMaxForwards<M extends SipMessage>(msg: M, value: number): M {
   }
   return { ...msg, headers, maxForwards: value, wire: undefined };
 }
+
+/** Several header edits applied in one pass (see `editHeaders`). */
+export interface HeaderPlan {
+  /** Every field of each named header replaced by one field per value ([] removes the header). */
+  readonly set?: ReadonlyArray<{ readonly name: string; readonly values: readonly string[] }>;
+  /** Fields inserted before the first field of their name (at the top when there is none). */
+  readonly prepend?: ReadonlyArray<readonly [name: string, value: string]>;
+  readonly maxForwards?: number;
+  readonly requestUri?: string;
+}
+
+/**
+ * Applies a whole plan with one copy of the header list and one re-derivation of what it
+ * touched (Via re-parsed only if a Via changed, the other routing headers only if one of them
+ * changed): a proxy rewrites Via, Record-Route, Contact, Max-Forwards and more on every message,
+ * and one rebuild per edit cost more than the rest of forwarding. Same semantics as the single
+ * edits (`replaceHeaderValues`, `prependHeader`, `setMaxForwards`, `setRequestUri`).
+ */
+export function editHeaders<M extends SipMessage>(msg: M, plan: HeaderPlan): M {
+  const sets = new Map<string, HeaderField[]>();
+  for (const s of plan.set ?? []) {
+    const key = headerKey(s.name);
+    if (MANDATORY.has(key) && s.values.length !== 1) throw new Error(`SIP edit: ${s.name} needs one value`);
+    sets.set(
+      key,
+      s.values.map((v) => makeField(s.name, v)),
+    );
+  }
+  const prepends = new Map<string, HeaderField[]>();
+  for (const [name, value] of plan.prepend ?? []) {
+    const f = makeField(name, value);
+    const list = prepends.get(f.key);
+    if (list === undefined) prepends.set(f.key, [f]);
+    else list.push(f);
+  }
+  const mf = plan.maxForwards;
+  if (mf !== undefined && (!Number.isInteger(mf) || mf < 0 || mf > 255))
+    throw new Error('SIP edit: bad Max-Forwards');
+  const headers: HeaderField[] = [];
+  const done = new Set<string>();
+  let mfDone = mf === undefined;
+  let lastVia = -1;
+  for (const h of msg.headers) {
+    const pre = prepends.get(h.key);
+    if (pre !== undefined && !done.has(`+${h.key}`)) {
+      done.add(`+${h.key}`);
+      for (const f of pre) headers.push(f);
+    }
+    const repl = sets.get(h.key);
+    if (repl !== undefined) {
+      if (!done.has(h.key)) {
+        done.add(h.key);
+        for (const f of repl) headers.push(f);
+      }
+    } else if (h.key === 'max-forwards' && mf !== undefined) {
+      if (!mfDone) headers.push(makeField('Max-Forwards', String(mf)));
+      mfDone = true;
+    } else {
+      headers.push(h);
+    }
+    if (h.key === 'via') lastVia = headers.length - 1;
+  }
+  const top: HeaderField[] = [];
+  for (const [key, pre] of prepends) if (!done.has(`+${key}`)) top.push(...pre);
+  for (const [key, repl] of sets) if (!done.has(key)) (key === 'via' ? top : headers).push(...repl);
+  if (!mfDone) headers.splice(lastVia + 1, 0, makeField('Max-Forwards', String(mf)));
+  const all = top.length === 0 ? headers : top.concat(headers);
+
+  const touched = new Set<string>([...sets.keys(), ...prepends.keys()]);
+  const out: { -readonly [K in keyof SipRequest]?: unknown } = { ...msg, headers: all, wire: undefined };
+  let routingTouched = false;
+  for (const k of touched)
+    if (k !== 'via' && k !== 'max-forwards' && ROUTING_KEYS.has(k)) routingTouched = true;
+  if (routingTouched) {
+    const derived = deriveRouting(all, false);
+    if (derived.routing === undefined)
+      throw new Error(`SIP edit: result has an invalid ${derived.failure?.header ?? 'routing'} header`);
+    Object.assign(out, derived.routing);
+  } else if (touched.has('via')) {
+    const via: Via[] = [];
+    for (const h of all) {
+      if (h.key !== 'via') continue;
+      const list = parseViaList(h.value);
+      if (list === undefined) throw new Error('SIP edit: result has an invalid Via header');
+      for (const v of list) via.push(v);
+    }
+    out.via = via;
+  }
+  if (mf !== undefined) out.maxForwards = mf;
+  if (plan.requestUri !== undefined && msg.kind === 'request') {
+    const requestUri = parseUri(plan.requestUri);
+    if (requestUri === undefined) throw new Error('SIP edit: invalid Request-URI');
+    out.requestUri = requestUri;
+    out.startLine = `${(msg as SipRequest).method} ${plan.requestUri} ${msg.version}`;
+  }
+  return out as unknown as M;
+}
