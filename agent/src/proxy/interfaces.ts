@@ -44,6 +44,8 @@ export class InterfaceMap {
   private readonly byName: ReadonlyMap<string, ProxyInterface>;
   private readonly byAddress: ReadonlyMap<string, ProxyInterface>;
   private readonly defaultOut: ProxyInterface;
+  /** Answers for recent destinations (a call's messages go to the same few addresses). */
+  private readonly memo = new Map<string, ProxyInterface>();
 
   constructor(specs: readonly InterfaceSpec[], listening: readonly SipListening[]) {
     const all: ProxyInterface[] = specs.map((s) => {
@@ -72,6 +74,16 @@ export class InterfaceMap {
 
   /** The interface a request to `address` leaves through. */
   forDestination(address: string): ProxyInterface {
+    let found = this.memo.get(address);
+    if (found === undefined) {
+      found = this.lookup(address);
+      if (this.memo.size >= 4096) this.memo.clear();
+      this.memo.set(address, found);
+    }
+    return found;
+  }
+
+  private lookup(address: string): ProxyInterface {
     const host = normalizeHost(address);
     const own = this.byAddress.get(host);
     if (own !== undefined) return own;

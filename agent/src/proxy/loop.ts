@@ -31,8 +31,8 @@ export function branchFor(hash: string, unique: string): string {
 }
 
 /** Whether one of the request's Vias is the agent's own for this very request (a loop). */
-export function isLoop(req: SipRequest, interfaces: InterfaceMap): boolean {
-  const marker = `${PREFIX}${loopHash(req)}.`;
+export function isLoop(req: SipRequest, interfaces: InterfaceMap, hash: string = loopHash(req)): boolean {
+  const marker = `${PREFIX}${hash}.`;
   for (const v of req.via) {
     if (v.branch?.startsWith(marker) !== true) continue;
     const host = normalizeHost(v.host);

@@ -91,6 +91,8 @@ interface Branch {
   sent: SipRequest | undefined;
   sentTo: { hop: Hop; out: ProxyInterface } | undefined;
   provisional: boolean;
+  /** When the last provisional response arrived (Timer C restarts from it). */
+  lastProvisionalAt: number | undefined;
   /** The final response, until the response context is done (then only its status is kept). */
   final: SipResponse | undefined;
   finalStatus: number | undefined;
@@ -211,7 +213,8 @@ export class SipProxy {
       return;
     }
     const incoming = arrival.role === 'outside' ? revealFromOutside(request, this.deps) : request;
-    if (isLoop(incoming, interfaces)) {
+    const hash = loopHash(incoming);
+    if (isLoop(incoming, interfaces, hash)) {
       this.reject(tx, request, 482, 'Loop Detected');
       return;
     }
@@ -259,12 +262,12 @@ export class SipProxy {
     const routed = this.consumeCredentials(decision.request);
     if (request.method === 'BYE') this.endCallFor(routed, 200);
     if (this.deps.settings().statelessMethods.has(request.method)) {
-      this.forwardStateless(routed, decision.targets[0]!, arrival, source, tx, loopHash(incoming));
+      this.forwardStateless(routed, decision.targets[0]!, arrival, source, tx, hash);
       return;
     }
     const ptx: ProxyTx = {
       server: tx,
-      hash: loopHash(incoming),
+      hash,
       original: request,
       routed,
       arrival,
@@ -528,11 +531,20 @@ export class SipProxy {
     return this.media.onSdp(msg, { callId, from, to });
   }
 
+  /**
+   * §16.8 Timer C, armed once per branch: when it fires it looks at the last provisional and, if
+   * that is recent, waits out the rest (no timer churn per 180/183 at thousands of calls/s).
+   */
   private armTimerC(ptx: ProxyTx, branch: Branch, ms: number): void {
     if (branch.timerC !== undefined) this.deps.clock.clearTimeout(branch.timerC);
     branch.timerC = this.deps.clock.setTimeout(() => {
       branch.timerC = undefined;
       if (branch.finalStatus !== undefined) return;
+      const quiet = this.deps.clock.now() - (branch.lastProvisionalAt ?? 0);
+      if (branch.lastProvisionalAt !== undefined && quiet < ms) {
+        this.armTimerC(ptx, branch, ms - quiet);
+        return;
+      }
       this.deps.logger.info({ callId: ptx.original.callId }, 'Timer C fired: branch cancelled');
       if (branch.provisional) this.sendCancel(branch);
     }, ms);
@@ -554,7 +566,7 @@ export class SipProxy {
         branch.cancelPending = false;
         this.sendCancel(branch);
       }
-      if (ptx.routed.method === 'INVITE') this.armTimerC(ptx, branch, this.deps.settings().inviteTimeoutMs);
+      branch.lastProvisionalAt = this.deps.clock.now();
       if (status === 100 || ptx.finalSent) return;
       this.forwardUpstream(ptx, branch, response);
       return;
@@ -906,6 +918,7 @@ function newBranch(target: ForwardTarget): Branch {
     sent: undefined,
     sentTo: undefined,
     provisional: false,
+    lastProvisionalAt: undefined,
     final: undefined,
     finalStatus: undefined,
     finalIsLocal: false,

@@ -62,7 +62,6 @@ export function sniffCallId(bytes: Buffer): string | undefined {
  */
 export class TransportLayer implements InboundSink {
   private readonly transports: Transport[] = [];
-  private readonly bytesCache = new WeakMap<SipMessage, Buffer>();
   private readonly datagramChannels = new Map<Transport, ServerChannel>();
   private readonly localHosts: Set<string>;
 
@@ -353,11 +352,10 @@ export class TransportLayer implements InboundSink {
   private bytesOf(message: SipMessage): Buffer {
     // Parsed and built messages carry their bytes already (no WeakMap entry, which GC pays for).
     if (message.wire !== undefined) return message.wire;
-    let bytes = this.bytesCache.get(message);
-    if (bytes === undefined) {
-      bytes = serializeMessage(message);
-      this.bytesCache.set(message, bytes);
-    }
+    // An edited message is serialized once and keeps its bytes in its own `wire` (they are its
+    // exact wire form from now on; messages are never edited in place, only copied).
+    const bytes = serializeMessage(message);
+    (message as { wire: Buffer | undefined }).wire = bytes;
     return bytes;
   }
 }

@@ -166,6 +166,19 @@ describe('SipProxy: parallel forking (RFC 3261 §16.7)', () => {
     expect(tx.responses.map((r) => r.status)).toEqual([180, 200]);
   });
 
+  it('cancels a branch that rings past Timer C, counted from its last provisional (§16.8)', () => {
+    const h = harness({ bindings: 1, settings: { inviteTimeoutMs: 1000 } });
+    h.request(fromOutside(), 'outside', '198.51.100.7');
+    const b = h.sent[0]!;
+    h.answer(b, 180, 'r1');
+    h.clock.advance(500);
+    h.answer(b, 180, 'r1');
+    h.clock.advance(600);
+    expect(h.sent.map((s) => s.request.method)).toEqual(['INVITE']);
+    h.clock.advance(500);
+    expect(h.sent.map((s) => s.request.method)).toEqual(['INVITE', 'CANCEL']);
+  });
+
   it('waits for every branch and sends the best final response; a 503 goes up as 500', () => {
     const h = harness();
     const tx = h.request(fromOutside(), 'outside', '198.51.100.7');
