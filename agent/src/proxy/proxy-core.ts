@@ -2,9 +2,10 @@ import type { Logger } from 'pino';
 import type { SecurityEvent } from '../auth/security-event.js';
 import type { Myself } from '../core/myself.js';
 import { AGENT_OPTION_TAGS, unsupportedOptionTags } from '../core/option-tags.js';
-import type { RequestHandler } from '../core/request-handlers.js';
+import { KNOWN_METHODS, type RequestHandler } from '../core/request-handlers.js';
 import type { SipStack } from '../core/sip-stack.js';
 import type { Binding } from '../registrar/binding.js';
+import type { CallerVerdict } from '../registrar/caller-check.js';
 import { createResponse } from '../sip/build.js';
 import { getHeaders, getRecordRoutes } from '../sip/accessors.js';
 import { headerKey } from '../sip/compact-forms.js';
@@ -49,10 +50,7 @@ export interface ProxySettings {
 }
 
 /** Outcome of the caller check for a request from the inside (the registrar's digest authentication). */
-export type CallerCheck =
-  | { readonly kind: 'ok'; readonly user: string | undefined }
-  | { readonly kind: 'respond'; readonly response: SipResponse }
-  | { readonly kind: 'drop' };
+export type CallerCheck = CallerVerdict;
 
 export interface ProxyDeps {
   readonly stack: SipStack;
@@ -893,21 +891,10 @@ export class SipProxy {
   }
 }
 
-/** Methods the proxy handles (REGISTER is the registrar's; ACK comes as a stray; OPTIONS for us is the core's). */
-export const PROXIED_METHODS = [
-  'INVITE',
-  'BYE',
-  'CANCEL',
-  'OPTIONS',
-  'PRACK',
-  'SUBSCRIBE',
-  'NOTIFY',
-  'PUBLISH',
-  'INFO',
-  'REFER',
-  'MESSAGE',
-  'UPDATE',
-] as const;
+/** Methods the proxy handles: every known one but REGISTER (the registrar's) and ACK (a stray). */
+export const PROXIED_METHODS: readonly string[] = [...KNOWN_METHODS].filter(
+  (m) => m !== 'REGISTER' && m !== 'ACK',
+);
 
 function newBranch(target: ForwardTarget): Branch {
   return {
