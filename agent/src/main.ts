@@ -193,6 +193,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       config: store.current().config,
       logger: logger.child({ component: 'sip' }),
       clock,
+      myself: () => reg.myself(),
       setup: (stack) => {
         reg.attach(stack);
         px.attach(stack);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { AgentConfig } from '@sipwall/shared';
 import type { Logger } from 'pino';
 import { CoreUser } from './core/core-user.js';
+import type { Myself } from './core/myself.js';
 import { RequestHandlerRegistry } from './core/request-handlers.js';
 import type { SipListening, SipStack } from './core/sip-stack.js';
 import { createCryptoIds } from './transaction/ids.js';
@@ -31,6 +32,8 @@ export interface SipServiceDeps {
    * listener binds; `stack.sendRequest` works once `startSipService` has resolved.
    */
   setup?: (stack: SipStack) => void;
+  /** The agent's "myself" test with its bound ports (the registrar's); default: domains and addresses. */
+  myself?: () => Myself;
 }
 
 type SipInterface = AgentConfig['sip']['interfaces'][number];
@@ -54,7 +57,10 @@ export async function startSipService(deps: SipServiceDeps): Promise<SipService>
   const counters = createTransportCounters();
   const handlers = new RequestHandlerRegistry();
   const ids = createCryptoIds();
-  const core = new CoreUser({ localHosts }, { handlers, ids, logger });
+  const core = new CoreUser(
+    { localHosts, ...(deps.myself === undefined ? {} : { myself: deps.myself }) },
+    { handlers, ids, logger },
+  );
   const transactions = new TransactionLayer(
     {
       timers: sip.timers,
