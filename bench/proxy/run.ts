@@ -148,6 +148,8 @@ interface ServerHandle {
   /** PIDs whose CPU counts as the server's (Kamailio: main + forked workers). */
   readonly pids: () => readonly number[];
   stop(): Promise<void>;
+  /** SIGKILL now, synchronously (the process is exiting with this server still up). */
+  killNow(): void;
 }
 const running = new Set<ServerHandle>();
 const commands: Record<string, string> = {};
@@ -158,6 +160,12 @@ async function stopAll(): Promise<void> {
     ...[...liveSipps].map((c) => stopChild(c, 2000, 'SIGKILL')),
   ]);
 }
+// Last resort if the script dies some other way: nothing it started outlives it.
+process.once('exit', () => {
+  for (const s of running) s.killNow();
+  for (const c of liveSipps) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
     log(`${sig}: stopping what this run started`);
@@ -202,6 +210,18 @@ async function startKamailio(tag: string): Promise<ServerHandle> {
   await sleep(300);
   const mainPid = child.pid!;
   const workers = childrenOf(mainPid).map((pid) => ({ pid, comm: commOf(pid) }));
+  // workers normally exit with the main process; any left over (still a child or orphan of it,
+  // still kamailio) is killed one recorded PID at a time
+  const killWorkers = () => {
+    for (const w of workers) {
+      const pp = parentOf(w.pid);
+      if ((pp === mainPid || pp === 1) && commOf(w.pid) === w.comm) {
+        try {
+          process.kill(w.pid, 'SIGKILL');
+        } catch {}
+      }
+    }
+  };
   const handle: ServerHandle = {
     kind: 'kamailio',
     port,
@@ -210,16 +230,11 @@ async function startKamailio(tag: string): Promise<ServerHandle> {
     async stop() {
       running.delete(handle);
       await stopChild(child, 10_000);
-      // workers normally exit with the main process; any left over (still a child or orphan
-      // of it, still kamailio) is killed one recorded PID at a time
-      for (const w of workers) {
-        const pp = parentOf(w.pid);
-        if ((pp === mainPid || pp === 1) && commOf(w.pid) === w.comm) {
-          try {
-            process.kill(w.pid, 'SIGKILL');
-          } catch {}
-        }
-      }
+      killWorkers();
+    },
+    killNow() {
+      if (!exited(child)) child.kill('SIGKILL');
+      killWorkers();
     },
   };
   running.add(handle);
@@ -271,6 +286,9 @@ async function startAgent(tag: string): Promise<ServerHandle> {
     async stop() {
       running.delete(handle);
       await stopChild(child, 8000);
+    },
+    killNow() {
+      if (!exited(child)) child.kill('SIGKILL');
     },
   };
   running.add(handle);
