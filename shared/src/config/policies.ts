@@ -33,7 +33,13 @@ export const PoliciesSchema = z
       .object({
         enabled: z.boolean().default(true),
         stripHeaders: z
-          .array(z.string().min(1).max(64).regex(/^[A-Za-z0-9!%'*+._`~-]+$/, 'must be a header name'))
+          .array(
+            z
+              .string()
+              .min(1)
+              .max(64)
+              .regex(/^[A-Za-z0-9!%'*+._`~-]+$/, 'must be a header name'),
+          )
           .default(['User-Agent', 'Server', 'P-*', 'Organization']),
       })
       .strict()
