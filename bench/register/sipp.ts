@@ -12,6 +12,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLK_TCK, LO, procTicks, sleep, waitExit } from './procs.js';
+import { type Period, type WatchResult, watchSipp } from '../lib/sipp-watch.js';
 
 export const SIPP = '/usr/bin/sipp';
 /** SIPp's default 64 KB socket buffers drop bursts above ~10,000 msg/s. */
@@ -29,27 +30,10 @@ export interface SippSetup {
   readonly tag: string;
 }
 
-export interface Period {
-  t: number;
-  target: number;
-  rate: number;
-  calls: number;
-  retrans: number;
-  failed: number;
-  rtMs: number;
-  bad: string[];
-}
+export type { Period } from '../lib/sipp-watch.js';
 
-export interface SippResult {
+export interface SippResult extends WatchResult {
   readonly argv: string[];
-  readonly rows: Row[];
-  readonly periods: Period[];
-  readonly knee: number | undefined;
-  readonly stopReason: 'knee' | 'exit' | 'guard';
-  readonly wallS: number;
-  /** CPU seconds of the SIPp process (sampled every 100 ms while it ran). */
-  readonly sippCpuS: number;
-  readonly exitCode: number | null;
 }
 
 /** SIPp time `HH:MM:SS:uuuuuu` (or `HH:MM:SS`) in seconds. */
@@ -85,66 +69,6 @@ export function generationTime(rows: readonly Row[], total: number): number | un
     pc = c;
   }
   return undefined;
-}
-
-class StatTail {
-  private pos = 0;
-  private buf = '';
-  private header: string[] | undefined;
-  readonly rows: Row[] = [];
-  constructor(private readonly path: string) {}
-  poll(): Row[] {
-    let data: string;
-    try {
-      const all = readFileSync(this.path, 'latin1');
-      data = all.slice(this.pos);
-      this.pos = all.length;
-    } catch {
-      return [];
-    }
-    this.buf += data;
-    const out: Row[] = [];
-    let nl = this.buf.indexOf('\n');
-    while (nl >= 0) {
-      const cols = this.buf.slice(0, nl).replace(/\r$/, '').split(';');
-      this.buf = this.buf.slice(nl + 1);
-      nl = this.buf.indexOf('\n');
-      if (this.header === undefined) {
-        this.header = cols;
-        continue;
-      }
-      const r: Row = {};
-      this.header.forEach((h, i) => {
-        r[h] = cols[i] ?? '';
-      });
-      out.push(r);
-      this.rows.push(r);
-    }
-    return out;
-  }
-}
-
-function periodOf(r: Row, prevTarget: number | undefined): Period {
-  // SIPp may print the next period's target (increase applied before the dump) or this one's;
-  // targets only grow during a ramp, so the lower one is this period's.
-  const tgt = num(r, 'TargetRate');
-  const target = prevTarget === undefined ? tgt : Math.min(prevTarget, tgt);
-  const calls = num(r, 'OutgoingCall(P)');
-  const p: Period = {
-    t: Math.round(rowTime(r) * 10) / 10,
-    target,
-    rate: num(r, 'CallRate(P)'),
-    calls,
-    retrans: num(r, 'Retransmissions(P)'),
-    failed: num(r, 'FailedCall(P)'),
-    rtMs: Math.round(sippTime(r['ResponseTime1(P)']) * 10000) / 10,
-    bad: [],
-  };
-  if (target > 0 && p.rate < 0.9 * target) p.bad.push(`rate ${p.rate.toFixed(0)} < 90% of ${target}`);
-  if (p.retrans > 0.01 * Math.max(calls, 1)) p.bad.push(`retrans ${p.retrans}`);
-  if (p.failed > 0.01 * Math.max(calls, 1)) p.bad.push(`failed ${p.failed}`);
-  if (p.rtMs > 200) p.bad.push(`rt ${p.rtMs} ms`);
-  return p;
 }
 
 export interface RunOptions {
@@ -206,56 +130,6 @@ export async function runSipp(s: SippSetup, o: RunOptions): Promise<SippResult> 
   const out = openSync(join(s.dir, `${s.tag}.out`), 'w');
   const child: ChildProcess = spawn(SIPP, argv, { cwd: s.dir, stdio: ['ignore', out, out] });
   closeSync(out);
-  const t0 = performance.now();
-  const tail = new StatTail(csv);
-  const periods: Period[] = [];
-  let knee: number | undefined;
-  let stopReason: SippResult['stopReason'] = 'exit';
-  let prevTarget: number | undefined;
-  let badStreak = 0;
-  let sippTicks = 0;
-  let guard = t0 + (o.guardS + 10) * 1000;
-  const exited = () => child.exitCode !== null || child.signalCode !== null;
-  while (!exited()) {
-    await sleep(100);
-    if (child.pid !== undefined) sippTicks = Math.max(sippTicks, procTicks(child.pid));
-    if (performance.now() > guard) {
-      if (stopReason === 'exit') stopReason = 'guard';
-      child.kill('SIGKILL');
-      break;
-    }
-    if (o.mode !== 'ramp' || knee !== undefined) continue;
-    for (const r of tail.poll()) {
-      if (rowTime(r) < 0.5) {
-        prevTarget = num(r, 'TargetRate'); // the row written at start
-        continue;
-      }
-      const p = periodOf(r, prevTarget);
-      prevTarget = num(r, 'TargetRate');
-      periods.push(p);
-      o.onPeriod?.(p);
-      badStreak = p.bad.length > 0 ? badStreak + 1 : 0;
-      if (badStreak >= 2) {
-        const good = periods.slice(0, -2).filter((x) => x.bad.length === 0);
-        knee = good.length > 0 ? good[good.length - 1]!.rate : o.rate / 2;
-        stopReason = 'knee';
-        child.kill('SIGUSR1'); // soft stop: no new calls, let the running ones end
-        guard = Math.min(guard, performance.now() + 6000);
-        break;
-      }
-    }
-  }
-  await waitExit(child, 5000);
-  const wallS = (performance.now() - t0) / 1000;
-  tail.poll();
-  return {
-    argv: [SIPP, ...argv],
-    rows: tail.rows,
-    periods,
-    knee,
-    stopReason,
-    wallS,
-    sippCpuS: sippTicks / CLK_TCK,
-    exitCode: child.exitCode,
-  };
+  const watched = await watchSipp(child, csv, { ...o, maxFailedShare: 0.01 });
+  return { argv: [SIPP, ...argv], ...watched };
 }
