@@ -7,7 +7,7 @@ import type { TransactionUser } from '../transaction/transaction-user.js';
 import type { ServerTransaction } from '../transaction/types.js';
 import { normalizeHost } from '../transport/via-stamp.js';
 import type { Myself } from './myself.js';
-import { AGENT_OPTION_TAGS, unsupportedOptionTags } from './option-tags.js';
+import { badExtensionResponse } from './option-tags.js';
 import { KNOWN_METHODS, type RequestHandlerRegistry } from './request-handlers.js';
 
 export interface CoreUserOptions {
@@ -97,14 +97,9 @@ export class CoreUser implements TransactionUser {
   private refusesExtensions(request: SipRequest, transaction: ServerTransaction): boolean {
     if (request.method !== 'OPTIONS' && request.method !== 'REGISTER') return false;
     if (!this.isForUs(request.requestUri)) return false;
-    const unsupported = unsupportedOptionTags(request, 'require', AGENT_OPTION_TAGS);
-    if (unsupported.length === 0) return false;
-    transaction.respond(
-      createResponse(request, 420, 'Bad Extension', {
-        toTag: this.deps.ids.tag(),
-        headers: [['Unsupported', unsupported.join(', ')]],
-      }),
-    );
+    const refusal = badExtensionResponse(request, 'require', () => this.deps.ids.tag());
+    if (refusal === undefined) return false;
+    transaction.respond(refusal);
     return true;
   }
 

@@ -1,5 +1,6 @@
 import { getHeaders } from '../sip/accessors.js';
-import type { SipRequest } from '../sip/message.js';
+import { createResponse } from '../sip/build.js';
+import type { SipRequest, SipResponse } from '../sip/message.js';
 import { isToken } from '../sip/scan.js';
 
 /**
@@ -39,4 +40,22 @@ export function unsupportedOptionTags(
     }
   }
   return out;
+}
+
+/**
+ * The `420 Bad Extension` answer (with `Unsupported`, §20.40) for a request whose `Require` (the
+ * agent as UAS) or `Proxy-Require` (the agent as proxy) names a tag outside `AGENT_OPTION_TAGS`;
+ * `undefined` when there is none. One answer for the core and the proxy.
+ */
+export function badExtensionResponse(
+  request: SipRequest,
+  header: 'require' | 'proxy-require',
+  toTag: () => string,
+): SipResponse | undefined {
+  const unsupported = unsupportedOptionTags(request, header, AGENT_OPTION_TAGS);
+  if (unsupported.length === 0) return undefined;
+  return createResponse(request, 420, 'Bad Extension', {
+    toTag: toTag(),
+    headers: [['Unsupported', unsupported.join(', ')]],
+  });
 }

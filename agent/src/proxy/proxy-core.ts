@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { SecurityEvent } from '../auth/security-event.js';
 import type { Myself } from '../core/myself.js';
-import { AGENT_OPTION_TAGS, unsupportedOptionTags } from '../core/option-tags.js';
+import { badExtensionResponse } from '../core/option-tags.js';
 import { KNOWN_METHODS, type RequestHandler } from '../core/request-handlers.js';
 import type { SipStack } from '../core/sip-stack.js';
 import type { Binding } from '../registrar/binding.js';
@@ -217,15 +217,10 @@ export class SipProxy {
       return;
     }
     // §16.3 step 5: Proxy-Require names extensions this proxy must understand.
-    const unsupported = unsupportedOptionTags(request, 'proxy-require', AGENT_OPTION_TAGS);
-    if (unsupported.length > 0) {
+    const refusal = badExtensionResponse(request, 'proxy-require', () => this.deps.stack.ids.tag());
+    if (refusal !== undefined) {
       this.counters.rejected++;
-      tx.respond(
-        createResponse(request, 420, 'Bad Extension', {
-          toTag: this.deps.stack.ids.tag(),
-          headers: [['Unsupported', unsupported.join(', ')]],
-        }),
-      );
+      tx.respond(refusal);
       return;
     }
     const decision = decideRoute(incoming, this.routeContext(arrival));
