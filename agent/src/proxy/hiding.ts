@@ -144,16 +144,6 @@ function recordRoutesOf(msg: SipMessage): readonly NameAddr[] {
  * from the inside go back over that flow (the connection or NAT binding that works), not to an
  * address the outside party may not be reachable at.
  */
-export function sealOutsideContacts<M extends SipMessage>(
-  msg: M,
-  source: Flow,
-  opts: Pick<HideOptions, 'interfaces' | 'sealer' | 'out' | 'protocol'>,
-): M {
-  const edit = outsideContactEdit(msg, source, opts);
-  return edit === undefined ? msg : editHeaders(msg, { set: [edit] });
-}
-
-/** The edit `sealOutsideContacts` makes, or `undefined`. */
 export function outsideContactEdit(
   msg: SipMessage,
   source: Flow,

@@ -12,7 +12,7 @@ import { headerKey } from '../sip/compact-forms.js';
 import { parseNameAddr } from '../sip/name-addr.js';
 import { parseMessage } from '../sip/parse.js';
 import type { NameAddr, SipMessage, SipRequest, SipResponse, SipUri } from '../sip/message.js';
-import { editHeaders, prependVia, replaceHeaderValues, setMaxForwards, setRequestUri } from '../sip/edit.js';
+import { editHeaders, replaceHeaderValues } from '../sip/edit.js';
 import type { InboundContext } from '../transport/channels.js';
 import type { ServerTransaction, SyntheticCause } from '../transaction/types.js';
 import type { TransportProtocol } from '../transport/types.js';
@@ -25,7 +25,6 @@ import {
   type HeaderSet,
   type HideOptions,
   hideEdits,
-  hideForOutside,
   outsideContactEdit,
   revealEdits,
   revealFromOutside,
@@ -34,7 +33,7 @@ import {
 import type { InterfaceMap, ProxyInterface } from './interfaces.js';
 import { branchFor, fnv, isLoop, isOwnBranch, loopHash } from './loop.js';
 import { identityMedia, type MediaBridge } from './media-bridge.js';
-import { planLookup, RESOLVE_FAILURE_STATUS, type ResolveResult } from './resolve/index.js';
+import { planLookup, RESOLVE_FAILURE_STATUS, type ResolveResult, type Target } from './resolve/index.js';
 import { decideRoute, type ForwardTarget, type RouteContext } from './route.js';
 import type { Sealer } from './seal.js';
 
@@ -99,6 +98,22 @@ interface Branch {
   cancelPending: boolean;
   cancelled: boolean;
   timerC: TimerHandle | undefined;
+}
+
+/** What one forwarded request is built from (stateful branch or stateless forward). */
+interface OutgoingSpec {
+  /** After route processing. */
+  readonly routed: SipRequest;
+  readonly requestUri: string;
+  readonly arrival: ProxyInterface;
+  readonly out: ProxyInterface;
+  readonly hop: Hop;
+  /** Where the request came from (sealed into contacts that cross the firewall). */
+  readonly source: Flow;
+  readonly recordRoute: boolean;
+  readonly branch: string;
+  /** Stateless forward: the Via stack to seal into the agent's Via when it is hidden (§16.11). */
+  readonly stash?: readonly string[];
 }
 
 /** The proxy's state for one forwarded request (RFC 3261 §16 "response context"). */
@@ -384,11 +399,7 @@ export class SipProxy {
           this.localFinal(ptx, branch, status, reason);
           return;
         }
-        branch.hops = result.targets.map((t) => ({
-          protocol: t.transport,
-          address: t.address,
-          port: t.port,
-        }));
+        branch.hops = result.targets.map(hopOf);
         if (ptx.cancelled) {
           this.localFinal(ptx, branch, 487, 'Request Terminated');
           return;
@@ -418,7 +429,16 @@ export class SipProxy {
     }
     const interfaces = this.deps.interfaces();
     const out = interfaces.forDestination(hop.address);
-    let req = this.outgoing(ptx, branch.target.requestUri, out, hop);
+    let req = this.outgoing({
+      routed: ptx.routed,
+      requestUri: branch.target.requestUri,
+      arrival: ptx.arrival,
+      out,
+      hop,
+      source: ptx.source,
+      recordRoute: ptx.recordRoute,
+      branch: branchFor(ptx.hash, this.deps.stack.ids.branch()),
+    });
     const media = this.withMedia(req, ptx.arrival, out, ptx.original.callId);
     if (typeof media === 'number') {
       this.localFinal(ptx, branch, media, 'Not Acceptable Here');
@@ -451,14 +471,18 @@ export class SipProxy {
    * one entry, or two when crossing interfaces), the agent's Via (step 8), and what leaves
    * towards the outside from the inside gets NAT rewriting and topology hiding.
    */
-  private outgoing(ptx: ProxyTx, requestUri: string, out: ProxyInterface, hop: Hop): SipRequest {
-    const { routed, arrival, source, recordRoute } = ptx;
+  private outgoing(m: OutgoingSpec): SipRequest {
+    const { routed, requestUri, arrival, out, hop, source, recordRoute } = m;
     const set: HeaderSet[] = [];
     const prepend: [string, string][] = [];
     const hiding = this.hideOptions(arrival, out, hop.protocol);
-    const via = this.viaFor(out, hop.protocol, branchFor(ptx.hash, this.deps.stack.ids.branch()));
-    if (hiding?.hide === true) set.push({ name: 'Via', values: [via] });
-    else prepend.push(['Via', via]);
+    let via = this.viaFor(out, hop.protocol, m.branch);
+    if (hiding?.hide === true) {
+      if (m.stash !== undefined) via += `;swv=${this.deps.sealer.seal(JSON.stringify(m.stash))}`;
+      set.push({ name: 'Via', values: [via] });
+    } else {
+      prepend.push(['Via', via]);
+    }
     let rr: readonly NameAddr[] | undefined;
     if (recordRoute) {
       const entries = [`<${selfUri(out, hop.protocol)};lr>`];
@@ -810,17 +834,19 @@ export class SipProxy {
   ): void {
     const { routed, target, arrival, source, stash, hash } = m;
     const out = this.deps.interfaces().forDestination(hop.address);
-    let req = routed;
-    if (target.requestUri !== req.requestUri.raw) req = setRequestUri(req, target.requestUri);
-    req = setMaxForwards(req, routed.maxForwards === undefined ? 70 : routed.maxForwards - 1);
-    const hiding = this.hideOptions(arrival, out, hop.protocol);
     // §16.11: the same request (a retransmission) must get the same branch: derive it.
     const unique = `sl${fnv(routed.via[0]?.branch ?? routed.callId)}${fnv(routed.requestUri.raw)}`;
-    let via = this.viaFor(out, hop.protocol, branchFor(hash, unique));
-    if (stash !== undefined && hiding?.hide === true)
-      via += `;swv=${this.deps.sealer.seal(JSON.stringify(stash))}`;
-    req = hiding?.hide === true ? replaceHeaderValues(req, 'Via', [via]) : prependVia(req, via);
-    if (hiding !== undefined) req = hideForOutside(req, source, hiding);
+    const req = this.outgoing({
+      routed,
+      requestUri: target.requestUri,
+      arrival,
+      out,
+      hop,
+      source,
+      recordRoute: false,
+      branch: branchFor(hash, unique),
+      ...(stash === undefined ? {} : { stash }),
+    });
     const media = this.withMedia(req, arrival, out, routed.callId);
     if (typeof media === 'number') return;
     this.deps.stack
@@ -837,7 +863,7 @@ export class SipProxy {
 
   private async resolveHops(uri: SipUri): Promise<Hop[]> {
     const r = await this.deps.resolve(uri);
-    return r.ok ? r.targets.map((t) => ({ protocol: t.transport, address: t.address, port: t.port })) : [];
+    return r.ok ? r.targets.map(hopOf) : [];
   }
 
   /**
@@ -951,7 +977,10 @@ function aggregateChallenges(best: SipResponse, finals: readonly SipResponse[]):
 /** A URI whose host is an IP literal needs no DNS: its one hop (RFC 3263 §4.1/§4.2 defaults). */
 function numericHop(uri: SipUri): Hop | undefined {
   const plan = planLookup(uri);
-  if (plan.kind !== 'numeric') return undefined;
-  const t = plan.target;
+  return plan.kind === 'numeric' ? hopOf(plan.target) : undefined;
+}
+
+/** An RFC 3263 target as a hop. */
+function hopOf(t: Target): Hop {
   return { protocol: t.transport, address: t.address, port: t.port };
 }

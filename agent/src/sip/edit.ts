@@ -329,30 +329,6 @@ export function replaceHeaderValues<M extends SipMessage>(
   return rebuild(msg, headers, key);
 }
 
-/**
- * Sets Max-Forwards (RFC 3261 §16.6 step 3) in place of the first such field, or after the Via
- * fields when absent. Only this field changes, so nothing else is derived again (the proxy does
- * this for every request it forwards).
- */
-export function setMaxForwards<M extends SipMessage>(msg: M, value: number): M {
-  if (!Number.isInteger(value) || value < 0 || value > 255) throw new Error('SIP edit: bad Max-Forwards');
-  const field = makeField('Max-Forwards', String(value));
-  const headers = [...msg.headers];
-  const at = headers.findIndex((h) => h.key === 'max-forwards');
-  if (at >= 0) {
-    headers[at] = field;
-    for (let i = headers.length - 1; i > at; i--)
-      if (headers[i]!.key === 'max-forwards') headers.splice(i, 1);
-  } else {
-    let after = 0;
-    headers.forEach((h, i) => {
-      if (h.key === 'via') after = i + 1;
-    });
-    headers.splice(after, 0, field);
-  }
-  return { ...msg, headers, maxForwards: value, wire: undefined };
-}
-
 /** Several header edits applied in one pass (see `editHeaders`). */
 export interface HeaderPlan {
   /** Every field of each named header replaced by one field per value ([] removes the header). */
@@ -368,7 +344,7 @@ export interface HeaderPlan {
  * touched (Via re-parsed only if a Via changed, the other routing headers only if one of them
  * changed): a proxy rewrites Via, Record-Route, Contact, Max-Forwards and more on every message,
  * and one rebuild per edit cost more than the rest of forwarding. Same semantics as the single
- * edits (`replaceHeaderValues`, `prependHeader`, `setMaxForwards`, `setRequestUri`).
+ * edits (`replaceHeaderValues`, `prependHeader`, `setHeader` of Max-Forwards, `setRequestUri`).
  */
 export function editHeaders<M extends SipMessage>(msg: M, plan: HeaderPlan): M {
   const sets = new Map<string, HeaderField[]>();
