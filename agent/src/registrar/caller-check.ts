@@ -1,10 +1,10 @@
 import { type AuthenticateContext, authenticateRequest } from '../auth/authenticate.js';
 import type { BruteForceGuard } from '../auth/brute-force.js';
 import { type AlgorithmPolicy, offeredAlgorithms } from '../auth/offered-algorithms.js';
-import { matchesScanner } from '../auth/scanner.js';
+import { screenSource } from '../auth/scanner.js';
 import type { SecurityEvent } from '../auth/security-event.js';
 import type { Myself } from '../core/myself.js';
-import { getHeader, getHeaders } from '../sip/accessors.js';
+import { getHeaders } from '../sip/accessors.js';
 import { createResponse } from '../sip/build.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import { userAor } from './aor.js';
@@ -39,13 +39,7 @@ export interface CallerCheckDeps {
  */
 export function checkCaller(request: SipRequest, source: string, deps: CallerCheckDeps): CallerVerdict {
   const now = deps.now;
-  if (deps.bruteForce.check(source, now) === 'blocked') return { kind: 'drop' };
-  if (matchesScanner(getHeader(request, 'user-agent'), deps.dropUserAgents)) {
-    deps.onSecurityEvents([
-      { event: 'scanner-dropped', source, detail: 'User-Agent matches dropUserAgents', at: now },
-    ]);
-    return { kind: 'drop' };
-  }
+  if (screenSource(request, source, now, deps) !== 'ok') return { kind: 'drop' };
   if (!deps.methods.has(request.method)) return { kind: 'ok', user: undefined };
   const from = request.from.uri;
   const domain =

@@ -1,9 +1,8 @@
 import type { BruteForceGuard } from '../auth/brute-force.js';
-import { matchesScanner } from '../auth/scanner.js';
+import { screenSource } from '../auth/scanner.js';
 import type { SecurityEvent } from '../auth/security-event.js';
 import type { RequestHandler } from '../core/request-handlers.js';
 import type { SipListening, SipStack } from '../core/sip-stack.js';
-import { getHeader } from '../sip/accessors.js';
 import { createResponse } from '../sip/build.js';
 import { prependVia, removeTopVia, setHeader } from '../sip/edit.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
@@ -92,16 +91,7 @@ async function relayRegister(
     port: context.source.port,
     connectionId: context.connectionId,
   };
-  if (deps.bruteForce.check(flow.address, now) === 'blocked') return deps.stack.drop(tx);
-  if (matchesScanner(getHeader(request, 'user-agent'), deps.dropUserAgents)) {
-    deps.onSecurityEvents([
-      {
-        event: 'scanner-dropped',
-        source: flow.address,
-        detail: 'User-Agent matches dropUserAgents',
-        at: now,
-      },
-    ]);
+  if (screenSource(request, flow.address, now, deps) !== 'ok') {
     return deps.stack.drop(tx);
   }
   // The same "is this REGISTER ours" test as main mode (RFC 3261 §10.3 steps 1 and 5, with myself).

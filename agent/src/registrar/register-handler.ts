@@ -1,10 +1,10 @@
 import { type AuthenticateContext, authenticateRequest } from '../auth/authenticate.js';
 import type { BruteForceGuard } from '../auth/brute-force.js';
 import { type AlgorithmPolicy, offeredAlgorithms } from '../auth/offered-algorithms.js';
-import { matchesScanner } from '../auth/scanner.js';
+import { screenSource } from '../auth/scanner.js';
 import type { SecurityEvent } from '../auth/security-event.js';
 import type { RequestHandler } from '../core/request-handlers.js';
-import { getHeader, getHeaders } from '../sip/accessors.js';
+import { getHeaders } from '../sip/accessors.js';
 import { createResponse } from '../sip/build.js';
 import type { SipRequest } from '../sip/message.js';
 import type { RespondOptions, ServerTransaction } from '../transaction/types.js';
@@ -167,14 +167,7 @@ export function handleRegister(
   const flow = flowOf(context);
   const source = flow.address;
 
-  if (deps.bruteForce.check(source, now) === 'blocked') {
-    dropOrForbid(transaction, request, deps);
-    return;
-  }
-  if (matchesScanner(getHeader(request, 'user-agent'), deps.dropUserAgents)) {
-    deps.onSecurityEvents([
-      { event: 'scanner-dropped', source, detail: 'User-Agent matches dropUserAgents', at: now },
-    ]);
+  if (screenSource(request, source, now, deps) !== 'ok') {
     dropOrForbid(transaction, request, deps);
     return;
   }
