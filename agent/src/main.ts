@@ -9,7 +9,7 @@ import type { AgentHealth } from './admin/health.js';
 import { type AdminServer, startAdminServer } from './admin/server.js';
 import { EXIT } from './config/cli-args.js';
 import type { LoadedConfig } from './config/load-config.js';
-import { toSecurityRecord } from './auth/security-event.js';
+import { type SecurityEvent, toSecurityRecord } from './auth/security-event.js';
 import { isAgentError } from './errors.js';
 import { createLogger } from './log/logger.js';
 import { toCallRecord, toDialogRecord } from './proxy/call-records.js';
@@ -135,6 +135,15 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       fileConfig.admin.port,
     );
     const registrarLog = logger.child({ component: 'registrar' });
+    // Security events of the registrar and the proxy: logged (one line per blocked source, the
+    // rest at debug so a storm cannot flood the log) and sent as telemetry.
+    const securityEvents = (log: Logger) => (events: readonly SecurityEvent[]) => {
+      for (const e of events) {
+        if (e.event === 'source-blocked') log.warn({ source: e.source, detail: e.detail }, 'source blocked');
+        else log.debug({ event: e.event, source: e.source, detail: e.detail }, 'security event');
+      }
+      telemetry.add(events.map((e) => toSecurityRecord(e, randomUUID())));
+    };
     // Nonce randomness from a pool refilled in bulk (one randomFillSync per 64 KiB, not per challenge).
     const randomPool = createRandomPool();
     registrar = await openRegistrarService(store.current().config, {
@@ -156,19 +165,12 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       resolveHost: async (host) => (isIP(host) !== 0 ? host : (await lookup(host)).address),
       onRegistrationEvents: (events) =>
         telemetry.add(events.map((e) => toRegistrationRecord(e, randomUUID()))),
-      onSecurityEvents: (events) => {
-        for (const e of events) {
-          // One line per blocked source (rare); per-request events only at debug (a storm must not flood logs).
-          if (e.event === 'source-blocked')
-            registrarLog.warn({ source: e.source, detail: e.detail }, 'source blocked');
-          else registrarLog.debug({ event: e.event, source: e.source }, 'security event');
-        }
-        telemetry.add(events.map((e) => toSecurityRecord(e, randomUUID())));
-      },
+      onSecurityEvents: securityEvents(registrarLog),
     });
     const reg = registrar;
     store.onConfig((a) => reg.reconfigure(a.config));
     const proxyLog = logger.child({ component: 'proxy' });
+    const proxySecurityEvents = securityEvents(proxyLog);
     const calls = (state: 'started' | 'answered' | 'ended') => (c: Call) => {
       if (cp === undefined) return; // Standalone: no control plane to send records to.
       const now = clock.now();
@@ -182,10 +184,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       logger: proxyLog,
       registrar: reg,
       callEvents: { onStarted: calls('started'), onAnswered: calls('answered'), onEnded: calls('ended') },
-      onSecurityEvent: (e) => {
-        proxyLog.debug({ event: e.event, source: e.source, detail: e.detail }, 'security event');
-        telemetry.add([toSecurityRecord(e, randomUUID())]);
-      },
+      onSecurityEvent: (e) => proxySecurityEvents([e]),
     });
     proxy = px;
     store.onConfig((a) => px.reconfigure(a.config));
