@@ -18,6 +18,7 @@ import type { ServerTransaction, SyntheticCause } from '../transaction/types.js'
 import type { TransportProtocol } from '../transport/types.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { type AdmissionLimits, CallAdmission } from './admission.js';
+import { type BodyPolicy, checkBody } from './body-policy.js';
 import { bestResponse, cancelsOthers } from './branch-select.js';
 import { type Call, type CallDirection, type CallEvents, CallTable } from './calls.js';
 import {
@@ -46,6 +47,7 @@ export interface ProxySettings {
   readonly hide: boolean;
   readonly strip: readonly string[];
   readonly admission: AdmissionLimits;
+  readonly body: BodyPolicy;
 }
 
 /** Outcome of the caller check for a request from the inside (the registrar's digest authentication). */
@@ -236,6 +238,17 @@ export class SipProxy {
     if (refusal !== undefined) {
       this.counters.rejected++;
       tx.respond(refusal);
+      return;
+    }
+    const body = checkBody(request, this.deps.settings().body);
+    if (!body.ok) {
+      this.counters.rejected++;
+      tx.respond(
+        createResponse(request, body.status, body.reason, {
+          toTag: this.deps.stack.ids.tag(),
+          headers: body.headers,
+        }),
+      );
       return;
     }
     const decision = decideRoute(incoming, this.routeContext(arrival));

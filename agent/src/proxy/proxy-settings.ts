@@ -15,6 +15,10 @@ export function compileProxySettings(config: AgentConfig): ProxySettings {
     hide: th.enabled,
     strip: th.stripHeaders.map((h) => (h.endsWith('*') ? h.toLowerCase() : headerKey(h))),
     admission: config.policies.callAdmission,
+    body: {
+      allowedTypes: new Set(config.policies.allowedBodyTypes.map((t) => t.trim().toLowerCase())),
+      maxMediaStreams: config.policies.maxMediaStreamsPerSession,
+    },
   };
 }
 

@@ -10,7 +10,7 @@ import type { InboundContext } from '../../src/transport/channels.js';
 import type { ClientTransactionUser, ServerTransaction } from '../../src/transaction/types.js';
 import type { Transport } from '../../src/transport/types.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { aRequest, anInvite } from '../sip/builders.js';
+import { aRequest, anInvite, DEFAULT_SDP } from '../sip/builders.js';
 import { binding, interfaces, LISTENING, myself, sealer } from './proxy-fixtures.js';
 
 const ALICE = 'sip:alice@example.test';
@@ -71,6 +71,7 @@ function harness(
     inviteTimeoutMs: 180_000,
     hide: true,
     strip: ['user-agent'],
+    body: { allowedTypes: new Set(), maxMediaStreams: 4 },
     admission: {
       maxConcurrentCallsPerUser: 5,
       maxCallAttemptsPerSecPerUser: 5,
@@ -316,6 +317,37 @@ describe('SipProxy: foreign targets, failover, hiding', () => {
       'Digest username="bob", realm="upstream.example", nonce="n", uri="sip:x", response="r"',
     ]);
     expect(sent.target.pinned).toBe(true);
+  });
+
+  it('refuses a body type outside policy with 415 + Accept and too many SDP streams with 488', () => {
+    const h = harness({
+      settings: { body: { allowedTypes: new Set(['application/sdp']), maxMediaStreams: 1 } },
+    });
+    const text = h.request(
+      anInvite({ requestUri: 'sip:alice@example.test', body: 'hello', contentType: 'text/plain' }),
+      'outside',
+      '198.51.100.7',
+    );
+    expect(text.responses.map((r) => r.status)).toEqual([415]);
+    expect(text.responses[0]!.headers.find((x) => x.key === 'accept')!.value).toBe('application/sdp');
+    const twoStreams = h.request(
+      anInvite({
+        requestUri: 'sip:alice@example.test',
+        callId: 'two-streams',
+        body: `${DEFAULT_SDP}m=video 49172 RTP/AVP 96\r\n`,
+      }),
+      'outside',
+      '198.51.100.7',
+    );
+    expect(twoStreams.responses.map((r) => r.status)).toEqual([488]);
+    expect(h.sent).toHaveLength(0);
+    // Within policy: forwarded.
+    h.request(
+      anInvite({ requestUri: 'sip:alice@example.test', callId: 'one-stream' }),
+      'outside',
+      '198.51.100.7',
+    );
+    expect(h.sent.length).toBeGreaterThan(0);
   });
 
   it('answers an unknown Proxy-Require option with 420 and Unsupported', () => {
