@@ -142,12 +142,12 @@ export class CoreUser implements TransactionUser {
       return;
     }
     transaction.respond(
-      createResponse(cancel, 200, 'OK', { toTag: invite.lastResponse?.to.tag ?? this.deps.ids.tag() }),
+      createResponse(cancel, 200, 'OK', { toTag: invite.lastToTag ?? this.deps.ids.tag() }),
     );
-    if ((invite.lastResponse?.status ?? 0) < 200) {
+    if (invite.lastStatus < 200) {
       invite.respond(
         createResponse(invite.request, 487, 'Request Terminated', {
-          toTag: invite.lastResponse?.to.tag ?? this.deps.ids.tag(),
+          toTag: invite.lastToTag ?? this.deps.ids.tag(),
         }),
       );
     }

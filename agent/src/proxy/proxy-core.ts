@@ -742,7 +742,7 @@ export class SipProxy {
     }
     tx.respond(
       createResponse(cancel, 200, 'OK', {
-        toTag: ptx.server.lastResponse?.to.tag ?? this.deps.stack.ids.tag(),
+        toTag: ptx.server.lastToTag ?? this.deps.stack.ids.tag(),
       }),
     );
     if (ptx.cancelled) return;

@@ -81,7 +81,7 @@ function answerFailure(
   e: unknown,
 ): void {
   deps.logger.warn({ callId: request.callId, err: e }, 'REGISTER handling failed');
-  if (transaction.lastResponse === undefined)
+  if (transaction.lastStatus === 0)
     respond(transaction, request, deps, 500, 'Server Internal Error');
 }
 

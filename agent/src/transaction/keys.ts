@@ -65,10 +65,10 @@ export function usesRfc2543Matching(request: SipRequest): boolean {
 export function requestMatchesToTag(
   request: SipRequest,
   original: SipRequest,
-  lastResponse: SipResponse | undefined,
+  lastToTag: string | undefined,
 ): boolean {
   if (!usesRfc2543Matching(request)) return true;
-  if (request.method === 'ACK') return request.to.tag === (lastResponse?.to.tag ?? original.to.tag);
+  if (request.method === 'ACK') return request.to.tag === (lastToTag ?? original.to.tag);
   return request.to.tag === original.to.tag;
 }
 

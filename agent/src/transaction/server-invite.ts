@@ -23,7 +23,10 @@ type Timer = 'G' | 'H' | 'I' | 'L';
 export class ServerInviteTransaction implements ServerTransaction {
   readonly kind = 'server-invite' as const;
   private current: ServerTransactionState = 'proceeding';
+  /** Kept for resending (Proceeding, Completed); not in Accepted, where nothing is resent. */
   private last: SipResponse | undefined;
+  private status = 0;
+  private toTag: string | undefined;
   private readonly timers: TimerSlots<Timer>;
   private timerGInterval: number;
 
@@ -41,8 +44,12 @@ export class ServerInviteTransaction implements ServerTransaction {
     return this.current;
   }
 
-  get lastResponse(): SipResponse | undefined {
-    return this.last;
+  get lastStatus(): number {
+    return this.status;
+  }
+
+  get lastToTag(): string | undefined {
+    return this.toTag;
   }
 
   /** Called by the layer for a retransmitted INVITE (same transaction key). */
@@ -68,11 +75,16 @@ export class ServerInviteTransaction implements ServerTransaction {
     const status = response.status;
     if (this.current === 'proceeding') {
       this.last = response;
+      this.status = status;
+      this.toTag = response.to.tag;
       this.transmit(response);
       if (status < 200) return;
       if (status < 300) {
         // RFC 6026 §7.1: 2xx moves to Accepted; Timer L bounds how long retransmits are absorbed.
+        // Nothing is resent from here (the TU passes 2xx retransmissions), so the response is
+        // not kept: at thousands of calls/s, 32 s of answered INVITEs is most of the heap.
         this.current = 'accepted';
+        this.last = undefined;
         this.events.onAnswered?.();
         this.timers.start('L', this.ctx.timers.timerL, () => this.terminate());
         return;
@@ -90,7 +102,6 @@ export class ServerInviteTransaction implements ServerTransaction {
     }
     if (this.current === 'accepted' && status >= 200 && status < 300) {
       // RFC 6026 §7.1: 2xx retransmissions from the TU pass through in Accepted.
-      this.last = response;
       this.transmit(response);
       return;
     }

@@ -39,8 +39,12 @@ export class ServerNonInviteTransaction implements ServerTransaction, Expirable,
     return this.current;
   }
 
-  get lastResponse(): SipResponse | undefined {
-    return this.last;
+  get lastStatus(): number {
+    return this.last?.status ?? 0;
+  }
+
+  get lastToTag(): string | undefined {
+    return this.last?.to.tag;
   }
 
   /** A retransmission of the request (same key). */

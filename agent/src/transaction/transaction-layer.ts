@@ -159,7 +159,7 @@ export class TransactionLayer implements CompletedOwner {
       return;
     }
     const existing = this.servers.get(key);
-    if (existing !== undefined && requestMatchesToTag(request, existing.request, existing.lastResponse)) {
+    if (existing !== undefined && requestMatchesToTag(request, existing.request, existing.lastToTag)) {
       this.dispatchToExisting(existing, request);
       return;
     }
@@ -221,18 +221,18 @@ export class TransactionLayer implements CompletedOwner {
         { err: e, callId: request.callId, method: request.method },
         'TU failed on request',
       );
-      if (tx.lastResponse === undefined || tx.lastResponse.status < 200) {
+      if (tx.lastStatus < 200) {
         tx.respond(createResponse(request, 500, 'Server Internal Error', this.ownTag()));
       }
       return;
     }
     // §17.2.1: the server transaction sends 100 Trying unless the TU answers within 200 ms;
     // we do not wait: if the TU did not answer synchronously, 100 goes out now.
-    if (tx instanceof ServerInviteTransaction && tx.state === 'proceeding' && tx.lastResponse === undefined) {
+    if (tx instanceof ServerInviteTransaction && tx.state === 'proceeding' && tx.lastStatus === 0) {
       tx.respond(createResponse(request, 100, 'Trying'));
     }
     // Safety net only for transactions the TU did not answer (or drop) synchronously.
-    if ((tx.lastResponse?.status ?? 0) < 200 && this.servers.get(key) === tx) {
+    if (tx.lastStatus < 200 && this.servers.get(key) === tx) {
       const deadline =
         request.method === 'INVITE' ? (this.options.inviteAnswerDeadlineMs ?? 360_000) : ctx.timers.timerF;
       this.guards.set(
@@ -308,8 +308,7 @@ export class TransactionLayer implements CompletedOwner {
   private dropUnanswered(key: string, tx: AnyServer): void {
     this.guards.delete(key);
     if (this.servers.get(key) !== tx) return;
-    const status = tx.lastResponse?.status ?? 0;
-    if (status >= 200) return; // Answered: its own timers end it.
+    if (tx.lastStatus >= 200) return; // Answered: its own timers end it.
     this.counters.unansweredDropped++;
     this.deps.logger.warn(
       { callId: tx.request.callId, method: tx.request.method },
@@ -327,7 +326,7 @@ export class TransactionLayer implements CompletedOwner {
     const key = serverTransactionKey(transaction.request);
     const tx = key === undefined ? undefined : this.servers.get(key);
     if (tx === undefined || tx !== transaction) return;
-    if (tx.lastResponse !== undefined) return; // Something was sent: let its timers end it.
+    if (tx.lastStatus !== 0) return; // Something was sent: let its timers end it.
     this.counters.silentlyDropped++;
     tx.terminate();
   }

@@ -71,8 +71,10 @@ export interface ServerTransaction {
   readonly kind: 'server-invite' | 'server-non-invite';
   readonly request: SipRequest;
   readonly state: ServerTransactionState;
-  /** The last response passed to `respond`. */
-  readonly lastResponse: SipResponse | undefined;
+  /** Status of the last response passed to `respond`; 0 before the first. */
+  readonly lastStatus: number;
+  /** To tag of the last response passed to `respond` (the dialog's tag once a final went out). */
+  readonly lastToTag: string | undefined;
   /**
    * Sends a response through the machine (which retransmits as §17.2 requires). With
    * `{ stateless: true }` a non-INVITE final response is sent as a stateless UAS would

@@ -36,6 +36,12 @@ class FakeServerTx implements ServerTransaction {
   get lastResponse(): SipResponse | undefined {
     return this.responses[this.responses.length - 1];
   }
+  get lastStatus(): number {
+    return this.lastResponse?.status ?? 0;
+  }
+  get lastToTag(): string | undefined {
+    return this.lastResponse?.to.tag;
+  }
   respond(r: SipResponse): void {
     this.responses.push(r);
   }

@@ -67,8 +67,11 @@ function transactionFor(request: SipRequest) {
     kind: 'server-non-invite',
     request,
     state: 'trying',
-    get lastResponse() {
-      return sent.at(-1);
+    get lastStatus() {
+      return sent.at(-1)?.status ?? 0;
+    },
+    get lastToTag() {
+      return sent.at(-1)?.to.tag;
     },
     respond: (r) => sent.push(r),
   };
