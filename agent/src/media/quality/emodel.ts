@@ -8,7 +8,8 @@
  *   Id (delay impairment), Cole & Rosenbluth's fit of G.107's Idd + Idte for default echo:
  *     Id = 0.024·d + 0.11·(d − 177.3)·H(d − 177.3), d the one-way mouth-to-ear delay in ms.
  *   Ie,eff (G.107 eq. 7-29): Ie + (95 − Ie)·Ppl / (Ppl / BurstR + Bpl), Ppl the loss in %.
- *   MOS (G.107 Annex B): 1 for R ≤ 0, 4.5 for R ≥ 100, else 1 + 0.035R + 7·10⁻⁶·R(R − 60)(100 − R).
+ *   MOS (G.107 Annex B): 1 for R ≤ 0, 4.5 for R ≥ 100, else 1 + 0.035R + 7·10⁻⁶·R(R − 60)(100 − R)
+ *   (held at 1 where that dips below, 0 < R < 6.5).
  *
  * One-way delay from what RTCP gives: d = RTT / 2 + 2 × jitter (a jitter buffer sized to twice
  * the jitter). Codec and packetization delay are not added: they are the same for every call with
@@ -105,11 +106,14 @@ export function rFactor(input: EModelInput): number {
   return Math.min(100, Math.max(0, r));
 }
 
-/** MOS-CQE from R (G.107 Annex B). */
+/**
+ * MOS-CQE from R (G.107 Annex B). The cubic dips below 1 for 0 < R < 6.5 (its slope at 0 is
+ * −0.007); the MOS scale starts at 1, so it is held there, which keeps MOS rising with R.
+ */
 export function mosFromR(r: number): number {
   if (!(r > 0)) return 1;
   if (r >= 100) return 4.5;
-  return 1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r);
+  return Math.max(1, 1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r));
 }
 
 export interface QualityEstimate {
