@@ -12,7 +12,7 @@ import { headerKey } from '../sip/compact-forms.js';
 import { parseNameAddr } from '../sip/name-addr.js';
 import { parseMessage } from '../sip/parse.js';
 import type { NameAddr, SipMessage, SipRequest, SipResponse, SipUri } from '../sip/message.js';
-import { editHeaders, replaceHeaderValues } from '../sip/edit.js';
+import { editHeaders, replaceHeaderValues, shellOf } from '../sip/edit.js';
 import type { InboundContext } from '../transport/channels.js';
 import type { ServerTransaction, SyntheticCause } from '../transaction/types.js';
 import type { TransportProtocol } from '../transport/types.js';
@@ -123,10 +123,14 @@ interface ProxyTx {
   readonly server: ServerTransaction;
   /** Loop hash of the request as received (revealed), carried in every branch id. */
   readonly hash: string;
-  /** As received (upstream form: Vias, Call-ID, From/To are what the previous hop expects). */
-  readonly original: SipRequest;
-  /** After route processing. */
-  readonly routed: SipRequest;
+  /**
+   * As received (upstream form: Vias, Call-ID, From/To are what the previous hop expects). Only
+   * its routing fields once every branch is final ({@link shellOf}): the context then just
+   * forwards 2xx retransmissions, for which they suffice.
+   */
+  original: SipRequest;
+  /** After route processing (routing fields only once every branch is final). */
+  routed: SipRequest;
   readonly arrival: ProxyInterface;
   readonly source: Flow;
   readonly branches: Branch[];
@@ -648,7 +652,13 @@ export class SipProxy {
       b.sent = undefined;
       b.final = undefined;
     }
-    if (ptx.finalSent) return;
+    if (!ptx.finalSent) this.sendBest(ptx, finals);
+    ptx.original = shellOf(ptx.original);
+    ptx.routed = shellOf(ptx.routed);
+  }
+
+  /** §16.7 step 6–7: the best final response upstream (no 2xx went up). */
+  private sendBest(ptx: ProxyTx, finals: readonly SipResponse[]): void {
     ptx.finalSent = true;
     const best = bestResponse(finals)!;
     const branch = ptx.branches[finals.indexOf(best)]!;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { createResponse } from '../sip/build.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import { buildAckForNon2xx } from './build-ack.js';
+import { shellOf } from '../sip/edit.js';
 import { TimerSlots } from './timer-slots.js';
 import type {
   ClientChannel,
@@ -30,7 +31,8 @@ export class ClientInviteTransaction implements ClientTransaction {
   private ack: SipRequest | undefined;
 
   constructor(
-    readonly request: SipRequest,
+    /** The INVITE as sent; only its routing fields once Accepted ({@link shellOf}). */
+    private request: SipRequest,
     private readonly channel: ClientChannel,
     private readonly ctx: TransactionContext,
     private readonly user: ClientTransactionUser,
@@ -89,6 +91,8 @@ export class ClientInviteTransaction implements ClientTransaction {
         this.timers.stop('B');
         if (status < 300) {
           this.current = 'accepted';
+          // RFC 6026 §7.2: nothing is sent from Accepted; keep what logs need, not the message.
+          this.request = shellOf(this.request);
           this.timers.start('M', this.ctx.timers.timerM, () => this.terminate());
           this.user.onResponse(response);
           return;

@@ -1,4 +1,4 @@
-import type { SipMessage, SipRequest, SipResponse, Uri, Via } from '../sip/message.js';
+import type { SipMessage, SipRequest, Uri, Via } from '../sip/message.js';
 import { defaultPort } from '../transport/default-port.js';
 
 /**

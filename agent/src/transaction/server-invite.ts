@@ -1,5 +1,7 @@
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import { TransportError } from '../transport/transport-error.js';
+import { shellOf } from '../sip/edit.js';
+import { detachString } from '../util/detach-string.js';
 import { TimerSlots } from './timer-slots.js';
 import type {
   ServerChannel,
@@ -31,7 +33,8 @@ export class ServerInviteTransaction implements ServerTransaction {
   private timerGInterval: number;
 
   constructor(
-    readonly request: SipRequest,
+    /** The INVITE; only its routing fields once Accepted ({@link shellOf}). */
+    public request: SipRequest,
     private readonly channel: ServerChannel,
     private readonly ctx: TransactionContext,
     private readonly events: ServerTransactionEvents = {},
@@ -85,6 +88,9 @@ export class ServerInviteTransaction implements ServerTransaction {
         // not kept: at thousands of calls/s, 32 s of answered INVITEs is most of the heap.
         this.current = 'accepted';
         this.last = undefined;
+        this.request = shellOf(this.request);
+        // Cut from the response's text: detached, so that text can go too.
+        if (this.toTag !== undefined) this.toTag = detachString(this.toTag);
         this.events.onAnswered?.();
         this.timers.start('L', this.ctx.timers.timerL, () => this.terminate());
         return;

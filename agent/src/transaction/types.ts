@@ -87,6 +87,5 @@ export interface ServerTransaction {
 
 export interface ClientTransaction {
   readonly kind: 'client-invite' | 'client-non-invite';
-  readonly request: SipRequest;
   readonly state: ClientTransactionState;
 }
