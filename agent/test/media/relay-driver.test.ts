@@ -273,6 +273,26 @@ describe('relay driver: lifecycle', () => {
     expect(d.size).toBe(0);
   });
 
+  it('does not expire a pinhole while a refresh of it is binding', async () => {
+    const clock = new ManualClock(0);
+    const d = driver({ clock });
+    const a = await party(A_HOST);
+    const b = await party(B_HOST);
+    const s = await spec('racing/0/rtp', a.ep, b.ep, 1);
+    await d.open([s]);
+    a.send(s.a.local, 'counted');
+    await until(() => b.got.length === 1);
+    const moved = { ...s, b: { local: { address: RELAY, port: await freePort() }, peer: s.b.peer } };
+    const refreshing = d.open([moved]);
+    for (let i = 0; i < 5; i++) await Promise.resolve(); // the refresh is binding now
+    clock.advance(5000); // the sweep runs meanwhile, far past the timeout
+    await refreshing;
+    // the same pinhole, refreshed: counters kept
+    expect((await counters(d, s.id))?.aToB.packets).toBe(1);
+    clock.advance(1500);
+    expect(d.size).toBe(0);
+  });
+
   it('reconcile closes what is not live and says how many', async () => {
     const d = driver();
     const ep = { address: B_HOST, port: 9 };

@@ -183,6 +183,8 @@ export class RelayPinholeDriver implements PinholeDriver {
   private sweepTimer: TimerHandle | undefined;
   /** Mutating calls run one after the other, so a plan made at the start of `open` holds at commit. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Ids of the `open` in flight: the sweep leaves them alone until it commits. */
+  private readonly opening = new Set<string>();
   private disposed = false;
 
   constructor(private readonly options: RelayDriverOptions) {
@@ -252,6 +254,15 @@ export class RelayPinholeDriver implements PinholeDriver {
   private async openNow(specs: readonly PinholeSpec[]): Promise<void> {
     if (this.disposed) throw relayError('AGENT_ERR_RELAY_DISPOSED', 'relay driver disposed');
     validate(specs);
+    for (const spec of specs) this.opening.add(spec.id);
+    try {
+      await this.bindAndCommit(specs);
+    } finally {
+      this.opening.clear();
+    }
+  }
+
+  private async bindAndCommit(specs: readonly PinholeSpec[]): Promise<void> {
     // Phase 1: bind every socket the batch needs. Nothing held changes until all are bound, so a
     // failure leaves the driver as it was (the relay's version of "one transaction").
     const plans: Plan[] = specs.map((spec) => {
@@ -433,7 +444,7 @@ export class RelayPinholeDriver implements PinholeDriver {
         }
       }
       const last = Math.max(p.a.lastActive, p.b.lastActive, p.refreshedAt);
-      if (now - last >= p.timeoutMs) expired.push(p);
+      if (now - last >= p.timeoutMs && !this.opening.has(p.id)) expired.push(p);
     }
     for (const p of expired) {
       void this.remove(p);
