@@ -238,6 +238,22 @@ describe('relay driver: lifecycle', () => {
     await new Promise<void>((r) => again.close(() => r()));
   });
 
+  it('close wins over a refresh of the same pinhole that is still binding', async () => {
+    const { d, a, b, s } = await call();
+    const moved = { ...s, b: { local: { address: RELAY, port: await freePort() }, peer: s.b.peer } };
+    const refreshing = d.open([moved]);
+    const closing = d.close([s.id]);
+    a.send(s.a.local, 'after-close');
+    await Promise.all([refreshing, closing]);
+    await settle();
+    expect(b.got).toEqual([]);
+    expect(d.size).toBe(0);
+    // the refresh's new socket was released too
+    const probe = createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(moved.b.local.port, RELAY, r));
+    await new Promise<void>((r) => probe.close(() => r()));
+  });
+
   it('closes a pinhole idle for timeoutSec on its own, and not one with traffic', async () => {
     const clock = new ManualClock(0);
     const expired: string[] = [];

@@ -203,9 +203,18 @@ export class RelayPinholeDriver implements PinholeDriver {
     return this.serial(() => this.openNow(pinholes));
   }
 
+  /**
+   * Stops forwarding before it returns its promise (a pinhole held now is forgotten at once, even
+   * while another `open` is binding); then, in turn with the other calls, closes what an `open`
+   * in flight may have committed meanwhile, and resolves once every socket is released.
+   */
   close(ids: readonly string[]): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const id of ids) {
+      const p = this.pinholes.get(id);
+      if (p !== undefined) closing.push(this.remove(p));
+    }
     return this.serial(async () => {
-      const closing: Promise<void>[] = [];
       for (const id of ids) {
         const p = this.pinholes.get(id);
         if (p !== undefined) closing.push(this.remove(p));
@@ -304,6 +313,12 @@ export class RelayPinholeDriver implements PinholeDriver {
     const releasing: Socket[] = [];
     for (const plan of plans) {
       const { spec, existing } = plan;
+      if (existing !== undefined && this.pinholes.get(spec.id) !== existing) {
+        // Closed while this refresh was binding: the close wins.
+        if (plan.socketA !== undefined) releasing.push(plan.socketA);
+        if (plan.socketB !== undefined) releasing.push(plan.socketB);
+        continue;
+      }
       const rtcp = this.isRtcp(spec);
       if (existing === undefined) {
         const a = new Side('a', plan.socketA!, spec.a, now);
