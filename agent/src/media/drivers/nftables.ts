@@ -1,0 +1,412 @@
+/**
+ * The kernel pinhole driver: media is NATed and filtered by nftables and never enters user space.
+ * The objects and the packet path are in `nft-ruleset.ts` and `../README.md` ("Kernel driver").
+ *
+ * Every `open`/`close` is one libnftables batch, that is one kernel transaction, through the
+ * native binding `@sipwall/nftables-napi`; `close` then deletes the flows' conntrack entries by
+ * exact tuple over ctnetlink (one netlink round trip), and even before that the filter drops every
+ * packet of a flow whose pinhole is gone, so media stops at once either way.
+ *
+ * `probeNftables()` says whether the driver can run here (addon built, CAP_NET_ADMIN, forwarding
+ * on, the base ruleset accepted) and gives the driver, or the reason to use the relay driver.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { ConntrackTuple, NftablesContext } from '@sipwall/nftables-napi';
+import type { PinholeCounters, PinholeDriver, PinholeSpec } from '../types.js';
+import {
+  addLines,
+  baseRuleset,
+  canonicalAddress,
+  deleteLines,
+  type Element,
+  elementIdentity,
+  FAMILIES,
+  type Family,
+  familyOf,
+  idComment,
+  type ListedElement,
+  NFT_MEDIA_TABLE,
+  type PinholeRecord,
+  parseListing,
+  parts,
+  pinholeElements,
+  removeLines,
+  replyTuples,
+  SET,
+  textOf,
+} from './nft-ruleset.js';
+
+export interface NftablesDriverOptions {
+  /** The media port range (inclusive): every UDP packet to it is dropped unless a pinhole is live. */
+  readonly portMin: number;
+  readonly portMax: number;
+  /**
+   * The agent's media addresses (the local endpoints of pinholes). Packets to these addresses in
+   * the port range are filtered. Default: every local address of the host.
+   */
+  readonly addresses?: readonly string[];
+  /** The most pinholes at once (kernel set sizes). Default 65536. */
+  readonly maxPinholes?: number;
+  /** Priority of the prerouting filter chain (after conntrack at -200, before DNAT at -100). Default -160. */
+  readonly priority?: number;
+  /** A libnftables context to use; default: a new one from the addon. */
+  readonly context?: NftablesContext;
+  /** Told about failures that do not fail the call (a conntrack delete that failed). */
+  readonly onWarning?: (message: string) => void;
+}
+
+export interface NftablesDriver extends PinholeDriver {
+  readonly kind: 'nftables';
+  /** The pinhole numbers (conntrack marks) by id, for diagnostics. */
+  numberOf(id: string): number | undefined;
+}
+
+const EMPTY: PinholeCounters = { aToB: { packets: 0, bytes: 0 }, bToA: { packets: 0, bytes: 0 }, dropped: 0 };
+const MAX_MARK = 0xffff_ffff;
+
+/** Creates the driver: installs (or updates) the base ruleset in one transaction. Throws on failure. */
+export function createNftablesDriver(opts: NftablesDriverOptions): NftablesDriver {
+  if (
+    !Number.isInteger(opts.portMin) ||
+    !Number.isInteger(opts.portMax) ||
+    opts.portMin < 1 ||
+    opts.portMax > 65535 ||
+    opts.portMin > opts.portMax
+  ) {
+    throw new Error(`bad media port range ${opts.portMin}-${opts.portMax}`);
+  }
+  const ctx = opts.context ?? newContext();
+  const addresses = opts.addresses?.map(canonicalAddress);
+  ctx.run(
+    baseRuleset({
+      portMin: opts.portMin,
+      portMax: opts.portMax,
+      addresses4: addresses?.filter((a) => !a.includes(':')),
+      addresses6: addresses?.filter((a) => a.includes(':')),
+      maxPinholes: opts.maxPinholes ?? 65536,
+      priority: opts.priority ?? -160,
+    }),
+  );
+  return new KernelDriver(ctx, opts.onWarning ?? (() => {}));
+}
+
+function newContext(): NftablesContext {
+  const r = loadAddon();
+  if (!r.ok) throw new Error(r.reason);
+  return new r.Nftables();
+}
+
+type AddonLoad = ReturnType<typeof import('@sipwall/nftables-napi').loadNftables>;
+let addon: AddonLoad | undefined;
+
+function loadAddon(): AddonLoad {
+  if (addon !== undefined) return addon;
+  // The addon is an optional dependency: its absence is a reason, not a crash at import time.
+  try {
+    const req = createRequireSafe();
+    const mod = req('@sipwall/nftables-napi') as typeof import('@sipwall/nftables-napi');
+    addon = mod.loadNftables();
+  } catch (e) {
+    addon = {
+      ok: false,
+      reason: `nftables-napi not installed: ${e instanceof Error ? e.message : String(e)}`,
+    };
+  }
+  return addon;
+}
+
+function createRequireSafe(): (id: string) => unknown {
+  // The package is ESM; require() of ESM works on Node ≥ 20.19 (synchronous graph, no top-level await).
+  return createRequire(import.meta.url);
+}
+
+export type NftablesProbe =
+  | { readonly ok: true; readonly driver: NftablesDriver }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * Whether the kernel driver can be used here, and the driver when it can: the addon is built and
+ * loads, the process has CAP_NET_ADMIN, IP forwarding is on, and the base ruleset was accepted.
+ * The agent says the reason once and uses the relay driver otherwise.
+ */
+export function probeNftables(opts: NftablesDriverOptions): NftablesProbe {
+  if (opts.context === undefined) {
+    const r = loadAddon();
+    if (!r.ok) return { ok: false, reason: r.reason };
+  }
+  const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(readText('/proc/self/status') ?? '')?.[1];
+  if (capEff !== undefined && (BigInt(`0x${capEff}`) & (1n << 12n)) === 0n) {
+    return { ok: false, reason: 'no privilege: the kernel media driver needs CAP_NET_ADMIN' };
+  }
+  const v4 = opts.addresses === undefined || opts.addresses.some((a) => !a.includes(':'));
+  if (v4 && readText('/proc/sys/net/ipv4/ip_forward')?.trim() === '0') {
+    return { ok: false, reason: 'IPv4 forwarding is off (sysctl net.ipv4.ip_forward=0)' };
+  }
+  try {
+    return { ok: true, driver: createNftablesDriver(opts) };
+  } catch (e) {
+    return { ok: false, reason: `nftables: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+class KernelDriver implements NftablesDriver {
+  readonly kind = 'nftables' as const;
+  private readonly held = new Map<string, PinholeRecord>();
+  private nextMark: number;
+  private disposed = false;
+
+  constructor(
+    private readonly ctx: NftablesContext,
+    private readonly warn: (message: string) => void,
+  ) {
+    // Numbers of pinholes left by an earlier run are not reused before reconcile decides on them.
+    let max = 0;
+    for (const e of this.list(SET.pin)) max = Math.max(max, Number(e.key) || 0);
+    this.nextMark = max > 0 && max < MAX_MARK ? max + 1 : 1 + Math.floor(Math.random() * 0x7fff_0000);
+  }
+
+  numberOf(id: string): number | undefined {
+    return this.held.get(id)?.n;
+  }
+
+  async open(pinholes: readonly PinholeSpec[]): Promise<void> {
+    this.check();
+    if (pinholes.length === 0) return;
+    const seen = new Set<string>();
+    const removes: Element[] = [];
+    const adds: string[] = [];
+    const flush: ConntrackTuple[] = [];
+    const next = new Map<string, PinholeRecord>();
+    const used = new Set<number>();
+    for (const p of pinholes) {
+      if (seen.has(p.id)) throw new Error(`pinhole ${p.id} given twice`);
+      seen.add(p.id);
+      const family = familyOf(p);
+      const old = this.held.get(p.id);
+      const n = old !== undefined && old.family === family ? old.n : this.allocate(used);
+      used.add(n);
+      const rec: PinholeRecord = {
+        id: p.id,
+        n,
+        family,
+        aLocal: p.a.local,
+        aPeer: p.a.peer,
+        bLocal: p.b.local,
+        bPeer: p.b.peer,
+      };
+      const elements = pinholeElements(rec);
+      if (old !== undefined) {
+        // A refresh: the elements that change go first (a new peer: a new DNAT target), and the
+        // flows on the old endpoints are ended.
+        const keep = new Set(elements.map(elementIdentity));
+        const gone = pinholeElements(old).filter((e) => !keep.has(elementIdentity(e)));
+        if (gone.length > 0) {
+          removes.push(...gone);
+          flush.push(...replyTuples(old));
+        }
+        if (old.n !== n) removes.push({ set: SET.busy, key: String(old.n) });
+      }
+      adds.push(...addLines(elements, p.timeoutSec));
+      next.set(p.id, rec);
+    }
+    this.ctx.run([...removeLines(removes), ...adds].join('\n'));
+    for (const [id, rec] of next) this.held.set(id, rec);
+    this.deleteConntrack(flush);
+  }
+
+  async close(ids: readonly string[]): Promise<void> {
+    this.check();
+    const recs = [...new Set(ids)].map((id) => this.held.get(id)).filter((r) => r !== undefined);
+    if (recs.length === 0) return;
+    const elements = recs.flatMap(pinholeElements);
+    // The packet path adds a pinhole's busy element with its first flow: maybe there, maybe not.
+    const busy = removeLines(recs.map((r) => ({ set: SET.busy, key: String(r.n) })));
+    try {
+      // Usually every element is there: plain deletes (half the work of add-then-delete).
+      this.ctx.run([...deleteLines(elements), ...busy].join('\n'));
+    } catch {
+      // One expired (the safety net) since it was opened: delete whatever is left.
+      this.ctx.run([...removeLines(elements), ...busy].join('\n'));
+    }
+    for (const r of recs) this.held.delete(r.id);
+    this.deleteConntrack(recs.flatMap(replyTuples));
+  }
+
+  async counters(ids: readonly string[]): Promise<ReadonlyMap<string, PinholeCounters>> {
+    this.check();
+    const out = new Map<string, PinholeCounters>();
+    const recs = ids.map((id) => this.held.get(id)).filter((r) => r !== undefined);
+    if (recs.length === 0) return out;
+    const dropped = new Map<number, number>();
+    for (const e of this.list(SET.pin)) dropped.set(Number(e.key), e.counter?.packets ?? 0);
+    const fwd = new Map<string, { packets: number; bytes: number }>();
+    for (const f of new Set(recs.map((r) => r.family))) {
+      for (const e of this.list(SET.fwd(f))) {
+        if (e.counter !== undefined) fwd.set(textOf(e.key), e.counter);
+      }
+    }
+    for (const r of recs) {
+      if (!dropped.has(r.n)) continue; // expired in the kernel (the safety net)
+      const key = (l: { address: string; port: number }) =>
+        `${r.n} . ${canonicalAddress(l.address)} . ${l.port}`;
+      const a = fwd.get(key(r.aLocal));
+      const b = fwd.get(key(r.bLocal));
+      out.set(r.id, {
+        aToB: { packets: a?.packets ?? 0, bytes: a?.bytes ?? 0 },
+        bToA: { packets: b?.packets ?? 0, bytes: b?.bytes ?? 0 },
+        dropped: dropped.get(r.n) ?? EMPTY.dropped,
+      });
+    }
+    return out;
+  }
+
+  async reconcile(live: ReadonlySet<string>): Promise<number> {
+    this.check();
+    const liveByComment = new Map<string, string>();
+    for (const id of live) liveByComment.set(idComment(id), id);
+    // What the kernel holds, grouped by pinhole number.
+    const pins = new Map<number, string | undefined>();
+    for (const e of this.list(SET.pin)) pins.set(Number(e.key), e.comment);
+    const keep = new Set<number>();
+    for (const [n, comment] of pins) if (comment !== undefined && liveByComment.has(comment)) keep.add(n);
+    const stray = [...pins.keys()].filter((n) => !keep.has(n));
+
+    const removes: Element[] = [];
+    const flush: ConntrackTuple[] = [];
+    const adopted = new Map<number, Adopted>();
+    for (const f of FAMILIES) {
+      const numberOf = new Map<string, number>(); // local endpoint → n
+      for (const e of this.list(SET.id(f))) {
+        const n = Number(e.value);
+        const key = textOf(e.key);
+        numberOf.set(key, n);
+        if (!keep.has(n)) removes.push({ set: SET.id(f), key, value: String(n) });
+      }
+      const dnat = new Map<string, string>(); // local endpoint → the other side's peer
+      for (const e of this.list(SET.dnat(f))) {
+        const key = textOf(e.key);
+        const n = numberOf.get(key);
+        dnat.set(key, textOf(e.value));
+        if (n === undefined || !keep.has(n)) removes.push({ set: SET.dnat(f), key, value: textOf(e.value) });
+      }
+      for (const e of this.list(SET.fwd(f))) {
+        const [n, addr, port] = parts(e.key);
+        if (!keep.has(Number(n))) {
+          removes.push({ set: SET.fwd(f), key: textOf(e.key) });
+          continue;
+        }
+        // Adopt what stays (the element's comment says its side), so that open() refreshes it in
+        // place, close() finds it and counters() reads it.
+        const local = `${addr} . ${port}`;
+        const entry = adopted.get(Number(n)) ?? { family: f };
+        const peerOfOther = dnat.get(local);
+        if (e.comment === 'a') {
+          entry.aLocal = local;
+          if (peerOfOther !== undefined) entry.bPeer = peerOfOther;
+        } else if (e.comment === 'b') {
+          entry.bLocal = local;
+          if (peerOfOther !== undefined) entry.aPeer = peerOfOther;
+        }
+        adopted.set(Number(n), entry);
+      }
+      for (const e of this.list(SET.snat(f))) {
+        const [n, peerAddr, peerPort] = parts(e.key);
+        if (keep.has(Number(n))) continue;
+        removes.push({ set: SET.snat(f), key: textOf(e.key), value: textOf(e.value) });
+        // The flow whose replies come from this peer to this local endpoint.
+        const [la, lp] = parts(e.value);
+        flush.push([f, String(peerAddr), Number(peerPort), String(la), Number(lp), 1]);
+      }
+    }
+    for (const n of stray) removes.push({ set: SET.pin, key: String(n) });
+    for (const e of this.list(SET.busy)) {
+      const n = Number(e.key);
+      if (!keep.has(n)) removes.push({ set: SET.busy, key: String(n) });
+    }
+    if (removes.length > 0) this.ctx.run(removeLines(removes).join('\n'));
+    this.deleteConntrack(flush);
+
+    // Forget what is no longer live; adopt the kernel's live pinholes this run does not know yet.
+    for (const [id, rec] of this.held) if (!keep.has(rec.n) || !live.has(id)) this.held.delete(id);
+    for (const n of keep) {
+      const id = liveByComment.get(pins.get(n) ?? '');
+      if (id === undefined || this.held.has(id)) continue;
+      const rec = adoptedRecord(id, n, adopted.get(n));
+      if (rec !== undefined) this.held.set(id, rec);
+    }
+    return stray.length;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.held.clear();
+    this.ctx.close();
+  }
+
+  private check(): void {
+    if (this.disposed) throw new Error('nftables driver disposed');
+  }
+
+  private allocate(used: ReadonlySet<number>): number {
+    const inUse = new Set([...this.held.values()].map((r) => r.n));
+    for (;;) {
+      const n = this.nextMark;
+      this.nextMark = n >= MAX_MARK ? 1 : n + 1;
+      if (!inUse.has(n) && !used.has(n)) return n;
+    }
+  }
+
+  private list(set: string): ListedElement[] {
+    const kind = set.startsWith('media_id') || set.includes('nat') ? 'map' : 'set';
+    return parseListing(this.ctx.run(`list ${kind} ${NFT_MEDIA_TABLE} ${set}`));
+  }
+
+  private deleteConntrack(tuples: readonly ConntrackTuple[]): void {
+    for (let i = 0; i < tuples.length; i += 256) {
+      try {
+        this.ctx.conntrackDelete(tuples.slice(i, i + 256));
+      } catch (e) {
+        this.warn(`conntrack delete failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
+}
+
+/** What reconcile reads back of a live pinhole: endpoints as `addr . port` text. */
+interface Adopted {
+  family: Family;
+  aLocal?: string;
+  bLocal?: string;
+  aPeer?: string;
+  bPeer?: string;
+}
+
+/** A record rebuilt from the kernel's elements, when complete. */
+function adoptedRecord(id: string, n: number, e: Adopted | undefined): PinholeRecord | undefined {
+  if (e?.aLocal === undefined || e.bLocal === undefined || e.aPeer === undefined || e.bPeer === undefined) {
+    return undefined;
+  }
+  const endpoint = (s: string) => {
+    const [address, port] = s.split(' . ') as [string, string];
+    return { address, port: Number(port) };
+  };
+  return {
+    id,
+    n,
+    family: e.family,
+    aLocal: endpoint(e.aLocal),
+    bLocal: endpoint(e.bLocal),
+    aPeer: endpoint(e.aPeer),
+    bPeer: endpoint(e.bPeer),
+  };
+}
