@@ -36,6 +36,7 @@ type Command =
   | { op: 'counters'; ids: string[] }
   | { op: 'reconcile'; live: string[] }
   | { op: 'bench'; iterations: number }
+  | { op: 'held' }
   | { op: 'exit' };
 
 /** open + close of one call's two flows (RTP, RTCP), `iterations` times: latencies in µs. */
@@ -91,6 +92,8 @@ async function handle(c: Command): Promise<unknown> {
       return driver.reconcile(new Set(c.live));
     case 'bench':
       return bench(c.iterations);
+    case 'held':
+      return driver.openPinholes();
     case 'exit':
       await driver.dispose();
       process.exit(0);

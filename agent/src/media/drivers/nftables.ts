@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ConntrackTuple, NftablesContext } from '@sipwall/nftables-napi';
-import type { PinholeCounters, PinholeDriver, PinholeSpec } from '../types.js';
+import type { Endpoint, PinholeCounters, PinholeDriver, PinholeSpec } from '../types.js';
 import {
   addLines,
   baseRuleset,
@@ -58,8 +58,13 @@ export interface NftablesDriverOptions {
 
 export interface NftablesDriver extends PinholeDriver {
   readonly kind: 'nftables';
-  /** The pinhole numbers (conntrack marks) by id, for diagnostics. */
+  /** The pinhole number (its conntrack mark) of an id, for diagnostics. */
   numberOf(id: string): number | undefined;
+  /**
+   * The pinholes the driver holds, with their local endpoints: after `reconcile`, the kernel's live
+   * pinholes it adopted, whose ports the session layer reserves.
+   */
+  openPinholes(): ReadonlyArray<{ readonly id: string; readonly a: Endpoint; readonly b: Endpoint }>;
 }
 
 const EMPTY: PinholeCounters = { aToB: { packets: 0, bytes: 0 }, bToA: { packets: 0, bytes: 0 }, dropped: 0 };
@@ -176,6 +181,10 @@ class KernelDriver implements NftablesDriver {
 
   numberOf(id: string): number | undefined {
     return this.held.get(id)?.n;
+  }
+
+  openPinholes(): ReadonlyArray<{ readonly id: string; readonly a: Endpoint; readonly b: Endpoint }> {
+    return [...this.held.values()].map((r) => ({ id: r.id, a: r.aLocal, b: r.bLocal }));
   }
 
   async open(pinholes: readonly PinholeSpec[]): Promise<void> {
