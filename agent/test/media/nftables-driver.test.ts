@@ -58,6 +58,8 @@ describe.skipIf(skip)(
       await b.call({ op: 'bind', address: ADDR.bPeer, port: 5000 });
       await b.call({ op: 'bind', address: ADDR.bPeer, port: 5001 });
       await b.call({ op: 'bind', address: ADDR.bIntruder, port: 6666 });
+      await a.call({ op: 'bind', address: ADDR.aPeer6, port: 4000 });
+      await b.call({ op: 'bind', address: ADDR.bPeer6, port: 5000 });
       // Sockets on the firewall itself, in and out of the media range.
       for (const address of [ADDR.aLocal, ADDR.bLocal]) {
         await fw.call({ op: 'bind', address, port: 30010 });
@@ -193,6 +195,28 @@ describe.skipIf(skip)(
         .flatMap((o) => [o['set'], o['map']])
         .filter((s) => s !== undefined);
       expect(sets.filter((s) => (s.elem?.length ?? 0) > 0).map((s) => s.name)).toEqual([]);
+    });
+
+    it('does the same for IPv6', async () => {
+      const v6: PinholeSpec = {
+        id: 'call-6/0/rtp',
+        a: { local: { address: ADDR.aLocal6, port: 30050 }, peer: { address: ADDR.aPeer6, port: 4000 } },
+        b: { local: { address: ADDR.bLocal6, port: 30052 }, peer: { address: ADDR.bPeer6, port: 5000 } },
+        timeoutSec: 60,
+      };
+      await driver.call({ op: 'open', pinholes: [v6] });
+      await send(a, `${ADDR.aPeer6}:4000`, `${ADDR.aLocal6}:30050`, payloads('a2b6', 5));
+      const atB = await take(b);
+      expect(atB.map((d) => `${d.from}>${d.to}`)).toEqual(
+        Array(5).fill(`${ADDR.bLocal6}:30052>${ADDR.bPeer6}:5000`),
+      );
+      await send(b, `${ADDR.bPeer6}:5000`, `${ADDR.bLocal6}:30052`, payloads('b2a6', 5));
+      expect((await take(a)).map((d) => d.from)).toEqual(Array(5).fill(`${ADDR.aLocal6}:30050`));
+      const c = (await counters([v6.id]))[v6.id];
+      expect([c?.aToB.packets, c?.bToA.packets]).toEqual([5, 5]);
+      await driver.call({ op: 'close', ids: [v6.id] });
+      await send(a, `${ADDR.aPeer6}:4000`, `${ADDR.aLocal6}:30050`, payloads('a2b6-closed', 5));
+      expect(await take(b)).toEqual([]);
     });
 
     it('leaves transparent mode’s sip_redirect chain alone', () => {

@@ -52,6 +52,11 @@ export const ADDR = {
   bLocal: '203.0.113.1',
   bPeer: '203.0.113.10',
   bIntruder: '203.0.113.66',
+  // IPv6: documentation prefixes (RFC 3849).
+  aLocal6: '2001:db8:77::1',
+  aPeer6: '2001:db8:77::10',
+  bLocal6: '2001:db8:113::1',
+  bPeer6: '2001:db8:113::10',
 } as const;
 
 export type NsName = 'a' | 'fw' | 'b';
@@ -78,6 +83,10 @@ export class Netns {
     ip(['-n', fw, 'addr', 'add', `${ADDR.bLocal}/24`, 'dev', `${i}fb`]);
     ip(['-n', b, 'addr', 'add', `${ADDR.bPeer}/24`, 'dev', `${i}b`]);
     ip(['-n', b, 'addr', 'add', `${ADDR.bIntruder}/24`, 'dev', `${i}b`]);
+    ip(['-n', a, 'addr', 'add', `${ADDR.aPeer6}/64`, 'dev', `${i}a`, 'nodad']);
+    ip(['-n', fw, 'addr', 'add', `${ADDR.aLocal6}/64`, 'dev', `${i}fa`, 'nodad']);
+    ip(['-n', fw, 'addr', 'add', `${ADDR.bLocal6}/64`, 'dev', `${i}fb`, 'nodad']);
+    ip(['-n', b, 'addr', 'add', `${ADDR.bPeer6}/64`, 'dev', `${i}b`, 'nodad']);
     for (const [n, dev] of [
       [a, `${i}a`],
       [fw, `${i}fa`],
@@ -87,6 +96,7 @@ export class Netns {
       ip(['-n', n, 'link', 'set', dev, 'up']);
     }
     this.exec('fw', 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    this.exec('fw', 'sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
   }
 
   /** Runs a command in a namespace, synchronously; returns stdout. */
@@ -120,6 +130,8 @@ export class Netns {
       '30999',
       ADDR.aLocal,
       ADDR.bLocal,
+      ADDR.aLocal6,
+      ADDR.bLocal6,
     ]);
   }
 
