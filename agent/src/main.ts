@@ -12,7 +12,8 @@ import type { LoadedConfig } from './config/load-config.js';
 import { type SecurityEvent, toSecurityRecord } from './auth/security-event.js';
 import { isAgentError } from './errors.js';
 import { createLogger } from './log/logger.js';
-import { toCallRecord, toDialogRecord } from './proxy/call-records.js';
+import { startMediaService, type MediaService } from './media/media-service.js';
+import { toCallRecord, toDialogRecord, toMediaRecord } from './proxy/call-records.js';
 import type { Call } from './proxy/calls.js';
 import { createProxyService, type ProxyService } from './proxy/proxy-service.js';
 import { createTransparentMode, nftCli, type TransparentMode } from './proxy/transparent.js';
@@ -68,6 +69,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
   let sip: SipService | undefined;
   let registrar: RegistrarService | undefined;
   let proxy: ProxyService | undefined;
+  let media: MediaService | undefined;
   let transparent: TransparentMode | undefined;
   let link: ControlLink | undefined;
   let applier: DesiredApplier | undefined;
@@ -83,6 +85,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       telemetry.flush();
       const sipThenRegistrar = (async () => {
         proxy?.stop();
+        await media?.stop();
         await transparent?.stop();
         await sip?.stop();
         await registrar?.close();
@@ -125,11 +128,13 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       desiredRejected: applier?.stats.rejected ?? 0,
       ...(registrar === undefined ? {} : { registrar: registrar.counts() }),
       ...(proxy === undefined ? {} : { proxy: proxy.counts() }),
+      ...(media === undefined ? {} : { media: media.counts() }),
     });
     admin = await startAdminServer(
       createAdminApp(health, {
         registrations: () => registrar?.registrations() ?? [],
         calls: () => proxy?.calls() ?? [],
+        sessions: async () => (await media?.sessions()) ?? [],
       }),
       fileConfig.admin.address,
       fileConfig.admin.port,
@@ -177,6 +182,16 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       telemetry.add([toDialogRecord(c, state, randomUUID(), now)]);
       if (state === 'ended') telemetry.add([toCallRecord(c, randomUUID())]);
     };
+    const md = await startMediaService({
+      config: store.current().config,
+      clock,
+      logger: logger.child({ component: 'media' }),
+      onSessionEnded: (summary) => {
+        if (cp === undefined) return;
+        telemetry.add([toMediaRecord(summary, randomUUID(), clock.now())]);
+      },
+    });
+    media = md;
     const px = createProxyService({
       config: () => store.current().config,
       stateDir: fileConfig.stateDir,
@@ -185,6 +200,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       registrar: reg,
       callEvents: { onStarted: calls('started'), onAnswered: calls('answered'), onEnded: calls('ended') },
       onSecurityEvent: (e) => proxySecurityEvents([e]),
+      media: md.bridge,
     });
     proxy = px;
     store.onConfig((a) => px.reconfigure(a.config));

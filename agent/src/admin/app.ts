@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import type { MediaSessionRow } from '../media/sessions.js';
 import type { CallRow } from '../proxy/calls.js';
 import type { RegistrationRow } from '../registrar/registration-view.js';
 import type { HealthSource } from './health.js';
@@ -10,6 +11,8 @@ export interface AdminViews {
   readonly registrations?: () => readonly RegistrationRow[];
   /** Active calls through the proxy (early and confirmed dialogs), bounded. */
   readonly calls?: () => readonly CallRow[];
+  /** Calls with anchored media: streams, addresses, ports, age and counters each way, bounded. */
+  readonly sessions?: () => Promise<readonly MediaSessionRow[]>;
 }
 
 /** The local admin API (no listen; tests use `app.request()`). */
@@ -36,6 +39,10 @@ export function createAdminApp(health: HealthSource, views: AdminViews = {}): Ho
   app.get('/calls', (c) => {
     const rows = views.calls?.() ?? [];
     return c.json({ count: rows.length, calls: rows });
+  });
+  app.get('/sessions', async (c) => {
+    const rows = (await views.sessions?.()) ?? [];
+    return c.json({ count: rows.length, sessions: rows });
   });
   return app;
 }

@@ -1,3 +1,4 @@
+import type { MediaHealth } from '../media/media-service.js';
 import type { ProxyHealth } from '../proxy/proxy-service.js';
 import type { SipListening } from '../sip-service.js';
 
@@ -19,6 +20,8 @@ export interface AgentHealth {
   registrar?: { readonly main: number; readonly passive: number; readonly blockedSources: number };
   /** Proxy gauges and counters; absent until the proxy runs. */
   proxy?: ProxyHealth;
+  /** Media layer gauges and counters; absent until the media layer runs. */
+  media?: MediaHealth;
 }
 
 export type { ProxyHealth } from '../proxy/proxy-service.js';

@@ -55,5 +55,27 @@ export function renderMetrics(h: AgentHealth): string {
       `sipwall_agent_calls_refused_total ${p.callsRefused}`,
     );
   }
+  if (h.media !== undefined) {
+    const m = h.media;
+    lines.push(
+      '# HELP sipwall_agent_media_sessions Calls with anchored media (by pinhole driver).',
+      '# TYPE sipwall_agent_media_sessions gauge',
+      `sipwall_agent_media_sessions{driver="${m.driver}"} ${m.activeSessions}`,
+      '# HELP sipwall_agent_sdp_total Session descriptions rewritten or refused (488).',
+      '# TYPE sipwall_agent_sdp_total counter',
+      `sipwall_agent_sdp_total{outcome="rewritten"} ${m.sdpRewritten}`,
+      `sipwall_agent_sdp_total{outcome="refused"} ${m.sdpRefused}`,
+      '# HELP sipwall_agent_media_ports_exhausted_total Offers refused with 503: no free media port.',
+      '# TYPE sipwall_agent_media_ports_exhausted_total counter',
+      `sipwall_agent_media_ports_exhausted_total ${m.portsExhausted}`,
+      '# HELP sipwall_agent_pinholes_total Pinholes opened (or refreshed) and closed.',
+      '# TYPE sipwall_agent_pinholes_total counter',
+      `sipwall_agent_pinholes_total{op="open"} ${m.pinholesOpened}`,
+      `sipwall_agent_pinholes_total{op="close"} ${m.pinholesClosed}`,
+      '# HELP sipwall_agent_pinhole_errors_total Pinhole driver operations that failed.',
+      '# TYPE sipwall_agent_pinhole_errors_total counter',
+      `sipwall_agent_pinhole_errors_total ${m.driverErrors}`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }

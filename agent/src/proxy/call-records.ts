@@ -1,3 +1,4 @@
+import type { MediaSessionSummary } from '../media/sessions.js';
 import type { Call } from './calls.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -31,5 +32,19 @@ export function toCallRecord(c: Call, id: string) {
     answeredAt: c.answeredAt === undefined ? null : iso(c.answeredAt),
     endedAt: iso(ended),
     status: c.status ?? 500,
+  };
+}
+
+/** A call's media totals when its session ends, for `MediaCountersRecordSchema`. */
+export function toMediaRecord(m: MediaSessionSummary, id: string, at: number) {
+  return {
+    id,
+    at: iso(at),
+    kind: 'media' as const,
+    callId: m.callId.slice(0, 256),
+    packetsIn: m.packetsIn,
+    packetsOut: m.packetsOut,
+    bytesIn: m.bytesIn,
+    bytesOut: m.bytesOut,
   };
 }

@@ -7,6 +7,7 @@ import type { SipStack } from '../core/sip-stack.js';
 import type { Binding } from '../registrar/binding.js';
 import type { CallerVerdict } from '../registrar/caller-check.js';
 import { createResponse } from '../sip/build.js';
+import { reasonPhrase } from '../sip/reason-phrases.js';
 import { getHeaders, getRecordRoutes } from '../sip/accessors.js';
 import { headerKey } from '../sip/compact-forms.js';
 import { parseNameAddr } from '../sip/name-addr.js';
@@ -456,9 +457,9 @@ export class SipProxy {
       recordRoute: ptx.recordRoute,
       branch: branchFor(ptx.hash, this.deps.stack.ids.branch()),
     });
-    const media = this.withMedia(req, ptx.arrival, out, ptx.original.callId);
+    const media = this.withMedia(req, ptx.arrival, out, ptx.routed.callId);
     if (typeof media === 'number') {
-      this.localFinal(ptx, branch, media, 'Not Acceptable Here');
+      this.localFinal(ptx, branch, media, reasonPhrase(media));
       return;
     }
     req = media;
@@ -697,7 +698,7 @@ export class SipProxy {
     set.push({ name: 'Via', values: ptx.original.via.map((v) => v.raw) });
     if (down.name !== up.name) set.push(...identityEdits(response, ptx.original));
     const r = editHeaders(response, { set: lastWins(set) });
-    const media = this.withMedia(r, down, up, ptx.original.callId);
+    const media = this.withMedia(r, down, up, ptx.routed.callId);
     if (typeof media === 'number') {
       this.deps.logger.warn({ callId: ptx.original.callId, status: media }, 'media refused an answer');
       return;

@@ -1,0 +1,109 @@
+/**
+ * The media layer's composition: the pinhole driver the config asks for (the kernel's when it
+ * can be used, else the user-space relay, said once), one port allocator per interface address,
+ * and the session layer the proxy hands every SDP to. At start every pinhole an earlier run left
+ * in the kernel is removed (after a `kill -9` nothing stays open).
+ */
+import type { AgentConfig } from '@sipwall/shared';
+import type { Logger } from 'pino';
+import type { MediaBridge } from '../proxy/media-bridge.js';
+import type { ProxyInterface } from '../proxy/interfaces.js';
+import type { Clock } from '../util/clock.js';
+import { createRandomPool } from '../util/random-pool.js';
+import { probeNftables } from './drivers/nftables.js';
+import { RelayPinholeDriver } from './drivers/relay.js';
+import { PortAllocator } from './ports.js';
+import { type MediaSessionRow, MediaSessions, type MediaSessionSummary } from './sessions.js';
+import type { PinholeDriver, PinholeDriverKind } from './types.js';
+
+export interface MediaServiceDeps {
+  readonly config: AgentConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly onSessionEnded?: (summary: MediaSessionSummary) => void;
+}
+
+/** The media layer's gauges and counters for `/metrics`. */
+export interface MediaHealth {
+  readonly driver: PinholeDriverKind;
+  readonly activeSessions: number;
+  readonly sdpRewritten: number;
+  readonly sdpRefused: number;
+  readonly portsExhausted: number;
+  readonly pinholesOpened: number;
+  readonly pinholesClosed: number;
+  readonly driverErrors: number;
+}
+
+export interface MediaService {
+  readonly bridge: MediaBridge;
+  readonly driver: PinholeDriverKind;
+  sessions(limit?: number): Promise<MediaSessionRow[]>;
+  counts(): MediaHealth;
+  /** Closes every pinhole (a stopped agent forwards no media) and releases the driver. */
+  stop(): Promise<void>;
+}
+
+/** The configured driver, or the relay with one warning when the kernel path cannot be used. */
+function chooseDriver(config: AgentConfig, logger: Logger): PinholeDriver {
+  const relay = () => new RelayPinholeDriver({ logger });
+  if (config.media.driver !== 'nftables') return relay();
+  const probe = probeNftables({
+    portMin: config.media.portMin,
+    portMax: config.media.portMax,
+    addresses: config.sip.interfaces.map((i) => i.address),
+    onWarning: (message) => logger.warn({ detail: message }, 'kernel media path warning'),
+  });
+  if (probe.ok) return probe.driver;
+  logger.warn(
+    { reason: probe.reason },
+    'kernel media path unavailable: media goes through the user-space relay instead',
+  );
+  return relay();
+}
+
+export async function startMediaService(deps: MediaServiceDeps): Promise<MediaService> {
+  const { config, clock, logger } = deps;
+  const driver = chooseDriver(config, logger);
+  const random = createRandomPool();
+  const allocators = new Map<string, PortAllocator>();
+  const ports = (iface: ProxyInterface): PortAllocator => {
+    let a = allocators.get(iface.address);
+    if (a === undefined) {
+      a = new PortAllocator(
+        { address: iface.address, portMin: config.media.portMin, portMax: config.media.portMax },
+        { clock, random },
+      );
+      allocators.set(iface.address, a);
+    }
+    return a;
+  };
+  const sessions = new MediaSessions({
+    driver,
+    ports,
+    clock,
+    logger,
+    ...(deps.onSessionEnded === undefined ? {} : { onSessionEnded: deps.onSessionEnded }),
+  });
+  const removed = await sessions.reconcileAtStart();
+  logger.info(
+    {
+      driver: driver.kind,
+      portMin: config.media.portMin,
+      portMax: config.media.portMax,
+      strayPinholesRemoved: removed,
+    },
+    'media layer ready',
+  );
+  return {
+    bridge: sessions,
+    driver: driver.kind,
+    sessions: (limit) => sessions.rows(limit),
+    counts: () => ({ driver: driver.kind, activeSessions: sessions.activeSessions, ...sessions.counters }),
+    async stop() {
+      sessions.stop();
+      await driver.reconcile(new Set());
+      await driver.dispose();
+    },
+  };
+}

@@ -1,0 +1,423 @@
+/**
+ * The media session layer: the proxy's {@link MediaBridge}. Every SDP that crosses the firewall
+ * comes here (offers and answers in INVITE, 18x/2xx, ACK, re-INVITE, UPDATE, PRACK); the layer
+ * anchors each stream on the agent (one port pair per side), rewrites the SDP so each party sends
+ * to the agent's address on its own side, and opens one pinhole per flow (RTP, RTCP) once both
+ * parties' addresses are known. A call's end closes its pinholes and releases its ports.
+ *
+ * The decision per SDP is synchronous (the proxy sends the rewritten message in the same turn);
+ * driver operations (kernel transaction or socket binds) run behind it, in order per session.
+ */
+import type { Logger } from 'pino';
+import { getHeader } from '../sip/accessors.js';
+import { setBody } from '../sip/edit.js';
+import type { SipMessage } from '../sip/message.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { MediaBridge, MediaLeg } from '../proxy/media-bridge.js';
+import type { ProxyInterface } from '../proxy/interfaces.js';
+import type { PortAllocator, PortPair } from './ports.js';
+import { describeStreams, parseSdp, rewriteSdp, type StreamPlan } from './sdp/index.js';
+import type { Endpoint, PinholeCounters, PinholeDriver, PinholeSpec } from './types.js';
+
+export interface MediaSessionSettings {
+  /** Safety net of every pinhole (refreshed at half of it while its call lives). */
+  readonly pinholeTimeoutSec: number;
+  /** A session is closed after this long whatever happens (a lost BYE, a restart upstream). */
+  readonly maxSessionSec: number;
+}
+
+export const DEFAULT_MEDIA_SESSION_SETTINGS: MediaSessionSettings = {
+  pinholeTimeoutSec: 3600,
+  maxSessionSec: 12 * 3600,
+};
+
+/** A session's media totals when it ends (the call record's media counters). */
+export interface MediaSessionSummary {
+  readonly callId: string;
+  /** From the outside towards the inside (or a → b when no side is outside). */
+  readonly packetsIn: number;
+  readonly bytesIn: number;
+  readonly packetsOut: number;
+  readonly bytesOut: number;
+  /** Streams that carried packets one way only. */
+  readonly oneWayStreams: number;
+  readonly droppedFromStrangers: number;
+}
+
+export interface MediaSessionsDeps {
+  readonly driver: PinholeDriver;
+  /** The port allocator for an interface's bound address. */
+  readonly ports: (iface: ProxyInterface) => PortAllocator;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly settings?: MediaSessionSettings;
+  readonly onSessionEnded?: (summary: MediaSessionSummary) => void;
+}
+
+interface PeerAddress {
+  readonly rtp: Endpoint;
+  readonly rtcp: Endpoint;
+}
+
+interface Stream {
+  readonly index: number;
+  media: string;
+  /** The agent's port pair per interface name (advertised to the party on that interface). */
+  readonly local: Map<string, PortPair>;
+  /** The party's receive addresses per interface name, from its SDP. */
+  readonly peer: Map<string, PeerAddress>;
+  /** RTCP shares the RTP port (RFC 5761), as the latest SDP says. */
+  rtcpMux: boolean;
+  /** Pinhole ids open in the driver. */
+  open: string[];
+}
+
+interface Session {
+  readonly id: string;
+  readonly callId: string;
+  readonly startedAt: number;
+  /** The two interfaces, in the order of the first SDP: a = its sender's side. */
+  readonly sides: [ProxyInterface, ProxyInterface];
+  /** By `m=` line index; a removed stream leaves a hole. */
+  readonly streams: (Stream | undefined)[];
+  /** Driver operations of this session, in order. */
+  queue: Promise<void>;
+  refreshedAt: number;
+  ended: boolean;
+}
+
+export interface MediaSessionRow {
+  readonly callId: string;
+  readonly ageSec: number;
+  readonly streams: readonly {
+    readonly index: number;
+    readonly media: string;
+    readonly sides: readonly {
+      readonly interface: string;
+      readonly role: string;
+      readonly local: Endpoint | undefined;
+      readonly peer: Endpoint | undefined;
+    }[];
+    readonly pinholes: readonly string[];
+    readonly counters: PinholeCounters | undefined;
+  }[];
+}
+
+const SWEEP_MS = 30_000;
+
+/** Only `application/sdp` bodies are media descriptions (RFC 3264); other bodies pass as they are. */
+function isSdp(message: SipMessage): boolean {
+  const type = getHeader(message, 'content-type');
+  return type !== undefined && /^\s*application\/sdp\s*(;|$)/i.test(type);
+}
+
+export class MediaSessions implements MediaBridge {
+  private readonly sessions = new Map<string, Session>();
+  private readonly settings: MediaSessionSettings;
+  private sweepTimer: TimerHandle;
+  private nextId = 1;
+  readonly counters = {
+    sdpRewritten: 0,
+    sdpRefused: 0,
+    portsExhausted: 0,
+    pinholesOpened: 0,
+    pinholesClosed: 0,
+    driverErrors: 0,
+  };
+
+  constructor(private readonly deps: MediaSessionsDeps) {
+    this.settings = deps.settings ?? DEFAULT_MEDIA_SESSION_SETTINGS;
+    this.sweepTimer = deps.clock.setTimeout(() => this.sweep(), SWEEP_MS);
+  }
+
+  get activeSessions(): number {
+    return this.sessions.size;
+  }
+
+  /** Removes every pinhole the driver holds from an earlier run (none of them has a live call). */
+  async reconcileAtStart(): Promise<number> {
+    const live = new Set<string>();
+    for (const s of this.sessions.values())
+      for (const st of s.streams) for (const id of st?.open ?? []) live.add(id);
+    return this.deps.driver.reconcile(live);
+  }
+
+  onSdp<M extends SipMessage>(message: M, leg: MediaLeg): M | number {
+    if (!isSdp(message)) return message;
+    const parsed = parseSdp(message.body);
+    if (!parsed.ok) {
+      this.counters.sdpRefused++;
+      this.deps.logger.info(
+        { callId: leg.callId, reason: parsed.error.reason, detail: parsed.error.detail },
+        'SDP refused: not a valid session description',
+      );
+      return 488;
+    }
+    const session = this.sessionFor(leg);
+    const descriptions = describeStreams(parsed.value);
+    const plans: StreamPlan[] = [];
+    const toOpen: PinholeSpec[] = [];
+    const toClose: string[] = [];
+    for (const d of descriptions) {
+      let stream = session.streams[d.index];
+      if (d.port === 0 || d.connection === undefined) {
+        plans.push({ kind: 'port-zero' });
+        if (stream !== undefined) this.dropStream(session, stream, toClose);
+        continue;
+      }
+      if (stream === undefined) {
+        stream = {
+          index: d.index,
+          media: d.media,
+          local: new Map(),
+          peer: new Map(),
+          rtcpMux: false,
+          open: [],
+        };
+        session.streams[d.index] = stream;
+      }
+      stream.media = d.media;
+      stream.rtcpMux = d.rtcpMux;
+      let pair = stream.local.get(leg.to.name);
+      if (pair === undefined) {
+        const got = this.deps.ports(leg.to).allocate();
+        if (!got.ok) {
+          this.counters.portsExhausted++;
+          if (got.error.first)
+            this.deps.logger.error(
+              { interface: leg.to.name, inUse: got.error.inUse, quarantined: got.error.quarantined },
+              'media ports exhausted: calls are refused with 503 until ports are free',
+            );
+          return 503;
+        }
+        pair = got.value;
+        stream.local.set(leg.to.name, pair);
+      }
+      stream.peer.set(leg.from.name, {
+        rtp: { address: d.connection.address, port: d.port },
+        rtcp: { address: d.rtcpAddress ?? d.connection.address, port: d.rtcpMux ? d.port : d.rtcpPort },
+      });
+      plans.push({ kind: 'anchor', local: { address: leg.to.advertised, port: pair.rtp } });
+      toOpen.push(...this.pinholesOf(session, stream));
+    }
+    const rewritten = rewriteSdp(parsed.value, { address: leg.to.advertised, streams: plans });
+    if (!rewritten.ok) {
+      this.counters.sdpRefused++;
+      this.deps.logger.warn({ callId: leg.callId, error: rewritten.error }, 'SDP could not be rewritten');
+      return 488;
+    }
+    this.counters.sdpRewritten++;
+    if (toClose.length > 0) this.enqueue(session, () => this.close(toClose));
+    if (toOpen.length > 0) this.enqueue(session, () => this.open(session, toOpen));
+    return setBody(message, rewritten.value);
+  }
+
+  onCallEnded(callId: string, _fromTag: string): void {
+    const session = this.sessions.get(callId);
+    if (session === undefined) return;
+    this.end(session);
+  }
+
+  /** Active sessions for the admin API, with each pinhole's counters. */
+  async rows(limit = 1000): Promise<MediaSessionRow[]> {
+    const now = this.deps.clock.now();
+    const sessions = [...this.sessions.values()].slice(0, limit);
+    const ids = sessions.flatMap((s) => s.streams.flatMap((st) => st?.open ?? []));
+    const counters =
+      ids.length === 0 ? new Map<string, PinholeCounters>() : await this.deps.driver.counters(ids);
+    return sessions.map((s) => ({
+      callId: s.callId,
+      ageSec: Math.round((now - s.startedAt) / 1000),
+      streams: s.streams
+        .filter((st): st is Stream => st !== undefined)
+        .map((st) => ({
+          index: st.index,
+          media: st.media,
+          sides: s.sides.map((iface) => {
+            const pair = st.local.get(iface.name);
+            return {
+              interface: iface.name,
+              role: iface.role,
+              local: pair === undefined ? undefined : { address: iface.advertised, port: pair.rtp },
+              peer: st.peer.get(iface.name)?.rtp,
+            };
+          }),
+          pinholes: st.open,
+          counters: st.open[0] === undefined ? undefined : counters.get(st.open[0]),
+        })),
+    }));
+  }
+
+  /** Stops the sweep; pinholes stay (the next start reconciles them). */
+  stop(): void {
+    this.deps.clock.clearTimeout(this.sweepTimer);
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  private sessionFor(leg: MediaLeg): Session {
+    let s = this.sessions.get(leg.callId);
+    if (s === undefined || s.ended) {
+      const now = this.deps.clock.now();
+      s = {
+        id: `s${(this.nextId++).toString(36)}`,
+        callId: leg.callId,
+        startedAt: now,
+        sides: [leg.from, leg.to],
+        streams: [],
+        queue: Promise.resolve(),
+        refreshedAt: now,
+        ended: false,
+      };
+      this.sessions.set(leg.callId, s);
+    }
+    return s;
+  }
+
+  /** The stream's pinholes when both parties' addresses and both local pairs are known. */
+  private pinholesOf(session: Session, stream: Stream): PinholeSpec[] {
+    const [a, b] = session.sides;
+    const aLocal = stream.local.get(a.name);
+    const bLocal = stream.local.get(b.name);
+    const aPeer = stream.peer.get(a.name);
+    const bPeer = stream.peer.get(b.name);
+    if (aLocal === undefined || bLocal === undefined || aPeer === undefined || bPeer === undefined) return [];
+    const timeoutSec = this.settings.pinholeTimeoutSec;
+    const base = `${session.id}/${stream.index}`;
+    const rtp: PinholeSpec = {
+      id: `${base}/rtp`,
+      a: { local: { address: a.address, port: aLocal.rtp }, peer: aPeer.rtp },
+      b: { local: { address: b.address, port: bLocal.rtp }, peer: bPeer.rtp },
+      timeoutSec,
+    };
+    if (stream.rtcpMux) return [rtp];
+    return [
+      rtp,
+      {
+        id: `${base}/rtcp`,
+        a: { local: { address: a.address, port: aLocal.rtcp }, peer: aPeer.rtcp },
+        b: { local: { address: b.address, port: bLocal.rtcp }, peer: bPeer.rtcp },
+        timeoutSec,
+      },
+    ];
+  }
+
+  private dropStream(session: Session, stream: Stream, toClose: string[]): void {
+    toClose.push(...stream.open);
+    stream.open = [];
+    for (const [name, pair] of stream.local) {
+      const iface = session.sides.find((i) => i.name === name);
+      if (iface !== undefined) this.deps.ports(iface).release(pair.rtp);
+    }
+    session.streams[stream.index] = undefined;
+  }
+
+  private enqueue(session: Session, op: () => Promise<void>): void {
+    session.queue = session.queue.then(op).catch((e: unknown) => {
+      this.counters.driverErrors++;
+      this.deps.logger.warn({ err: e, callId: session.callId }, 'media pinhole operation failed');
+    });
+  }
+
+  private async open(session: Session, specs: readonly PinholeSpec[]): Promise<void> {
+    if (session.ended) return;
+    await this.deps.driver.open(specs);
+    this.counters.pinholesOpened += specs.length;
+    session.refreshedAt = this.deps.clock.now();
+    for (const spec of specs) {
+      const [, index] = spec.id.split('/');
+      const stream = session.streams[Number(index)];
+      if (stream !== undefined && !stream.open.includes(spec.id)) stream.open.push(spec.id);
+    }
+  }
+
+  private async close(ids: readonly string[]): Promise<void> {
+    await this.deps.driver.close(ids);
+    this.counters.pinholesClosed += ids.length;
+  }
+
+  private end(session: Session): void {
+    if (session.ended) return;
+    session.ended = true;
+    this.sessions.delete(session.callId);
+    const streams = session.streams.filter((st): st is Stream => st !== undefined);
+    for (const st of streams)
+      for (const [name, pair] of st.local) {
+        const iface = session.sides.find((i) => i.name === name);
+        if (iface !== undefined) this.deps.ports(iface).release(pair.rtp);
+      }
+    session.queue = session.queue
+      .then(async () => {
+        const ids = streams.flatMap((st) => this.allIds(session, st));
+        if (ids.length === 0) return;
+        const counters =
+          this.deps.onSessionEnded === undefined ? undefined : await this.deps.driver.counters(ids);
+        await this.close(ids);
+        if (counters !== undefined) this.deps.onSessionEnded?.(summarize(session, streams, counters));
+      })
+      .catch((e: unknown) => {
+        this.counters.driverErrors++;
+        this.deps.logger.warn({ err: e, callId: session.callId }, 'media pinholes could not be closed');
+      });
+  }
+
+  /** Every pinhole id a stream may have open (also one whose open is still queued). */
+  private allIds(session: Session, stream: Stream): string[] {
+    const base = `${session.id}/${stream.index}`;
+    return [`${base}/rtp`, `${base}/rtcp`];
+  }
+
+  private sweep(): void {
+    const now = this.deps.clock.now();
+    const refreshMs = (this.settings.pinholeTimeoutSec * 1000) / 2;
+    for (const s of [...this.sessions.values()]) {
+      if (now - s.startedAt > this.settings.maxSessionSec * 1000) {
+        this.deps.logger.info({ callId: s.callId }, 'media session ended: maximum duration reached');
+        this.end(s);
+        continue;
+      }
+      if (now - s.refreshedAt < refreshMs) continue;
+      const specs = s.streams.flatMap((st) =>
+        st === undefined || st.open.length === 0 ? [] : this.pinholesOf(s, st),
+      );
+      if (specs.length > 0) this.enqueue(s, () => this.open(s, specs));
+    }
+    this.sweepTimer = this.deps.clock.setTimeout(() => this.sweep(), SWEEP_MS);
+  }
+}
+
+function summarize(
+  session: Session,
+  streams: readonly Stream[],
+  counters: ReadonlyMap<string, PinholeCounters>,
+): MediaSessionSummary {
+  // "In" is what the outside side's party sent towards the inside; a is the first SDP's sender.
+  const aIsOutside = session.sides[0].role === 'outside';
+  let packetsIn = 0;
+  let bytesIn = 0;
+  let packetsOut = 0;
+  let bytesOut = 0;
+  let oneWay = 0;
+  let dropped = 0;
+  for (const st of streams) {
+    const rtp = counters.get(`${session.id}/${st.index}/rtp`);
+    if (rtp === undefined) continue;
+    const inbound = aIsOutside ? rtp.aToB : rtp.bToA;
+    const outbound = aIsOutside ? rtp.bToA : rtp.aToB;
+    packetsIn += inbound.packets;
+    bytesIn += inbound.bytes;
+    packetsOut += outbound.packets;
+    bytesOut += outbound.bytes;
+    dropped += rtp.dropped;
+    if ((inbound.packets === 0) !== (outbound.packets === 0)) oneWay++;
+  }
+  return {
+    callId: session.callId,
+    packetsIn,
+    bytesIn,
+    packetsOut,
+    bytesOut,
+    oneWayStreams: oneWay,
+    droppedFromStrangers: dropped,
+  };
+}
