@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Lab, LabNs } from '../../infra/lab/lab.js';
 
 export const BARESIP_MODULES = '/usr/lib/baresip/modules';
-const NEEDED_MODULES = ['g711', 'aubridge', 'account', 'menu', 'ctrl_tcp'];
+const NEEDED_MODULES = ['g711', 'aubridge', 'account', 'menu', 'ctrl_tcp', 'aufile', 'sndfile'];
 
 /** Why baresip phones cannot run here, or undefined. */
 export function baresipSkipReason(): string | undefined {
@@ -53,6 +53,12 @@ export interface PhoneOptions {
   readonly ctrlPort: number;
   /** One line of baresip's `accounts` file. */
   readonly account: string;
+  /**
+   * Real audio: the phone sends `source` (a WAV file, 8 kHz mono 16-bit, via `aufile`) and
+   * records every call's audio into `recordDir` (`sndfile`: `dump-…-dec.wav` is what it heard).
+   * Without it the phone sends and plays nothing (`aubridge`).
+   */
+  readonly audio?: { readonly source: string; readonly recordDir: string };
 }
 
 /**
@@ -138,14 +144,18 @@ export class BaresipPhone {
       [
         'poll_method\t\tepoll',
         `sip_listen\t\t${o.address}:5060`,
-        // No sound card: aubridge plays into and records from the same virtual device.
+        // No sound card: aubridge plays into and records from the same virtual device; with
+        // `audio`, the source is a file and sndfile records what was heard.
         'audio_player\t\taubridge,nil',
-        'audio_source\t\taubridge,nil',
+        o.audio === undefined ? 'audio_source\t\taubridge,nil' : `audio_source\t\taufile,${o.audio.source}`,
         'audio_alert\t\taubridge,nil',
         'rtp_ports\t\t20000-20100',
         `module_path\t\t${BARESIP_MODULES}`,
         'module\t\t\tg711.so',
         'module\t\t\taubridge.so',
+        ...(o.audio === undefined
+          ? []
+          : ['module\t\t\taufile.so', 'module\t\t\tsndfile.so', `snd_path\t\t${o.audio.recordDir}`]),
         'module_app\t\taccount.so',
         'module_app\t\tmenu.so',
         'module_app\t\tctrl_tcp.so',
