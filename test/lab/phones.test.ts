@@ -187,14 +187,14 @@ describe.skipIf(skip)(title('baresip phones call each other through the agent (i
       ).toBeGreaterThanOrEqual(4);
       // Topology hiding: no start line or header field names an inside address.
       expect(messages.filter((m) => INSIDE.test(m.head)).map((m) => m.head)).toEqual([]);
-      // The same on tcpdump's own text dump: any inside address left is in an SDP line only.
+      // The same on tcpdump's own text dump, bodies included.
       const dump = (await readPcap(pcap)).split('\n').filter((l) => INSIDE.test(l));
-      expect(dump.filter((l) => !/IN IP4 192\.168\.77\./.test(l))).toEqual([]);
-      // SDP is the media layer's job (the media issue after issue 9: `media/` rewrites c=/o= and
-      // opens pinholes); until then the identity MediaBridge passes inside addresses through.
-      // Reported here, not failed on.
+      expect(dump).toEqual([]);
+      // SDP too: the media layer rewrites every offer and answer to the agent's outside address.
       const sdp = messages.filter((m) => m.body.length > 0);
       const leaking = sdp.filter((m) => INSIDE.test(m.body));
+      expect(sdp.length).toBeGreaterThanOrEqual(8);
+      expect(leaking.map((m) => m.body)).toEqual([]);
       const bySdpLine = new Set(
         leaking.flatMap((m) =>
           m.body
@@ -209,7 +209,7 @@ describe.skipIf(skip)(title('baresip phones call each other through the agent (i
       const onTcp = messages.filter((m) => m.protocol === 'tcp').length;
       console.info(
         `[phones ${transport}] outside veth: ${messages.length} SIP messages (${onTcp} on TCP), none with an ` +
-          `inside address in start line or headers; SDP bodies with an inside address (media issue): ` +
+          `inside address in start line or headers; SDP bodies with an inside address: ` +
           `${leaking.length} of ${sdp.length}${leaking.length > 0 ? ` (${[...bySdpLine].join(' | ')})` : ''}`,
       );
       if (process.env.PHONES_TRACE) {
