@@ -72,8 +72,9 @@ async function kernelPinholeElements(lab: Lab): Promise<number> {
     .reduce((n, o) => n + (o.map?.elem?.length ?? 0), 0);
 }
 
-function account(user: 'alice' | 'bob', registrar: string): string {
-  return `<sip:${user}@example.test>;auth_pass=${user}-secret;outbound="sip:${registrar}";regint=60;answermode=auto`;
+function account(user: 'alice' | 'bob', registrar: string, transport: 'udp' | 'tcp'): string {
+  const tp = transport === 'tcp' ? ';transport=tcp' : '';
+  return `<sip:${user}@example.test>;auth_pass=${user}-secret;outbound="sip:${registrar}${tp}";regint=60;answermode=auto`;
 }
 
 for (const driver of ['nftables', 'relay'] as const) {
@@ -103,14 +104,14 @@ for (const driver of ['nftables', 'relay'] as const) {
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     });
 
-    async function startPhones(tag: string): Promise<[BaresipPhone, BaresipPhone]> {
+    async function startPhones(tag: string, transport: 'udp' | 'tcp'): Promise<[BaresipPhone, BaresipPhone]> {
       const [alice, bob] = await Promise.all([
         BaresipPhone.start(lab, 'alice', {
           ns: 'lan',
           dir: join(dir, `alice-${tag}`),
           address: ALICE_ADDR,
           ctrlPort: 4444,
-          account: account('alice', LAB_ADDR.fwInside),
+          account: account('alice', LAB_ADDR.fwInside, transport),
           audio: { source: join(dir, 'alice.wav'), recordDir: join(dir, `alice-${tag}`) },
         }),
         BaresipPhone.start(lab, 'bob', {
@@ -118,7 +119,7 @@ for (const driver of ['nftables', 'relay'] as const) {
           dir: join(dir, `bob-${tag}`),
           address: BOB_ADDR,
           ctrlPort: 4445,
-          account: account('bob', LAB_ADDR.fwOutside),
+          account: account('bob', LAB_ADDR.fwOutside, transport),
           audio: { source: join(dir, 'bob.wav'), recordDir: join(dir, `bob-${tag}`) },
         }),
       ]);
@@ -141,94 +142,99 @@ for (const driver of ['nftables', 'relay'] as const) {
       }, 0);
     }
 
-    it('calls both ways with audio heard on both sides; strangers dropped; hold and resume; pinholes gone after BYE', async () => {
-      const [alice, bob] = await startPhones('calls');
-      const udpBefore = await udpInDatagrams(lab, 'fw');
-      try {
-        for (const [caller, callee, uri] of [
-          [alice, bob, 'sip:bob@example.test'],
-          [bob, alice, 'sip:alice@example.test'],
-        ] as const) {
-          const c0 = caller.events.length;
-          const e0 = callee.events.length;
-          expect((await caller.command('dial', uri)).ok).toBe(true);
-          await Promise.all([
-            caller.waitEvent('CALL_ESTABLISHED', WAIT_MS, c0),
-            callee.waitEvent('CALL_ESTABLISHED', WAIT_MS, e0),
-          ]);
-          const view = await poll(
-            () => agent.admin<SessionsView>('/sessions'),
-            (v) => v.count === 1 && (v.sessions[0]?.streams[0]?.counters?.aToB.packets ?? 0) > 20,
-            WAIT_MS,
-          );
-          const stream = view.sessions[0]!.streams[0]!;
-          const publicPort = stream.sides.find((s) => s.role === 'outside')?.local?.port;
-          expect(publicPort).toBeGreaterThanOrEqual(PORT_MIN);
-          expect(publicPort).toBeLessThanOrEqual(PORT_MAX);
+    // The kernel path over both signalling transports; the relay over UDP.
+    for (const transport of driver === 'nftables' ? (['udp', 'tcp'] as const) : (['udp'] as const))
+      it(`SIP over ${transport.toUpperCase()}: calls both ways with audio heard on both sides; strangers dropped; hold and resume; pinholes gone after BYE`, async () => {
+        const tag = `calls-${transport}`;
+        const [alice, bob] = await startPhones(tag, transport);
+        const udpBefore = await udpInDatagrams(lab, 'fw');
+        try {
+          for (const [caller, callee, uri] of [
+            [alice, bob, 'sip:bob@example.test'],
+            [bob, alice, 'sip:alice@example.test'],
+          ] as const) {
+            const c0 = caller.events.length;
+            const e0 = callee.events.length;
+            expect((await caller.command('dial', uri)).ok).toBe(true);
+            await Promise.all([
+              caller.waitEvent('CALL_ESTABLISHED', WAIT_MS, c0),
+              callee.waitEvent('CALL_ESTABLISHED', WAIT_MS, e0),
+            ]);
+            const view = await poll(
+              () => agent.admin<SessionsView>('/sessions'),
+              (v) => v.count === 1 && (v.sessions[0]?.streams[0]?.counters?.aToB.packets ?? 0) > 20,
+              WAIT_MS,
+            );
+            const stream = view.sessions[0]!.streams[0]!;
+            const publicPort = stream.sides.find((s) => s.role === 'outside')?.local?.port;
+            expect(publicPort).toBeGreaterThanOrEqual(PORT_MIN);
+            expect(publicPort).toBeLessThanOrEqual(PORT_MAX);
 
-          // A stranger sprays the call's public media port: dropped, counted, the call unaffected.
-          const spray = `const s=require('dgram').createSocket('udp4');s.bind(0,'${STRANGER}',()=>{let n=0;const t=setInterval(()=>{s.send(Buffer.alloc(172,7),${publicPort},'${LAB_ADDR.fwOutside}');if(++n>=200){clearInterval(t);s.close();}},5);});`;
-          await lab.exec('wan', process.execPath, ['-e', spray], { timeoutMs: 10_000 });
-          await sleep(1500);
-          // Hold and resume (re-INVITEs with a=sendonly, then sendrecv): media flows again after.
-          expect((await alice.command('hold')).ok).toBe(true);
-          await sleep(1000);
-          expect((await alice.command('resume')).ok).toBe(true);
-          const beforeResume = (await agent.admin<SessionsView>('/sessions')).sessions[0]!.streams[0]!
-            .counters!;
-          const afterResume = await poll(
-            () => agent.admin<SessionsView>('/sessions'),
-            (v) => {
-              const c = v.sessions[0]?.streams[0]?.counters;
-              return (
-                c !== undefined &&
-                c.aToB.packets > beforeResume.aToB.packets + 50 &&
-                c.bToA.packets > beforeResume.bToA.packets + 50
-              );
-            },
-            WAIT_MS,
-          );
-          const counters = afterResume.sessions[0]!.streams[0]!.counters!;
-          expect(counters.dropped).toBeGreaterThanOrEqual(1);
-          await sleep(1500);
+            // A stranger sprays the call's public media port: dropped, counted, the call unaffected.
+            const spray = `const s=require('dgram').createSocket('udp4');s.bind(0,'${STRANGER}',()=>{let n=0;const t=setInterval(()=>{s.send(Buffer.alloc(172,7),${publicPort},'${LAB_ADDR.fwOutside}');if(++n>=200){clearInterval(t);s.close();}},5);});`;
+            await lab.exec('wan', process.execPath, ['-e', spray], { timeoutMs: 10_000 });
+            await sleep(1500);
+            // Hold and resume (re-INVITEs with a=sendonly, then sendrecv): media flows again after.
+            expect((await alice.command('hold')).ok).toBe(true);
+            await sleep(1000);
+            expect((await alice.command('resume')).ok).toBe(true);
+            const beforeResume = (await agent.admin<SessionsView>('/sessions')).sessions[0]!.streams[0]!
+              .counters!;
+            const afterResume = await poll(
+              () => agent.admin<SessionsView>('/sessions'),
+              (v) => {
+                const c = v.sessions[0]?.streams[0]?.counters;
+                return (
+                  c !== undefined &&
+                  c.aToB.packets > beforeResume.aToB.packets + 50 &&
+                  c.bToA.packets > beforeResume.bToA.packets + 50
+                );
+              },
+              WAIT_MS,
+            );
+            const counters = afterResume.sessions[0]!.streams[0]!.counters!;
+            expect(counters.dropped).toBeGreaterThanOrEqual(1);
+            await sleep(1500);
 
-          expect((await caller.command('hangup')).ok).toBe(true);
-          await callee.waitEvent('CALL_CLOSED', WAIT_MS, e0);
-          const after = await poll(
-            () => agent.admin<SessionsView>('/sessions'),
-            (v) => v.count === 0,
-            3_000,
+            expect((await caller.command('hangup')).ok).toBe(true);
+            await callee.waitEvent('CALL_CLOSED', WAIT_MS, e0);
+            const after = await poll(
+              () => agent.admin<SessionsView>('/sessions'),
+              (v) => v.count === 0,
+              3_000,
+            );
+            expect(after.sessions).toEqual([]);
+            if (driver === 'nftables') expect(await kernelPinholeElements(lab)).toBe(0);
+          }
+          const udpDelta = (await udpInDatagrams(lab, 'fw')) - udpBefore;
+          if (driver === 'nftables') {
+            // Two calls of ~6 s each way at 50 packets/s would be >1,000 RTP datagrams: only SIP
+            // (and the admin API's few HTTP exchanges, which are TCP) reach user space.
+            expect(udpDelta).toBeLessThan(150);
+          } else {
+            expect(udpDelta).toBeGreaterThan(1000);
+          }
+          console.info(
+            `[media ${driver} ${transport}] fw Udp InDatagrams grew by ${udpDelta} over two calls`,
           );
-          expect(after.sessions).toEqual([]);
-          if (driver === 'nftables') expect(await kernelPinholeElements(lab)).toBe(0);
+        } finally {
+          await Promise.all([alice.stop(), bob.stop()]);
         }
-        const udpDelta = (await udpInDatagrams(lab, 'fw')) - udpBefore;
-        if (driver === 'nftables') {
-          // Two calls of ~6 s each way at 50 packets/s would be >1,000 RTP datagrams: only SIP
-          // (and the admin API's few HTTP exchanges, which are TCP) reach user space.
-          expect(udpDelta).toBeLessThan(150);
-        } else {
-          expect(udpDelta).toBeGreaterThan(1000);
-        }
-        console.info(`[media ${driver}] fw Udp InDatagrams grew by ${udpDelta} over two calls`);
-      } finally {
-        await Promise.all([alice.stop(), bob.stop()]);
-      }
-      // Each side heard the other's tone, for seconds, and never its own.
-      const aliceHeard = heard('calls', 'alice', BOB_HZ);
-      const bobHeard = heard('calls', 'bob', ALICE_HZ);
-      console.info(
-        `[media ${driver}] alice heard ${aliceHeard} s of bob's tone, bob ${bobHeard} s of alice's`,
-      );
-      expect(aliceHeard).toBeGreaterThanOrEqual(4);
-      expect(bobHeard).toBeGreaterThanOrEqual(4);
-      expect(heard('calls', 'alice', ALICE_HZ)).toBeLessThan(1);
-      expect(heard('calls', 'bob', BOB_HZ)).toBeLessThan(1);
-    });
+        // Each side heard the other's tone, for seconds, and never its own.
+        const aliceHeard = heard(tag, 'alice', BOB_HZ);
+        const bobHeard = heard(tag, 'bob', ALICE_HZ);
+        console.info(
+          `[media ${driver}] alice heard ${aliceHeard} s of bob's tone, bob ${bobHeard} s of alice's`,
+        );
+        expect(aliceHeard).toBeGreaterThanOrEqual(4);
+        expect(bobHeard).toBeGreaterThanOrEqual(4);
+        expect(heard(tag, 'alice', ALICE_HZ)).toBeLessThan(1);
+        expect(heard(tag, 'bob', BOB_HZ)).toBeLessThan(1);
+      });
 
     if (driver === 'nftables') {
       it('after kill -9 in the middle of a call and a restart, no pinhole of the dead call is left', async () => {
-        const [alice, bob] = await startPhones('crash');
+        const [alice, bob] = await startPhones('crash', 'udp');
         try {
           const c0 = alice.events.length;
           expect((await alice.command('dial', 'sip:bob@example.test')).ok).toBe(true);
