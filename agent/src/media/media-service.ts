@@ -6,7 +6,7 @@
  */
 import type { AgentConfig } from '@sipwall/shared';
 import type { Logger } from 'pino';
-import type { MediaBridge } from '../proxy/media-bridge.js';
+import { identityMedia, type MediaBridge } from '../proxy/media-bridge.js';
 import type { ProxyInterface } from '../proxy/interfaces.js';
 import type { Clock } from '../util/clock.js';
 import { createRandomPool } from '../util/random-pool.js';
@@ -25,7 +25,7 @@ export interface MediaServiceDeps {
 
 /** The media layer's gauges and counters for `/metrics`. */
 export interface MediaHealth {
-  readonly driver: PinholeDriverKind;
+  readonly driver: PinholeDriverKind | 'none';
   readonly activeSessions: number;
   readonly sdpRewritten: number;
   readonly sdpRefused: number;
@@ -37,7 +37,7 @@ export interface MediaHealth {
 
 export interface MediaService {
   readonly bridge: MediaBridge;
-  readonly driver: PinholeDriverKind;
+  readonly driver: PinholeDriverKind | 'none';
   sessions(limit?: number): Promise<MediaSessionRow[]>;
   counts(): MediaHealth;
   /** Closes every pinhole (a stopped agent forwards no media) and releases the driver. */
@@ -62,8 +62,30 @@ function chooseDriver(config: AgentConfig, logger: Logger): PinholeDriver {
   return relay();
 }
 
+/** `media.driver: none`: SDP passes unchanged, no pinholes. */
+function unanchored(logger: Logger): MediaService {
+  logger.warn('media not anchored (media.driver: none): SDP passes unchanged, inside addresses included');
+  return {
+    bridge: identityMedia,
+    driver: 'none',
+    sessions: async () => [],
+    counts: () => ({
+      driver: 'none',
+      activeSessions: 0,
+      sdpRewritten: 0,
+      sdpRefused: 0,
+      portsExhausted: 0,
+      pinholesOpened: 0,
+      pinholesClosed: 0,
+      driverErrors: 0,
+    }),
+    stop: async () => {},
+  };
+}
+
 export async function startMediaService(deps: MediaServiceDeps): Promise<MediaService> {
   const { config, clock, logger } = deps;
+  if (config.media.driver === 'none') return unanchored(logger);
   const driver = chooseDriver(config, logger);
   const random = createRandomPool();
   const allocators = new Map<string, PortAllocator>();

@@ -21,8 +21,8 @@ export interface MediaBridge {
 }
 
 /**
- * No media layer yet: bodies pass unchanged. Not a media solution (RTP to inside addresses is
- * neither rewritten nor opened); the media layer replaces it.
+ * Media not anchored (`media.driver: none`, and unit tests of the proxy alone): bodies pass
+ * unchanged, nothing is opened.
  */
 export const identityMedia: MediaBridge = {
   onSdp: (message) => message,

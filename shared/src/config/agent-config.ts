@@ -148,7 +148,13 @@ export const AgentConfigSchema = z
       .default({ address: '127.0.0.1', port: 9090 }),
     media: z
       .object({
-        driver: z.enum(['relay', 'nftables']).default('relay'),
+        /**
+         * `nftables`: kernel pinholes (media never enters user space; needs CAP_NET_ADMIN and the
+         * nftables-napi addon, else the agent says so and uses the relay); `relay`: user-space UDP
+         * relay; `none`: media is not anchored, SDP passes unchanged (for sites whose media is
+         * handled by another element; inside addresses in SDP then reach the outside).
+         */
+        driver: z.enum(['relay', 'nftables', 'none']).default('relay'),
         portMin: PortSchema.default(20_000),
         portMax: PortSchema.default(29_999),
       })
