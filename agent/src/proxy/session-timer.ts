@@ -278,7 +278,8 @@ export function onResponse(
   if (se.value !== undefined) {
     return { kind: 'track', edits: [], intervalSec: se.value.deltaSeconds, refresher: se.value.refresher };
   }
-  if (info.sessionExpires === undefined || !info.uacSupportsTimer) return { kind: 'none', reason: 'no-timer' };
+  if (info.sessionExpires === undefined || !info.uacSupportsTimer)
+    return { kind: 'none', reason: 'no-timer' };
   // §8.2: the UAS ignored Session-Expires (it does not support timers) while the UAC supports
   // them: the proxy puts the interval it forwarded into the 2xx with refresher=uac and
   // Require: timer, so the UAC refreshes and the session still has a timer.
