@@ -37,6 +37,11 @@ interface SessionsView {
     streams: {
       sides: { interface: string; role: string; local?: { address: string; port: number } }[];
       counters?: { aToB: { packets: number }; bToA: { packets: number }; dropped: number };
+      quality?: {
+        aToB: { mos?: number; report?: { lossPercent: number; jitterMs: number } };
+        bToA: { mos?: number; report?: { lossPercent: number; jitterMs: number } };
+        oneWay: boolean;
+      };
     }[];
   }[];
 }
@@ -194,6 +199,21 @@ for (const driver of ['nftables', 'relay'] as const) {
             );
             const counters = afterResume.sessions[0]!.streams[0]!.counters!;
             expect(counters.dropped).toBeGreaterThanOrEqual(1);
+            // Quality from the parties' RTCP receiver reports (RTCP takes the user-space path with
+            // both drivers): a clean lab link scores G.711 above MOS 4, and no direction is silent.
+            const rated = await poll(
+              () => agent.admin<SessionsView>('/sessions'),
+              (v) => {
+                const q = v.sessions[0]?.streams[0]?.quality;
+                return q?.aToB.mos !== undefined && q.bToA.mos !== undefined;
+              },
+              WAIT_MS,
+            );
+            const quality = rated.sessions[0]!.streams[0]!.quality!;
+            console.info(`[media ${driver} ${transport}] quality ${JSON.stringify(quality)}`);
+            expect(quality.aToB.mos).toBeGreaterThan(4);
+            expect(quality.bToA.mos).toBeGreaterThan(4);
+            expect(quality.oneWay).toBe(false);
             await sleep(1500);
 
             expect((await caller.command('hangup')).ok).toBe(true);

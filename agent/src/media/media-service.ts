@@ -10,10 +10,10 @@ import { identityMedia, type MediaBridge } from '../proxy/media-bridge.js';
 import type { ProxyInterface } from '../proxy/interfaces.js';
 import type { Clock } from '../util/clock.js';
 import { createRandomPool } from '../util/random-pool.js';
-import { probeNftables } from './drivers/nftables.js';
-import { RelayPinholeDriver } from './drivers/relay.js';
+import { type NftablesDriver, probeNftables } from './drivers/nftables.js';
+import { RelayPinholeDriver, type RtcpTap } from './drivers/relay.js';
 import { PortAllocator } from './ports.js';
-import { type MediaSessionRow, MediaSessions, type MediaSessionSummary } from './sessions.js';
+import { type MediaSessionRow, MediaSessions, type MediaSessionSummary, type RtcpPath } from './sessions.js';
 import type { PinholeDriver, PinholeDriverKind } from './types.js';
 
 export interface MediaServiceDeps {
@@ -45,8 +45,8 @@ export interface MediaService {
 }
 
 /** The configured driver, or the relay with one warning when the kernel path cannot be used. */
-function chooseDriver(config: AgentConfig, logger: Logger): PinholeDriver {
-  const relay = () => new RelayPinholeDriver({ logger });
+function chooseDriver(config: AgentConfig, logger: Logger, onRtcp: RtcpTap): PinholeDriver {
+  const relay = () => new RelayPinholeDriver({ logger, onRtcp });
   if (config.media.driver !== 'nftables') return relay();
   const probe = probeNftables({
     portMin: config.media.portMin,
@@ -86,7 +86,10 @@ function unanchored(logger: Logger): MediaService {
 export async function startMediaService(deps: MediaServiceDeps): Promise<MediaService> {
   const { config, clock, logger } = deps;
   if (config.media.driver === 'none') return unanchored(logger);
-  const driver = chooseDriver(config, logger);
+  // The RTCP tap feeds the session layer's quality trackers (bound once the layer exists).
+  let tap: MediaSessions | undefined;
+  const onRtcp: RtcpTap = (id, side, packet) => tap?.onRtcp(id, side, packet);
+  const driver = chooseDriver(config, logger, onRtcp);
   const random = createRandomPool();
   const allocators = new Map<string, PortAllocator>();
   const ports = (iface: ProxyInterface): PortAllocator => {
@@ -100,13 +103,27 @@ export async function startMediaService(deps: MediaServiceDeps): Promise<MediaSe
     }
     return a;
   };
+  // Kernel RTP, user-space RTCP: the relay carries RTCP so receiver reports can be read.
+  const rtcp: RtcpPath | undefined =
+    driver.kind === 'nftables'
+      ? {
+          driver: new RelayPinholeDriver({
+            logger,
+            onRtcp,
+          }),
+          admit: (endpoints, timeoutSec) => (driver as NftablesDriver).allowUserSpace(endpoints, timeoutSec),
+          revoke: (endpoints) => (driver as NftablesDriver).disallowUserSpace(endpoints),
+        }
+      : undefined;
   const sessions = new MediaSessions({
     driver,
+    ...(rtcp === undefined ? {} : { rtcp }),
     ports,
     clock,
     logger,
     ...(deps.onSessionEnded === undefined ? {} : { onSessionEnded: deps.onSessionEnded }),
   });
+  tap = sessions;
   const removed = await sessions.reconcileAtStart();
   logger.info(
     {
@@ -126,6 +143,7 @@ export async function startMediaService(deps: MediaServiceDeps): Promise<MediaSe
       sessions.stop();
       await driver.reconcile(new Set());
       await driver.dispose();
+      await rtcp?.driver.dispose();
     },
   };
 }

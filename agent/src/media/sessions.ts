@@ -16,7 +16,9 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import type { MediaBridge, MediaLeg } from '../proxy/media-bridge.js';
 import type { ProxyInterface } from '../proxy/interfaces.js';
 import type { PortAllocator, PortPair } from './ports.js';
-import { describeStreams, parseSdp, rewriteSdp, type StreamPlan } from './sdp/index.js';
+import { codecProfile } from './quality/emodel.js';
+import { type StreamQuality, StreamQualityTracker, type StreamSide } from './quality/tracker.js';
+import { describeStreams, type ParsedSdp, parseSdp, rewriteSdp, type StreamPlan } from './sdp/index.js';
 import type { Endpoint, PinholeCounters, PinholeDriver, PinholeSpec } from './types.js';
 
 export interface MediaSessionSettings {
@@ -42,10 +44,25 @@ export interface MediaSessionSummary {
   /** Streams that carried packets one way only. */
   readonly oneWayStreams: number;
   readonly droppedFromStrangers: number;
+  /** The worst direction's estimated MOS over the streams with receiver reports (RTCP). */
+  readonly mos: number | undefined;
+}
+
+/**
+ * RTCP in user space while RTP stays in the kernel: RTCP flows go through this (relay) driver, so
+ * the agent reads the parties' receiver reports (loss, jitter, round trip) for a quality score.
+ */
+export interface RtcpPath {
+  readonly driver: PinholeDriver;
+  /** Lets the RTCP local endpoints past the kernel's media filter (and back). */
+  readonly admit?: (endpoints: readonly Endpoint[], timeoutSec: number) => void;
+  readonly revoke?: (endpoints: readonly Endpoint[]) => void;
 }
 
 export interface MediaSessionsDeps {
   readonly driver: PinholeDriver;
+  /** Where RTCP goes when not through `driver` (see {@link RtcpPath}). */
+  readonly rtcp?: RtcpPath;
   /** The port allocator for an interface's bound address. */
   readonly ports: (iface: ProxyInterface) => PortAllocator;
   readonly clock: Clock;
@@ -70,6 +87,9 @@ interface Stream {
   rtcpMux: boolean;
   /** Pinhole ids open in the driver. */
   open: string[];
+  /** The first payload type's encoding name, as the latest SDP lists it (for the E-model). */
+  codec: string | undefined;
+  quality: StreamQualityTracker | undefined;
 }
 
 interface Session {
@@ -100,10 +120,29 @@ export interface MediaSessionRow {
     }[];
     readonly pinholes: readonly string[];
     readonly counters: PinholeCounters | undefined;
+    readonly quality: StreamQuality | undefined;
   }[];
 }
 
 const SWEEP_MS = 30_000;
+/** A stream with packets one way only for this long is flagged one-way. */
+const ONE_WAY_AFTER_SEC = 5;
+/** Static RTP payload types (RFC 3551) the E-model knows. */
+const STATIC_PT: Record<string, string> = { '0': 'PCMU', '8': 'PCMA', '9': 'G722', '18': 'G729' };
+
+/** The encoding name of a stream's first payload type. */
+function codecOf(
+  details: ParsedSdp['details'],
+  index: number,
+  formats: readonly string[],
+): string | undefined {
+  const pt = formats[0];
+  if (pt === undefined) return undefined;
+  const rtp = details.media[index]?.rtp.find((r) => String(r.payload) === pt);
+  return rtp?.codec ?? STATIC_PT[pt];
+}
+
+const isRtcpId = (id: string) => id.endsWith('/rtcp');
 
 /** Only `application/sdp` bodies are media descriptions (RFC 3264); other bodies pass as they are. */
 function isSdp(message: SipMessage): boolean {
@@ -113,6 +152,8 @@ function isSdp(message: SipMessage): boolean {
 
 export class MediaSessions implements MediaBridge {
   private readonly sessions = new Map<string, Session>();
+  /** RTCP pinhole id → its stream (for the RTCP tap). */
+  private readonly byPinhole = new Map<string, Stream>();
   private readonly settings: MediaSessionSettings;
   private sweepTimer: TimerHandle;
   private nextId = 1;
@@ -173,11 +214,14 @@ export class MediaSessions implements MediaBridge {
           peer: new Map(),
           rtcpMux: false,
           open: [],
+          codec: undefined,
+          quality: undefined,
         };
         session.streams[d.index] = stream;
       }
       stream.media = d.media;
       stream.rtcpMux = d.rtcpMux;
+      stream.codec = codecOf(parsed.value.details, d.index, d.formats) ?? stream.codec;
       let pair = stream.local.get(leg.to.name);
       if (pair === undefined) {
         const got = this.deps.ports(leg.to).allocate();
@@ -212,6 +256,14 @@ export class MediaSessions implements MediaBridge {
     return setBody(message, rewritten.value);
   }
 
+  /** An RTCP datagram a party sent on a pinhole of the RTCP path (the relay's tap). */
+  onRtcp(id: string, side: StreamSide, packet: Uint8Array): void {
+    const stream = this.byPinhole.get(id);
+    if (stream === undefined) return;
+    stream.quality ??= this.trackerFor(stream);
+    stream.quality.observeRtcp(this.deps.clock.now(), side, packet);
+  }
+
   onCallEnded(callId: string, _fromTag: string): void {
     const session = this.sessions.get(callId);
     if (session === undefined) return;
@@ -222,7 +274,9 @@ export class MediaSessions implements MediaBridge {
   async rows(limit = 1000): Promise<MediaSessionRow[]> {
     const now = this.deps.clock.now();
     const sessions = [...this.sessions.values()].slice(0, limit);
-    const ids = sessions.flatMap((s) => s.streams.flatMap((st) => st?.open ?? []));
+    const ids = sessions.flatMap((s) =>
+      s.streams.flatMap((st) => st?.open.filter((id) => !isRtcpId(id)) ?? []),
+    );
     const counters =
       ids.length === 0 ? new Map<string, PinholeCounters>() : await this.deps.driver.counters(ids);
     return sessions.map((s) => ({
@@ -244,6 +298,7 @@ export class MediaSessions implements MediaBridge {
           }),
           pinholes: st.open,
           counters: st.open[0] === undefined ? undefined : counters.get(st.open[0]),
+          quality: this.qualityOf(st, st.open[0] === undefined ? undefined : counters.get(st.open[0]), now),
         })),
     }));
   }
@@ -305,6 +360,8 @@ export class MediaSessions implements MediaBridge {
   private dropStream(session: Session, stream: Stream, toClose: string[]): void {
     toClose.push(...stream.open);
     stream.open = [];
+    const endpoints = this.rtcpEndpoints(session, stream);
+    if (endpoints.length > 0) this.deps.rtcp?.revoke?.(endpoints);
     for (const [name, pair] of stream.local) {
       const iface = session.sides.find((i) => i.name === name);
       if (iface !== undefined) this.deps.ports(iface).release(pair.rtp);
@@ -321,19 +378,68 @@ export class MediaSessions implements MediaBridge {
 
   private async open(session: Session, specs: readonly PinholeSpec[]): Promise<void> {
     if (session.ended) return;
-    await this.deps.driver.open(specs);
+    const rtcp = this.deps.rtcp;
+    const viaRtcpPath = rtcp === undefined ? [] : specs.filter((p) => isRtcpId(p.id));
+    const viaDriver = rtcp === undefined ? specs : specs.filter((p) => !isRtcpId(p.id));
+    if (viaRtcpPath.length > 0 && rtcp !== undefined) {
+      rtcp.admit?.(
+        viaRtcpPath.flatMap((p) => [p.a.local, p.b.local]),
+        this.settings.pinholeTimeoutSec,
+      );
+      await rtcp.driver.open(viaRtcpPath);
+    }
+    if (viaDriver.length > 0) await this.deps.driver.open(viaDriver);
     this.counters.pinholesOpened += specs.length;
     session.refreshedAt = this.deps.clock.now();
     for (const spec of specs) {
       const [, index] = spec.id.split('/');
       const stream = session.streams[Number(index)];
-      if (stream !== undefined && !stream.open.includes(spec.id)) stream.open.push(spec.id);
+      if (stream === undefined) continue;
+      if (!stream.open.includes(spec.id)) stream.open.push(spec.id);
+      if (isRtcpId(spec.id)) this.byPinhole.set(spec.id, stream);
     }
   }
 
-  private async close(ids: readonly string[]): Promise<void> {
-    await this.deps.driver.close(ids);
+  /** Closes pinholes on both paths (closing an id a driver does not hold is a no-op). */
+  private async close(ids: readonly string[], rtcpEndpoints: readonly Endpoint[] = []): Promise<void> {
+    for (const id of ids) this.byPinhole.delete(id);
+    const rtcp = this.deps.rtcp;
+    if (rtcp !== undefined) {
+      await rtcp.driver.close(ids.filter(isRtcpId));
+      if (rtcpEndpoints.length > 0) rtcp.revoke?.(rtcpEndpoints);
+    }
+    await this.deps.driver.close(rtcp === undefined ? ids : ids.filter((id) => !isRtcpId(id)));
     this.counters.pinholesClosed += ids.length;
+  }
+
+  private trackerFor(stream: Stream): StreamQualityTracker {
+    const profile = stream.codec === undefined ? undefined : codecProfile(stream.codec);
+    return new StreamQualityTracker({
+      codec: profile ?? 'PCMU',
+      oneWayAfterSec: ONE_WAY_AFTER_SEC,
+      startedAtMs: this.deps.clock.now(),
+    });
+  }
+
+  /** The stream's quality now: the RTP pinhole's counters plus the latest receiver reports. */
+  private qualityOf(
+    stream: Stream,
+    rtp: PinholeCounters | undefined,
+    now: number,
+  ): StreamQuality | undefined {
+    if (rtp === undefined) return undefined;
+    stream.quality ??= this.trackerFor(stream);
+    stream.quality.observeCounters(now, rtp);
+    return stream.quality.snapshot(now);
+  }
+
+  /** The RTCP local endpoints of a stream (both sides), for the kernel's user-space admission. */
+  private rtcpEndpoints(session: Session, stream: Stream): Endpoint[] {
+    if (this.deps.rtcp?.revoke === undefined) return [];
+    return session.sides.flatMap((iface) => {
+      const pair = stream.local.get(iface.name);
+      return pair === undefined ? [] : [{ address: iface.address, port: pair.rtcp }];
+    });
   }
 
   private end(session: Session): void {
@@ -346,14 +452,26 @@ export class MediaSessions implements MediaBridge {
         const iface = session.sides.find((i) => i.name === name);
         if (iface !== undefined) this.deps.ports(iface).release(pair.rtp);
       }
+    const endpoints = streams.flatMap((st) => this.rtcpEndpoints(session, st));
     session.queue = session.queue
       .then(async () => {
         const ids = streams.flatMap((st) => this.allIds(session, st));
         if (ids.length === 0) return;
+        const rtpIds = ids.filter((id) => !isRtcpId(id));
         const counters =
-          this.deps.onSessionEnded === undefined ? undefined : await this.deps.driver.counters(ids);
-        await this.close(ids);
-        if (counters !== undefined) this.deps.onSessionEnded?.(summarize(session, streams, counters));
+          this.deps.onSessionEnded === undefined ? undefined : await this.deps.driver.counters(rtpIds);
+        await this.close(ids, endpoints);
+        if (counters === undefined) return;
+        const now = this.deps.clock.now();
+        const mos: number[] = [];
+        for (const st of streams) {
+          const q = this.qualityOf(st, counters.get(`${session.id}/${st.index}/rtp`), now);
+          for (const d of [q?.aToB, q?.bToA]) if (d?.mos !== undefined) mos.push(d.mos);
+        }
+        this.deps.onSessionEnded?.({
+          ...summarize(session, streams, counters),
+          mos: mos.length === 0 ? undefined : Math.min(...mos),
+        });
       })
       .catch((e: unknown) => {
         this.counters.driverErrors++;
@@ -390,7 +508,7 @@ function summarize(
   session: Session,
   streams: readonly Stream[],
   counters: ReadonlyMap<string, PinholeCounters>,
-): MediaSessionSummary {
+): Omit<MediaSessionSummary, 'mos'> {
   // "In" is what the outside side's party sent towards the inside; a is the first SDP's sender.
   const aIsOutside = session.sides[0].role === 'outside';
   let packetsIn = 0;

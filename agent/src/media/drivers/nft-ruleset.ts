@@ -38,6 +38,8 @@ export const SET = {
   fwd: (f: Family) => `media_fwd${f}`,
   dnat: (f: Family) => `media_dnat${f}`,
   snat: (f: Family) => `media_snat${f}`,
+  /** Local endpoints served in user space (RTCP through the relay while RTP stays in the kernel). */
+  user: (f: Family) => `media_user${f}`,
 } as const;
 
 export const CHAIN = {
@@ -82,6 +84,7 @@ export function baseRuleset(o: RulesetOptions): string {
     lines.push(
       `add map ${t} ${SET.id(f)} { type ${at} . inet_service : mark; flags timeout; size ${2 * size}; }`,
       `add set ${t} ${SET.fwd(f)} { type mark . ${at} . inet_service; flags timeout; counter; size ${2 * size}; }`,
+      `add set ${t} ${SET.user(f)} { type ${at} . inet_service; flags timeout; size ${2 * size}; }`,
       `add map ${t} ${SET.dnat(f)} { type ${at} . inet_service : ${at} . inet_service; flags timeout; size ${2 * size}; }`,
       `add map ${t} ${SET.snat(f)} { type mark . ${at} . inet_service : ${at} . inet_service; flags timeout; size ${2 * size}; }`,
     );
@@ -117,6 +120,8 @@ export function baseRuleset(o: RulesetOptions): string {
       `meta nfproto ${f === 4 ? 'ipv4' : 'ipv6'} udp dport ${min}-${max} ${dst} jump ${CHAIN.in(f)}`,
     );
     const key = `${ip(f)} daddr . udp dport`;
+    // A port the agent serves in user space (an RTCP relay socket): not the kernel's business.
+    rule(CHAIN.in(f), `${key} @${SET.user(f)} accept`);
     // ct mark is 0 on a flow's first packet (and on flows that are not the driver's), N on the rest.
     rule(CHAIN.in(f), `ct mark 0 ct direction original jump ${CHAIN.new(f)}`);
     // A reply to a local process's own flow whose port falls in the range: not media, leave it.
@@ -366,4 +371,9 @@ export function textOf(v: unknown): string {
   return parts(v)
     .map((p) => String(p))
     .join(' . ');
+}
+
+/** Elements of the user-space set for local endpoints (grouped per family by the caller's batch). */
+export function userSpaceElements(endpoints: readonly Endpoint[]): Element[] {
+  return endpoints.map((e) => ({ set: SET.user(isIP(e.address) === 6 ? 6 : 4), key: ep(e) }));
 }

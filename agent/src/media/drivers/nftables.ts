@@ -33,6 +33,7 @@ import {
   pinholeElements,
   removeLines,
   replyTuples,
+  userSpaceElements,
   SET,
   textOf,
 } from './nft-ruleset.js';
@@ -65,6 +66,14 @@ export interface NftablesDriver extends PinholeDriver {
    * pinholes it adopted, whose ports the session layer reserves.
    */
   openPinholes(): ReadonlyArray<{ readonly id: string; readonly a: Endpoint; readonly b: Endpoint }>;
+  /**
+   * Lets packets to these local endpoints through the media filter to user space (sockets of the
+   * agent's own, e.g. the RTCP relay while RTP stays in the kernel), for `timeoutSec` unless
+   * refreshed; one transaction.
+   */
+  allowUserSpace(endpoints: readonly Endpoint[], timeoutSec: number): void;
+  /** Takes endpoints out of the user-space set again (present or not). */
+  disallowUserSpace(endpoints: readonly Endpoint[]): void;
 }
 
 const EMPTY: PinholeCounters = { aToB: { packets: 0, bytes: 0 }, bToA: { packets: 0, bytes: 0 }, dropped: 0 };
@@ -187,6 +196,18 @@ class KernelDriver implements NftablesDriver {
     return [...this.held.values()].map((r) => ({ id: r.id, a: r.aLocal, b: r.bLocal }));
   }
 
+  allowUserSpace(endpoints: readonly Endpoint[], timeoutSec: number): void {
+    this.check();
+    if (endpoints.length === 0) return;
+    this.ctx.run(addLines(userSpaceElements(endpoints), timeoutSec).join('\n'));
+  }
+
+  disallowUserSpace(endpoints: readonly Endpoint[]): void {
+    this.check();
+    if (endpoints.length === 0) return;
+    this.ctx.run(removeLines(userSpaceElements(endpoints)).join('\n'));
+  }
+
   async open(pinholes: readonly PinholeSpec[]): Promise<void> {
     this.check();
     if (pinholes.length === 0) return;
@@ -280,6 +301,9 @@ class KernelDriver implements NftablesDriver {
 
   async reconcile(live: ReadonlySet<string>): Promise<number> {
     this.check();
+    // Nothing live (start, stop): user-space admissions of an earlier run are stale too.
+    if (live.size === 0)
+      this.ctx.run(FAMILIES.map((f) => `flush set ${NFT_MEDIA_TABLE} ${SET.user(f)}`).join('\n'));
     const liveByComment = new Map<string, string>();
     for (const id of live) liveByComment.set(idComment(id), id);
     // What the kernel holds, grouped by pinhole number.
