@@ -1,7 +1,10 @@
 /**
- * SIPp for bench/proxy: a UAS (call-uas.xml, on 127.0.0.3) that answers the calls, and a UAC
- * (call-uac.xml, on 127.0.0.1) that places them through the proxy under test, reading SIPp's
- * per-second statistics file (`-trace_stat -fd 1`) while it runs.
+ * SIPp for the call benchmarks (bench/proxy, bench/calls-media): a UAS (sipp/call-uas.xml) that
+ * answers the calls, and a UAC (sipp/call-uac.xml) that places them through the proxy under test,
+ * reading SIPp's per-second statistics file (`-trace_stat -fd 1`) while it runs. By default both
+ * run on loopback (UAC 127.0.0.1, UAS 127.0.0.3, bench/proxy); each can instead run inside a
+ * network namespace on another address (`ip netns exec <ns> sipp …`, which execs SIPp, so the
+ * child's PID is SIPp's own; bench/calls-media).
  *
  *  - ramp:  `-r start -rate_increase step -rate_interval 1s`; after two consecutive bad 1-s
  *           periods (calls generated < 90 % of the target, failed calls > 0.1 % of the period's
@@ -19,14 +22,28 @@ import { createSocket } from 'node:dgram';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLK_TCK, LO, procTicks, sleep, stopChild, waitExit } from '../register/procs.js';
-import { type Period, StatTail, type WatchResult, watchSipp } from '../lib/sipp-watch.js';
-import { num, type Row, rowTime, SIPP, sippTime } from '../register/sipp.js';
+import { LO, sleep, stopChild, waitExit } from '../register/procs.js';
+import { type Row, SIPP } from '../register/sipp.js';
+import { type Period, StatTail, type WatchResult, watchSipp } from './sipp-watch.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-/** The callee's address: neither a domain nor an address of the proxy under test (a foreign IP). */
+/** The callee's address on loopback: neither a domain nor an address of the proxy (a foreign IP). */
 export const UAS_ADDR = '127.0.0.3';
+
+/** Where a SIPp runs: a network namespace (default: this one) and its address there. */
+export interface SippPlace {
+  readonly ns?: string;
+  readonly addr: string;
+}
+
+/** Ports for SIPp inside a namespace the bench made (nothing else listens there): a fresh pair per process. */
+let nsPortNext = 0;
+async function portsAt(place: SippPlace): Promise<[number, number]> {
+  if (place.ns === undefined) return [await freeUdpPortOn(place.addr), await freeUdpPortOn(place.addr)];
+  nsPortNext = (nsPortNext + 2) % 4000;
+  return [5100 + nsPortNext, 5101 + nsPortNext];
+}
 /** SIPp's default 64 KB socket buffers drop bursts above ~10,000 msg/s. */
 const SIPP_BUFFER = 4 * 1024 * 1024;
 
@@ -45,9 +62,11 @@ export function freeUdpPortOn(addr: string): Promise<number> {
   });
 }
 
-function spawnSipp(argv: string[], dir: string, outName: string): ChildProcess {
+function spawnSipp(place: SippPlace, argv: string[], dir: string, outName: string): ChildProcess {
   const out = openSync(join(dir, outName), 'w');
-  const child = spawn(SIPP, argv, { cwd: dir, stdio: ['ignore', out, out] });
+  const [cmd, args] =
+    place.ns === undefined ? [SIPP, argv] : ['ip', ['netns', 'exec', place.ns, SIPP, ...argv]];
+  const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', out, out] });
   closeSync(out);
   liveSipps.add(child);
   child.once('exit', () => liveSipps.delete(child));
@@ -56,6 +75,7 @@ function spawnSipp(argv: string[], dir: string, outName: string): ChildProcess {
 
 // ---------------------------------------------------------------- UAS
 export interface Uas {
+  readonly addr: string;
   readonly port: number;
   readonly child: ChildProcess;
   readonly pid: number;
@@ -63,19 +83,23 @@ export interface Uas {
   stop(): Promise<Row | undefined>;
 }
 
-export async function startUas(dir: string, tag: string, guardS: number): Promise<Uas> {
-  const port = await freeUdpPortOn(UAS_ADDR);
-  const mediaPort = await freeUdpPortOn(UAS_ADDR);
+export async function startUas(
+  dir: string,
+  tag: string,
+  guardS: number,
+  place: SippPlace = { addr: UAS_ADDR },
+): Promise<Uas> {
+  const [port, mediaPort] = await portsAt(place);
   const csv = join(dir, `${tag}-uas.csv`);
   const argv = [
     '-sf',
     join(HERE, 'sipp', 'call-uas.xml'),
     '-i',
-    UAS_ADDR,
+    place.addr,
     '-p',
     String(port),
     '-mi',
-    UAS_ADDR,
+    place.addr,
     '-mp',
     String(mediaPort),
     '-nostdin',
@@ -94,12 +118,13 @@ export async function startUas(dir: string, tag: string, guardS: number): Promis
     '-max_log_size',
     '2000000',
   ];
-  const child = spawnSipp(argv, dir, `${tag}-uas.out`);
+  const child = spawnSipp(place, argv, dir, `${tag}-uas.out`);
   // SIPp binds its socket within a few ms; give it a moment so the first INVITE finds it
   await sleep(300);
   if (child.exitCode !== null || child.signalCode !== null)
     throw new Error(`SIPp UAS exited at start (see ${dir}/${tag}-uas.out)`);
   return {
+    addr: place.addr,
     port,
     child,
     pid: child.pid!,
@@ -118,13 +143,19 @@ export async function startUas(dir: string, tag: string, guardS: number): Promis
 }
 
 // ---------------------------------------------------------------- UAC
-export type { Period } from '../lib/sipp-watch.js';
+export type { Period } from './sipp-watch.js';
 
 export interface UacSetup {
-  /** The proxy's inside port on 127.0.0.1 (every datagram of the UAC goes there). */
+  /** The proxy's inside port (every datagram of the UAC goes there). */
   readonly proxyPort: number;
-  /** Where the calls are for: `sip:service@127.0.0.3:<uasPort>`. */
+  /** The proxy's inside address (default 127.0.0.1). */
+  readonly proxyAddr?: string;
+  /** Where the calls are for: `sip:service@<uasAddr>:<uasPort>`. */
   readonly uasPort: number;
+  /** Default 127.0.0.3. */
+  readonly uasAddr?: string;
+  /** Where the UAC runs (default 127.0.0.1 here). */
+  readonly place?: SippPlace;
   readonly dir: string;
   readonly tag: string;
 }
@@ -150,22 +181,23 @@ export interface UacResult extends WatchResult {
 export async function runUac(s: UacSetup, o: UacOptions): Promise<UacResult> {
   const csv = join(s.dir, `${s.tag}.csv`);
   const errorFile = join(s.dir, `${s.tag}_errors.log`);
-  const mediaPort = await freeUdpPortOn(LO);
+  const place = s.place ?? { addr: LO };
+  const [port, mediaPort] = await portsAt(place);
   const argv = [
-    `${LO}:${s.proxyPort}`,
+    `${s.proxyAddr ?? LO}:${s.proxyPort}`,
     '-sf',
     join(HERE, 'sipp', 'call-uac.xml'),
     '-s',
     'service',
     '-key',
     'uas_target',
-    `${UAS_ADDR}:${s.uasPort}`,
+    `${s.uasAddr ?? UAS_ADDR}:${s.uasPort}`,
     '-i',
-    LO,
+    place.addr,
     '-p',
-    String(await freeUdpPortOn(LO)),
+    String(port),
     '-mi',
-    LO,
+    place.addr,
     '-mp',
     String(mediaPort),
     '-r',
@@ -193,9 +225,10 @@ export async function runUac(s: UacSetup, o: UacOptions): Promise<UacResult> {
     const limit = Math.min(Math.max(2000, 2 * o.rate), 20_000);
     argv.push('-m', String(o.total), '-l', String(limit), '-timeout', `${o.guardS}s`);
   }
-  const child = spawnSipp(argv, s.dir, `${s.tag}.out`);
+  const child = spawnSipp(place, argv, s.dir, `${s.tag}.out`);
   const watched = await watchSipp(child, csv, { ...o, maxFailedShare: 0.001 });
-  return { argv: [SIPP, ...argv], ...watched, errorFile };
+  const prefix = place.ns === undefined ? [] : ['ip', 'netns', 'exec', place.ns];
+  return { argv: [...prefix, SIPP, ...argv], ...watched, errorFile };
 }
 
 /**
