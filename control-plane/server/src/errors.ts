@@ -5,7 +5,9 @@ export type DomainErrorCode =
   | 'unauthenticated'
   | 'invalid-credentials'
   | 'conflict'
-  | 'invalid-input';
+  | 'invalid-input'
+  /** Too many attempts (sign-in throttling); the response carries `Retry-After`. */
+  | 'rate-limited';
 
 /** A failure the caller can act on, identified by `code` (never by message text). */
 export class DomainError extends Error {

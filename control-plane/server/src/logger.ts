@@ -1,17 +1,21 @@
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger };
 
-/** Creates the process logger (structured JSON to stdout). Only the composition root calls this. */
-export function createLogger(level: string): Logger {
-  return pino({
+/**
+ * Creates the process logger (structured JSON to stdout, or to `destination` in tests).
+ * Only the composition root calls this.
+ */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { svc: 'control-plane' },
     redact: {
       paths: ['password', '*.password', 'token', '*.token', 'enrollmentToken'],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination === undefined ? pino(options) : pino(options, destination);
 }
 
 /** A logger that drops everything (tests). */

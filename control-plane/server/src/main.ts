@@ -31,6 +31,9 @@ async function main(): Promise<void> {
       admin: { email: env.SIPWALL_ADMIN_EMAIL, password: env.SIPWALL_ADMIN_PASSWORD },
       dataDir,
       secureCookies: env.SIPWALL_SECURE_COOKIES,
+      publicUrl: env.SIPWALL_PUBLIC_URL,
+      trustedProxies: env.SIPWALL_TRUSTED_PROXIES,
+      maxBodyBytes: env.SIPWALL_MAX_BODY_BYTES,
       logger,
     });
   } catch (e) {

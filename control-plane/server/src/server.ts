@@ -12,7 +12,9 @@ import { StartError } from './errors.js';
 import { type Bridge, startBridge } from './ingest/bridge.js';
 import { DynsecClient, dynsecProvisioner, noopProvisioner } from './ingest/dynsec.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from './ingest/embedded-broker.js';
+import { TrustedProxies } from './http/client.js';
 import { type Logger, redactUrl } from './logger.js';
+import { SignInThrottle, type SignInThrottleOptions } from './security/sign-in-throttle.js';
 import type { ApiDeps } from './trpc/context.js';
 
 /** Everything `startControlPlane` needs; main.ts builds it from the environment. */
@@ -31,7 +33,16 @@ export interface ControlPlaneOptions {
   /** Where `initial-admin.txt` goes on first start; null: nowhere (tests). */
   dataDir: string | null;
   dashboardDir?: string | undefined;
+  /** Always mark the session cookie `Secure` (`SIPWALL_SECURE_COOKIES`); it is also set per request over HTTPS. */
   secureCookies?: boolean;
+  /** Where browsers reach the dashboard (`SIPWALL_PUBLIC_URL`): the only accepted `Origin` of mutations. */
+  publicUrl?: string | undefined;
+  /** Proxies whose `X-Forwarded-For/-Proto/-Host` are believed (`SIPWALL_TRUSTED_PROXIES`). */
+  trustedProxies?: readonly string[] | undefined;
+  /** Largest request body on any route, bytes (`SIPWALL_MAX_BODY_BYTES`, default 1 MiB). */
+  maxBodyBytes?: number | undefined;
+  /** Sign-in throttle limits (defaults in security/sign-in-throttle.ts). */
+  signInThrottle?: Partial<SignInThrottleOptions> | undefined;
   logger: Logger;
   clock?: Clock;
 }
@@ -170,6 +181,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       clock,
       publisher: bridge,
       secureCookies: opts.secureCookies ?? false,
+      signInThrottle: new SignInThrottle(() => clock().getTime(), opts.signInThrottle),
+      logger,
     };
     const app = createApp({
       api,
@@ -180,6 +193,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       }),
       logger,
       dashboardDir: opts.dashboardDir,
+      maxBodyBytes: opts.maxBodyBytes,
+      publicUrl: opts.publicUrl === undefined ? null : new URL(opts.publicUrl),
+      trustedProxies: new TrustedProxies(opts.trustedProxies ?? []),
     });
 
     const server = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host });

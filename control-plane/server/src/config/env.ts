@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { trustedProxyEntryProblem } from '../http/client.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const optionalString = z
@@ -32,6 +33,36 @@ export const EnvSchema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
+  /** Where browsers reach the dashboard, e.g. `https://fw.example.com`; mutations from other origins are refused. */
+  SIPWALL_PUBLIC_URL: optionalString.pipe(
+    z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      .refine((u) => new URL(u).pathname === '/', 'must be an origin (no path)')
+      .optional(),
+  ),
+  /** Comma-separated addresses/CIDR blocks (or `loopback`) of reverse proxies whose X-Forwarded-* are believed. */
+  SIPWALL_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    )
+    .superRefine((entries, ctx) => {
+      for (const e of entries) {
+        const problem = trustedProxyEntryProblem(e);
+        if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+      }
+    }),
+  /** Largest request body on any route, in bytes. */
+  SIPWALL_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Env = z.infer<typeof EnvSchema>;

@@ -1,4 +1,7 @@
 import type { Database } from '../db/client.js';
+import type { ClientFacts } from '../http/client.js';
+import type { Logger } from '../logger.js';
+import type { SignInThrottle } from '../security/sign-in-throttle.js';
 import type { OperatorView } from '../db/queries/operators.js';
 import { findSessionOperator } from '../db/queries/sessions.js';
 import type { Clock, DesiredPublisher } from '../domain/ports.js';
@@ -12,9 +15,25 @@ export interface ApiDeps {
   db: Database;
   clock: Clock;
   publisher: DesiredPublisher;
-  /** Adds `Secure` to the session cookie (behind HTTPS). */
+  /** Always adds `Secure` to the session cookie (`SIPWALL_SECURE_COOKIES`); see `RequestFacts.secure`. */
   secureCookies: boolean;
+  signInThrottle: SignInThrottle;
+  logger: Logger;
 }
+
+/** What the HTTP layer established about one request (app.ts). */
+export interface RequestFacts extends ClientFacts {
+  /** The browser reached us over HTTPS: a trusted proxy said so, or the public URL is https. */
+  secure: boolean;
+}
+
+/** For in-process callers (tests, scripts): no socket, no proxy. */
+export const IN_PROCESS_REQUEST: RequestFacts = {
+  ip: 'in-process',
+  proto: 'http',
+  host: null,
+  secure: false,
+};
 
 /** Per-request tRPC context. */
 export interface Context extends ApiDeps {
@@ -22,6 +41,7 @@ export interface Context extends ApiDeps {
   sessionTokenHash: string | null;
   /** Response headers of the current request (Set-Cookie goes here). */
   resHeaders: Headers;
+  request: RequestFacts;
 }
 
 /** Reads one cookie from a Cookie header. */
@@ -40,11 +60,12 @@ export async function createContext(
   deps: ApiDeps,
   req: { headers: Headers },
   resHeaders: Headers = new Headers(),
+  request: RequestFacts = IN_PROCESS_REQUEST,
 ): Promise<Context> {
   const token = readCookie(req.headers.get('cookie'), SESSION_COOKIE);
   const sessionTokenHash = token ? hashToken(token) : null;
   const operator = sessionTokenHash
     ? await findSessionOperator(deps.db, { tokenHash: sessionTokenHash, now: deps.clock() })
     : null;
-  return { ...deps, operator, sessionTokenHash: operator ? sessionTokenHash : null, resHeaders };
+  return { ...deps, operator, sessionTokenHash: operator ? sessionTokenHash : null, resHeaders, request };
 }

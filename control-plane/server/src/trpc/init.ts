@@ -3,6 +3,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import { DomainError, type DomainErrorCode } from '../errors.js';
 import type { Context } from './context.js';
+import { errorIdOf } from './error-id.js';
 
 type TrpcCode = TRPCError['code'];
 
@@ -14,18 +15,28 @@ const DOMAIN_TO_TRPC: Record<DomainErrorCode, TrpcCode> = {
   'invalid-credentials': 'UNAUTHORIZED',
   conflict: 'CONFLICT',
   'invalid-input': 'BAD_REQUEST',
+  'rate-limited': 'TOO_MANY_REQUESTS',
 };
+
+/** What a client sees of an internal error: never database text, parameters or stacks. */
+export const INTERNAL_ERROR_MESSAGE = 'internal error';
 
 const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error }) {
     const cause = error.cause;
+    // Unexpected failures (a database error, a bug) keep their text server-side: the client gets a
+    // generic message and an id that app.ts logs with the full error.
+    const internal = error.code === 'INTERNAL_SERVER_ERROR';
+    const errorId = internal ? errorIdOf(error) : null;
     return {
       ...shape,
+      message: internal ? `${INTERNAL_ERROR_MESSAGE} (id ${errorId})` : shape.message,
       data: {
         ...shape.data,
         // Zod input errors flattened to `{path, message}`; clients match on `path`.
         issues: cause instanceof ZodError ? toFieldIssues(cause) : null,
         domainCode: cause instanceof DomainError ? cause.code : null,
+        errorId,
         // Never ship stack traces.
         stack: undefined,
       },

@@ -1,5 +1,12 @@
+import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import { auditLog } from '../schema/index.js';
+
+/** Audit actions that are security events (target: the account's email, lowercased). */
+export const SECURITY_ACTIONS = {
+  signInFailed: 'auth.sign-in-failed',
+  signInThrottled: 'auth.sign-in-throttled',
+} as const;
 
 /** Appends one audit entry. */
 export async function appendAudit(
@@ -13,4 +20,19 @@ export async function appendAudit(
   },
 ): Promise<void> {
   await db.insert(auditLog).values({ ...params, detail: params.detail ?? {} });
+}
+
+/** Security events about one account (by email), newest first. */
+export async function listSecurityEvents(db: Database, params: { email: string; limit: number }) {
+  return db
+    .select({ action: auditLog.action, detail: auditLog.detail, at: auditLog.at })
+    .from(auditLog)
+    .where(
+      and(
+        eq(auditLog.target, params.email.toLowerCase()),
+        inArray(auditLog.action, Object.values(SECURITY_ACTIONS)),
+      ),
+    )
+    .orderBy(desc(auditLog.at), desc(auditLog.id))
+    .limit(params.limit);
 }

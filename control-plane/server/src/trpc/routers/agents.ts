@@ -6,7 +6,7 @@ import { requireAccess } from '../../domain/access.js';
 import { createAgentWithToken, loadAgentFor, pushDesiredState } from '../../domain/agents.js';
 import { authedProcedure, router } from '../init.js';
 import { toWire } from '../wire.js';
-import { AgentIdSchema, NameSchema } from './inputs.js';
+import { AgentIdSchema, NameSchema, plainTextOnly } from './inputs.js';
 
 export const agentsRouter = router({
   list: authedProcedure.input(z.object({ organizationId: z.uuid() })).query(async ({ ctx, input }) => {
@@ -33,12 +33,14 @@ export const agentsRouter = router({
     ),
   pushDesired: authedProcedure
     .input(
-      z.object({
-        agentId: AgentIdSchema,
-        config: ManagedConfigSchema,
-        users: z.array(SipUserSchema),
-        policies: PoliciesSchema,
-      }),
+      plainTextOnly(
+        z.object({
+          agentId: AgentIdSchema,
+          config: ManagedConfigSchema,
+          users: z.array(SipUserSchema),
+          policies: PoliciesSchema,
+        }),
+      ),
     )
     .mutation(({ ctx, input }) =>
       pushDesiredState(
