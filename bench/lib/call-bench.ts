@@ -16,7 +16,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { agentNodeFlags } from '../../agent/bin/node-flags.js';
-import { CpuWindow, log, stopChild, udpRcvbufErrors } from '../register/procs.js';
+import {
+  CpuWindow,
+  childrenOf,
+  commOf,
+  log,
+  parentOf,
+  stopChild,
+  udpRcvbufErrors,
+} from '../register/procs.js';
 import { generationTime, num, sippTime } from '../register/sipp.js';
 import {
   firstError,
@@ -57,6 +65,51 @@ export interface ServerHandle {
   killNow(): void;
 }
 
+/**
+ * The handle of a started, answering Kamailio (`child` = its main process): its CPU is the main
+ * process's and its forked workers', recorded now; `also` are more processes that belong to it (an
+ * rtpengine), stopped after it. Workers normally exit with the main process; any left over (still a
+ * child or orphan of it, still kamailio) is killed one recorded PID at a time.
+ */
+export function kamailioHandle(
+  port: number,
+  child: ChildProcess,
+  o: { addr?: string; also?: readonly ChildProcess[]; afterStop?: () => Promise<void> } = {},
+): ServerHandle {
+  const mainPid = child.pid!;
+  const workers = childrenOf(mainPid).map((pid) => ({ pid, comm: commOf(pid) }));
+  const also = o.also ?? [];
+  const killWorkers = () => {
+    for (const w of workers) {
+      const pp = parentOf(w.pid);
+      if ((pp === mainPid || pp === 1) && commOf(w.pid) === w.comm) {
+        try {
+          process.kill(w.pid, 'SIGKILL');
+        } catch {}
+      }
+    }
+  };
+  const gone = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
+  return {
+    kind: 'kamailio',
+    ...(o.addr === undefined ? {} : { addr: o.addr }),
+    port,
+    child,
+    pids: () => [mainPid, ...workers.map((w) => w.pid), ...also.map((c) => c.pid!)],
+    async stop() {
+      await stopChild(child, 10_000);
+      killWorkers();
+      for (const c of also) await stopChild(c, 5000);
+      await o.afterStop?.();
+    },
+    killNow() {
+      if (!gone(child)) child.kill('SIGKILL');
+      killWorkers();
+      for (const c of also) if (!gone(c)) c.kill('SIGKILL');
+    },
+  };
+}
+
 /** What a call bench's server starters get: its options, work dir, and where to note commands. */
 export interface CallBenchContext {
   readonly work: string;
@@ -85,6 +138,8 @@ export interface CallBenchDef {
   readonly peerKey: string;
   readonly ramp: Record<Kind, RampSpec>;
   readonly defaultBudgetSec: number;
+  /** Default of --rounds (3). */
+  readonly defaultRounds?: number;
   /** One line: where UAC, servers and UAS are. */
   readonly topology: string;
   /** Why the bench cannot run here (missing binaries, no root), or undefined. */
@@ -106,7 +161,7 @@ export interface CallBenchDef {
 export async function runCallBench(def: CallBenchDef): Promise<void> {
   const { values: args } = parseArgs({
     options: {
-      rounds: { type: 'string', default: '3' },
+      rounds: { type: 'string', default: String(def.defaultRounds ?? 3) },
       parts: { type: 'string', default: 'kamailio,agent' },
       'confirm-sec': { type: 'string', default: '10' },
       tries: { type: 'string', default: '3' },

@@ -27,18 +27,15 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CallBenchContext, runCallBench, type ServerHandle, versionLine } from '../lib/call-bench.js';
-import { UAS_ADDR } from '../lib/sipp-call.js';
 import {
-  childrenOf,
-  commOf,
-  freeTcpPort,
-  freeUdpPort,
-  parentOf,
-  sleep,
-  stopChild,
-  waitSipReady,
-} from '../register/procs.js';
+  type CallBenchContext,
+  kamailioHandle,
+  runCallBench,
+  type ServerHandle,
+  versionLine,
+} from '../lib/call-bench.js';
+import { UAS_ADDR } from '../lib/sipp-call.js';
+import { freeTcpPort, freeUdpPort, sleep, stopChild, waitSipReady } from '../register/procs.js';
 import { SIPP } from '../register/sipp.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -85,35 +82,7 @@ async function startKamailio(tag: string, ctx: CallBenchContext): Promise<Server
     throw new Error(`kamailio did not answer OPTIONS (see ${WORK}/kamailio-${tag}.log)`);
   }
   await sleep(300);
-  const mainPid = child.pid!;
-  const workers = childrenOf(mainPid).map((pid) => ({ pid, comm: commOf(pid) }));
-  // workers normally exit with the main process; any left over (still a child or orphan of it,
-  // still kamailio) is killed one recorded PID at a time
-  const killWorkers = () => {
-    for (const w of workers) {
-      const pp = parentOf(w.pid);
-      if ((pp === mainPid || pp === 1) && commOf(w.pid) === w.comm) {
-        try {
-          process.kill(w.pid, 'SIGKILL');
-        } catch {}
-      }
-    }
-  };
-  const handle: ServerHandle = {
-    kind: 'kamailio',
-    port,
-    child,
-    pids: () => [mainPid, ...workers.map((w) => w.pid)],
-    async stop() {
-      await stopChild(child, 10_000);
-      killWorkers();
-    },
-    killNow() {
-      if (!exited(child)) child.kill('SIGKILL');
-      killWorkers();
-    },
-  };
-  return handle;
+  return kamailioHandle(port, child);
 }
 
 async function startAgent(tag: string, ctx: CallBenchContext): Promise<ServerHandle> {
