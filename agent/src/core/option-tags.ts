@@ -47,12 +47,19 @@ export function unsupportedOptionTags(
  * agent as UAS) or `Proxy-Require` (the agent as proxy) names a tag outside `AGENT_OPTION_TAGS`;
  * `undefined` when there is none. One answer for the core and the proxy.
  */
+/**
+ * Option-tags the agent understands as a proxy (`Proxy-Require`, RFC 3261 §16.3 item 4): the
+ * agent's own plus `timer` (RFC 4028 §8: the proxy takes part in session timers).
+ */
+export const PROXY_OPTION_TAGS: ReadonlySet<string> = new Set([...AGENT_OPTION_TAGS, 'timer']);
+
 export function badExtensionResponse(
   request: SipRequest,
   header: 'require' | 'proxy-require',
   toTag: () => string,
+  supported: ReadonlySet<string> = AGENT_OPTION_TAGS,
 ): SipResponse | undefined {
-  const unsupported = unsupportedOptionTags(request, header, AGENT_OPTION_TAGS);
+  const unsupported = unsupportedOptionTags(request, header, supported);
   if (unsupported.length === 0) return undefined;
   return createResponse(request, 420, 'Bad Extension', {
     toTag: toTag(),

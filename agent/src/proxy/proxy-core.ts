@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { SecurityEvent } from '../auth/security-event.js';
 import type { Myself } from '../core/myself.js';
-import { badExtensionResponse } from '../core/option-tags.js';
+import { badExtensionResponse, PROXY_OPTION_TAGS } from '../core/option-tags.js';
 import { KNOWN_METHODS, type RequestHandler } from '../core/request-handlers.js';
 import type { SipStack } from '../core/sip-stack.js';
 import type { Binding } from '../registrar/binding.js';
@@ -16,7 +16,7 @@ import type { NameAddr, SipMessage, SipRequest, SipResponse, SipUri } from '../s
 import { editHeaders, replaceHeaderValues, shellOf } from '../sip/edit.js';
 import type { InboundContext } from '../transport/channels.js';
 import type { ServerTransaction, SyntheticCause } from '../transaction/types.js';
-import type { TransportProtocol } from '../transport/types.js';
+import type { Transport, TransportProtocol } from '../transport/types.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { type AdmissionLimits, CallAdmission } from './admission.js';
 import { type BodyPolicy, checkBody } from './body-policy.js';
@@ -38,6 +38,14 @@ import { identityMedia, type MediaBridge } from './media-bridge.js';
 import { planLookup, RESOLVE_FAILURE_STATUS, type ResolveResult, type Target } from './resolve/index.js';
 import { decideRoute, type ForwardTarget, type RouteContext } from './route.js';
 import type { Sealer } from './seal.js';
+import { byeFrom, type DialogView, SessionExpiry } from './session-expiry.js';
+import {
+  type SessionTimerPolicy,
+  type SessionTimerRequestInfo,
+  onRequest as sessionTimerRequest,
+  onResponse as sessionTimerResponse,
+} from './session-timer.js';
+import { sessionTimerKey } from './session-timer-table.js';
 
 /** The proxy's settings, compiled from config and policies (see `proxy-settings.ts`). */
 export interface ProxySettings {
@@ -49,6 +57,8 @@ export interface ProxySettings {
   readonly strip: readonly string[];
   readonly admission: AdmissionLimits;
   readonly body: BodyPolicy;
+  /** RFC 4028 session timers on INVITE/UPDATE (see `session-timer.ts`, `session-expiry.ts`). */
+  readonly sessionTimer: SessionTimerPolicy;
 }
 
 /** Outcome of the caller check for a request from the inside (the registrar's digest authentication). */
@@ -117,6 +127,8 @@ interface OutgoingSpec {
   readonly branch: string;
   /** Stateless forward: the Via stack to seal into the agent's Via when it is hidden (§16.11). */
   readonly stash?: readonly string[];
+  /** Further header edits (session timer), applied first: later edits of the same header win. */
+  readonly extra?: readonly HeaderSet[];
 }
 
 /** The proxy's state for one forwarded request (RFC 3261 §16 "response context"). */
@@ -141,6 +153,9 @@ interface ProxyTx {
   call: Call | undefined;
   /** Record-Route this request (it may create a dialog). */
   readonly recordRoute: boolean;
+  /** Session timer (RFC 4028): what the request was forwarded with, and the edits for that. */
+  readonly timer: SessionTimerRequestInfo | undefined;
+  readonly timerEdits: readonly HeaderSet[];
 }
 
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
@@ -167,7 +182,10 @@ export class SipProxy {
     strayResponsesDropped: 0,
     statelessForwarded: 0,
     callsRefused: 0,
+    sessionsExpired: 0,
   };
+  /** Session timers of calls through the agent and the teardown of those not refreshed. */
+  private readonly expiry: SessionExpiry;
 
   constructor(private readonly deps: ProxyDeps) {
     this.admission = new CallAdmission(deps.settings().admission);
@@ -179,6 +197,7 @@ export class SipProxy {
         onAnswered: (c) => events?.onAnswered(c),
         onEnded: (c) => {
           this.admission.release(c.users);
+          if (c.toTag !== undefined) this.expiry.end(sessionTimerKey(c.callId, c.fromTag, c.toTag));
           this.media.onCallEnded(c.callId, c.fromTag);
           events?.onEnded(c);
         },
@@ -186,6 +205,12 @@ export class SipProxy {
       CALL_LIFETIME_MS,
     );
     this.sweep = deps.clock.setTimeout(() => this.sweepCalls(), 60_000);
+    this.expiry = new SessionExpiry(deps.clock, (key, views) => this.onSessionExpired(key, views));
+  }
+
+  /** Dialogs with a running session timer. */
+  get sessionTimers(): number {
+    return this.expiry.size;
   }
 
   /** Registers the proxy's handlers on the stack. */
@@ -205,6 +230,7 @@ export class SipProxy {
 
   stop(): void {
     this.deps.clock.clearTimeout(this.sweep);
+    this.expiry.clear();
     for (const ptx of this.byServer.values()) this.clearTimers(ptx);
   }
 
@@ -239,7 +265,12 @@ export class SipProxy {
       return;
     }
     // §16.3 step 5: Proxy-Require names extensions this proxy must understand.
-    const refusal = badExtensionResponse(request, 'proxy-require', () => this.deps.stack.ids.tag());
+    const refusal = badExtensionResponse(
+      request,
+      'proxy-require',
+      () => this.deps.stack.ids.tag(),
+      PROXY_OPTION_TAGS,
+    );
     if (refusal !== undefined) {
       this.counters.rejected++;
       tx.respond(refusal);
@@ -286,10 +317,32 @@ export class SipProxy {
       caller = check.user;
     }
     const routed = this.consumeCredentials(decision.request);
-    if (request.method === 'BYE') this.endCallFor(routed, 200);
+    if (request.method === 'BYE') {
+      this.expiry.end(sessionTimerKey(routed.callId, routed.from.tag ?? '', routed.to.tag ?? ''));
+      this.endCallFor(routed, 200);
+    }
     if (this.deps.settings().statelessMethods.has(request.method)) {
       this.forwardStateless(routed, decision.targets[0]!, arrival, source, tx, hash);
       return;
+    }
+    // RFC 4028 §8.1: a Session-Expires below our Min-SE is refused (422), else it is raised,
+    // inserted or left as it is; the 2xx then says what to track.
+    let timer: SessionTimerRequestInfo | undefined;
+    let timerEdits: readonly HeaderSet[] = [];
+    if (request.method === 'INVITE' || request.method === 'UPDATE') {
+      const st = sessionTimerRequest(routed, this.deps.settings().sessionTimer);
+      if (st.kind === 'reject') {
+        this.counters.rejected++;
+        tx.respond(
+          createResponse(request, st.status, st.reason, {
+            toTag: this.deps.stack.ids.tag(),
+            headers: st.headers,
+          }),
+        );
+        return;
+      }
+      timer = st.info;
+      timerEdits = st.edits;
     }
     const ptx: ProxyTx = {
       server: tx,
@@ -304,6 +357,8 @@ export class SipProxy {
       cancelTimer: undefined,
       call: undefined,
       recordRoute: newDialog && DIALOG_CREATING.has(request.method),
+      timer,
+      timerEdits,
     };
     if (request.method === 'INVITE' && newDialog) {
       const users = [caller ?? this.callerAor(request, arrival), decision.calleeAor].filter(
@@ -456,6 +511,7 @@ export class SipProxy {
       source: ptx.source,
       recordRoute: ptx.recordRoute,
       branch: branchFor(ptx.hash, this.deps.stack.ids.branch()),
+      extra: ptx.timerEdits,
     });
     const media = this.withMedia(req, ptx.arrival, out, ptx.routed.callId);
     if (typeof media === 'number') {
@@ -491,7 +547,7 @@ export class SipProxy {
    */
   private outgoing(m: OutgoingSpec): SipRequest {
     const { routed, requestUri, arrival, out, hop, source, recordRoute } = m;
-    const set: HeaderSet[] = [];
+    const set: HeaderSet[] = m.extra === undefined ? [] : [...m.extra];
     const prepend: [string, string][] = [];
     const hiding = this.hideOptions(arrival, out, hop.protocol);
     let via = this.viaFor(out, hop.protocol, m.branch);
@@ -697,6 +753,12 @@ export class SipProxy {
     if (hiding !== undefined) set.push(...hideEdits(response, hop ?? ptx.source, hiding));
     set.push({ name: 'Via', values: ptx.original.via.map((v) => v.raw) });
     if (down.name !== up.name) set.push(...identityEdits(response, ptx.original));
+    // RFC 4028 §8.2: a 2xx says whether (and for how long) the session is timed.
+    const timer =
+      ptx.timer !== undefined && response.status < 300 && response.status >= 200
+        ? sessionTimerResponse(response, ptx.timer)
+        : undefined;
+    if (timer?.kind === 'track') set.push(...timer.edits);
     const r = editHeaders(response, { set: lastWins(set) });
     const media = this.withMedia(r, down, up, ptx.routed.callId);
     if (typeof media === 'number') {
@@ -704,6 +766,83 @@ export class SipProxy {
       return;
     }
     ptx.server.respond(media);
+    if (timer === undefined || timer.kind === 'ignore') return;
+    const key = sessionTimerKey(ptx.routed.callId, ptx.routed.from.tag ?? '', response.to.tag ?? '');
+    if (timer.kind === 'none') {
+      this.expiry.end(key);
+      return;
+    }
+    const views = ptx.recordRoute ? this.dialogViews(ptx, branch, response, media) : undefined;
+    this.expiry.track(key, timer.intervalSec, views);
+  }
+
+  /**
+   * Both parties' views of the dialog a 2xx to an initial INVITE established, as the proxy
+   * forwarded it (for the BYEs of a session that expires): the caller got `upstream`, the callee
+   * the INVITE `branch.sent` and answered with `downstream`.
+   */
+  private dialogViews(
+    ptx: ProxyTx,
+    branch: Branch,
+    downstream: SipResponse,
+    upstream: SipResponse,
+  ): readonly [DialogView, DialogView] | undefined {
+    const invite = branch.sent;
+    const hop = branch.sentTo?.hop;
+    const out = branch.sentTo?.out;
+    const calleeTarget = firstContact(upstream);
+    const callerTarget = invite === undefined ? undefined : firstContact(invite);
+    if (invite === undefined || hop === undefined || out === undefined) return undefined;
+    if (calleeTarget === undefined || callerTarget === undefined) return undefined;
+    const upRoutes = getRecordRoutes(upstream);
+    const downRoutes = getRecordRoutes(invite);
+    const caller: DialogView = {
+      interfaceName: ptx.arrival.name,
+      source: ptx.source,
+      requestUri: calleeTarget,
+      routes: (upRoutes.ok ? upRoutes.value : []).map((r) => r.raw).reverse(),
+      from: ptx.original.from.raw,
+      to: upstream.to.raw,
+      callId: ptx.original.callId,
+      cseq: ptx.original.cseq.seq,
+    };
+    const callee: DialogView = {
+      interfaceName: out.name,
+      source: { protocol: hop.protocol, address: hop.address, port: hop.port },
+      requestUri: callerTarget,
+      routes: (downRoutes.ok ? downRoutes.value : []).map((r) => r.raw),
+      from: downstream.to.raw,
+      to: invite.from.raw,
+      callId: invite.callId,
+      cseq: 0,
+    };
+    return [caller, callee];
+  }
+
+  /**
+   * RFC 4028: nobody refreshed the session in time. Each party gets the BYE the other would have
+   * sent, through the proxy's own forwarding (hiding and NAT rewriting as for any BYE); the first
+   * BYE ends the call in the call table, which closes its media.
+   */
+  private onSessionExpired(key: string, views: readonly [DialogView, DialogView] | undefined): void {
+    this.counters.sessionsExpired++;
+    this.deps.logger.info(
+      { dialog: key, byes: views === undefined ? 0 : 2 },
+      'session expired: call torn down',
+    );
+    if (views === undefined) return;
+    for (const view of views) {
+      const parsed = parseMessage(byeFrom(view));
+      if (!parsed.ok || parsed.value.kind !== 'request') continue;
+      const bye = parsed.value;
+      const transport = internalTransport(view);
+      this.onRequest(
+        bye,
+        answerSink(bye),
+        { source: { address: view.source.address, port: view.source.port }, transport },
+        {},
+      );
+    }
   }
 
   private cancelOthers(ptx: ProxyTx, except: Branch): void {
@@ -1007,4 +1146,51 @@ function numericHop(uri: SipUri): Hop | undefined {
 /** An RFC 3263 target as a hop. */
 function hopOf(t: Target): Hop {
   return { protocol: t.transport, address: t.address, port: t.port };
+}
+
+/** The URI of a message's first Contact (the remote target it names), if any. */
+function firstContact(m: SipMessage): string | undefined {
+  for (const value of getHeaders(m, 'contact')) {
+    const na = parseNameAddr(value.split(',')[0]!.trim());
+    if (na !== undefined) return na.uri.raw;
+  }
+  return undefined;
+}
+
+/**
+ * The inbound side of a request the agent makes up as one party's (the BYEs of an expired
+ * session): it "arrived" on the party's interface and transport; nothing is ever sent through it.
+ */
+function internalTransport(view: DialogView): Transport {
+  return {
+    protocol: view.source.protocol,
+    interfaceName: view.interfaceName,
+    local: { address: view.source.address, port: view.source.port },
+    reliable: view.source.protocol !== 'udp',
+    send: () => Promise.reject(new Error('internal origin: nothing is sent on it')),
+    close: async () => {},
+  };
+}
+
+/** A server transaction for a request the agent made up: its answer goes nowhere. */
+function answerSink(request: SipRequest): ServerTransaction {
+  let status = 0;
+  let toTag: string | undefined;
+  return {
+    kind: 'server-non-invite',
+    request,
+    get state() {
+      return status >= 200 ? ('completed' as const) : ('trying' as const);
+    },
+    get lastStatus() {
+      return status;
+    },
+    get lastToTag() {
+      return toTag;
+    },
+    respond(r: SipResponse) {
+      status = r.status;
+      toTag = r.to.tag;
+    },
+  };
 }

@@ -15,6 +15,11 @@ export function compileProxySettings(config: AgentConfig): ProxySettings {
     hide: th.enabled,
     strip: th.stripHeaders.map((h) => (h.endsWith('*') ? h.toLowerCase() : headerKey(h))),
     admission: config.policies.callAdmission,
+    sessionTimer: {
+      enabled: config.policies.sessionTimer.enabled,
+      minSe: config.policies.sessionTimer.minSec,
+      defaultSessionExpires: config.policies.sessionTimer.defaultSessionExpiresSec,
+    },
     body: {
       allowedTypes: new Set(config.policies.allowedBodyTypes.map((t) => t.trim().toLowerCase())),
       maxMediaStreams: config.policies.maxMediaStreamsPerSession,

@@ -78,6 +78,7 @@ function harness(
     hide: true,
     strip: ['user-agent'],
     body: { allowedTypes: new Set(), maxMediaStreams: 4 },
+    sessionTimer: { enabled: true, minSe: 90, defaultSessionExpires: 1800 },
     admission: {
       maxConcurrentCallsPerUser: 5,
       maxCallAttemptsPerSecPerUser: 5,
@@ -440,5 +441,130 @@ describe('SipProxy: foreign targets, failover, hiding', () => {
     expect(loose.forwarded).toHaveLength(1);
     expect(loose.forwarded[0]!.response.via.map((v) => v.host)).toEqual(['192.168.77.10']);
     expect(loose.forwarded[0]!.interfaceName).toBe('inside');
+  });
+});
+
+describe('SipProxy: session timers (RFC 4028)', () => {
+  const timedInvite = (headers: [string, string][]) =>
+    anInvite({
+      requestUri: 'sip:alice@example.test',
+      via: ['SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bKcaller;rport=5060;received=198.51.100.7'],
+      from: '<sip:carol@far.example>;tag=c1',
+      to: '<sip:alice@example.test>',
+      callId: 'call-42@far.example',
+      contact: '<sip:carol@198.51.100.7:5060>',
+      headers,
+    });
+  /** alice's 2xx as a UAS sends it: her Contact, the Record-Route of the INVITE, a Session-Expires. */
+  const ok = (s: Sent, sessionExpires?: string) =>
+    s.user.onResponse(
+      createResponse(s.request, 200, 'OK', {
+        toTag: 'a1',
+        headers: [
+          ['Contact', '<sip:alice@192.168.77.10:5060>'],
+          ...s.request.headers
+            .filter((f) => f.key === 'record-route')
+            .map((f) => [f.name, f.value] as [string, string]),
+          ...(sessionExpires === undefined
+            ? []
+            : ([['Session-Expires', sessionExpires]] as [string, string][])),
+        ],
+      }),
+    );
+  const header = (m: SipRequest | SipResponse, key: string) => m.headers.find((f) => f.key === key)?.value;
+
+  it('refuses a Session-Expires below Min-SE with 422 and gives an INVITE without one the default', () => {
+    const h = harness({ bindings: 1 });
+    const tx = h.request(
+      timedInvite([
+        ['Supported', 'timer'],
+        ['Session-Expires', '60'],
+      ]),
+      'outside',
+      '198.51.100.7',
+    );
+    expect(tx.responses.map((r) => r.status)).toEqual([422]);
+    expect(header(tx.responses[0]!, 'min-se')).toBe('90');
+    expect(h.sent).toHaveLength(0);
+    h.request(timedInvite([]), 'outside', '198.51.100.7');
+    expect(header(h.sent[0]!.request, 'session-expires')).toBe('1800');
+  });
+
+  it('tears down a call nobody refreshes: a BYE to each party through the proxy, the call ended', () => {
+    const h = harness({ bindings: 1 });
+    const tx = h.request(
+      timedInvite([
+        ['Supported', 'timer'],
+        ['Session-Expires', '90'],
+      ]),
+      'outside',
+      '198.51.100.7',
+    );
+    const branch = h.sent[0]!;
+    ok(branch, '90;refresher=uac');
+    expect(tx.responses.map((r) => r.status)).toEqual([200]);
+    expect(header(tx.responses[0]!, 'session-expires')).toBe('90;refresher=uac');
+    expect(h.proxy.sessionTimers).toBe(1);
+    expect(h.proxy.callRows()).toHaveLength(1);
+
+    h.clock.advance(89_000);
+    expect(h.sent.filter((s) => s.request.method === 'BYE')).toEqual([]);
+    h.clock.advance(1_000);
+    const byes = h.sent.filter((s) => s.request.method === 'BYE');
+    expect(byes.map((b) => b.target.destination.address).sort()).toEqual(['192.168.77.10', '198.51.100.7']);
+    const toCarol = byes.find((b) => b.target.destination.address === '198.51.100.7')!.request;
+    const toAlice = byes.find((b) => b.target.destination.address === '192.168.77.10')!.request;
+    // Each as the other party would have sent it, in the form its receiver knows the dialog by.
+    expect(toCarol.requestUri.raw).toBe('sip:carol@198.51.100.7:5060');
+    expect(toCarol.callId).toBe('call-42@far.example');
+    expect([toCarol.from.tag, toCarol.to.tag]).toEqual(['a1', 'c1']);
+    expect(toAlice.requestUri.raw).toBe('sip:alice@192.168.77.10:5060');
+    expect(toAlice.callId).toBe(branch.request.callId);
+    expect([toAlice.from.tag, toAlice.to.tag]).toEqual(['c1', 'a1']);
+    expect(header(toAlice, 'reason')).toBe('SIP;cause=408;text="session expired"');
+    expect(h.proxy.counters.sessionsExpired).toBe(1);
+    expect(h.proxy.callRows()).toEqual([]);
+    expect(h.proxy.sessionTimers).toBe(0);
+  });
+
+  it('keeps a call whose session is refreshed, and forgets the timer at BYE', () => {
+    const h = harness({ bindings: 1 });
+    h.request(
+      timedInvite([
+        ['Supported', 'timer'],
+        ['Session-Expires', '90'],
+      ]),
+      'outside',
+      '198.51.100.7',
+    );
+    ok(h.sent[0]!, '90;refresher=uac');
+    // 30 simulated minutes of refreshes (re-INVITE from carol every 45 s, each answered 2xx).
+    for (let i = 0; i < 40; i++) {
+      h.clock.advance(45_000);
+      const before = h.sent.length;
+      h.request(
+        anInvite({
+          requestUri: 'sip:alice@192.168.77.1:5060',
+          via: [`SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bKre${i};rport=5060;received=198.51.100.7`],
+          from: '<sip:carol@far.example>;tag=c1',
+          to: '<sip:alice@example.test>;tag=a1',
+          callId: 'call-42@far.example',
+          cseq: 2 + i,
+          headers: [
+            ['Route', '<sip:203.0.113.1:5060;lr>'],
+            ['Supported', 'timer'],
+            ['Session-Expires', '90;refresher=uac'],
+          ],
+        }),
+        'outside',
+        '198.51.100.7',
+      );
+      const re = h.sent[before];
+      expect(re?.request.method).toBe('INVITE');
+      ok(re!, '90;refresher=uac');
+    }
+    expect(h.sent.filter((s) => s.request.method === 'BYE')).toEqual([]);
+    expect(h.proxy.sessionTimers).toBe(1);
+    expect(h.proxy.counters.sessionsExpired).toBe(0);
   });
 });

@@ -25,6 +25,24 @@ export const PoliciesSchema = z
       .default({ maxFailures: 10, windowSec: 60, blockSec: 900 }),
     maxMediaStreamsPerSession: z.number().int().min(1).max(64).default(4),
     /**
+     * RFC 4028 session timers on calls through the agent: INVITEs get a Session-Expires when they
+     * carry none (`defaultSessionExpiresSec`), a Session-Expires below `minSec` is refused with 422,
+     * and a call whose session is not refreshed in time is torn down (BYE to both parties, media
+     * closed) so a lost BYE never leaves a pinhole open for the rest of the day.
+     */
+    sessionTimer: z
+      .object({
+        enabled: z.boolean().default(true),
+        minSec: z.number().int().min(90).max(86_400).default(90),
+        defaultSessionExpiresSec: z.number().int().min(90).max(86_400).default(1800),
+      })
+      .strict()
+      .refine((t) => t.defaultSessionExpiresSec >= t.minSec, {
+        message: 'defaultSessionExpiresSec must not be below minSec',
+        path: ['defaultSessionExpiresSec'],
+      })
+      .default({ enabled: true, minSec: 90, defaultSessionExpiresSec: 1800 }),
+    /**
      * Topology hiding on the outside (RFC 3261 §16 plus the agent's own state): no inside Via,
      * Record-Route, Contact or address leaves the site; `stripHeaders` are removed from requests and
      * responses sent to the outside (a trailing `*` matches a prefix, e.g. `P-*`).
