@@ -33,4 +33,29 @@ describe('parseEnv', () => {
     const r = parseEnv({ DATABASE_URL: '', MQTT_URL: ' ', SIPWALL_ADMIN_PASSWORD: '' });
     expect(r.ok).toBe(true);
   });
+
+  it('reads the hardening settings', () => {
+    const r = parseEnv({
+      SIPWALL_PUBLIC_URL: 'https://fw.example.com',
+      SIPWALL_TRUSTED_PROXIES: '10.0.0.0/8, loopback',
+      SIPWALL_MAX_BODY_BYTES: '65536',
+    });
+    expect(r.ok && r.env).toMatchObject({
+      SIPWALL_PUBLIC_URL: 'https://fw.example.com',
+      SIPWALL_TRUSTED_PROXIES: ['10.0.0.0/8', 'loopback'],
+      SIPWALL_MAX_BODY_BYTES: 65536,
+    });
+    const d = parseEnv({});
+    expect(d.ok && d.env).toMatchObject({ SIPWALL_TRUSTED_PROXIES: [], SIPWALL_MAX_BODY_BYTES: 1024 * 1024 });
+    const bad = parseEnv({
+      SIPWALL_PUBLIC_URL: 'ftp://x',
+      SIPWALL_TRUSTED_PROXIES: 'proxy.local',
+      SIPWALL_MAX_BODY_BYTES: 'lots',
+    });
+    expect(bad.ok ? [] : bad.problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'SIPWALL_MAX_BODY_BYTES',
+      'SIPWALL_PUBLIC_URL',
+      'SIPWALL_TRUSTED_PROXIES',
+    ]);
+  });
 });

@@ -33,7 +33,7 @@ export function trpcPost(
   return fetch(`${baseUrl}/trpc/${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
-    body: input === undefined ? undefined : JSON.stringify(input),
+    ...(input === undefined ? {} : { body: JSON.stringify(input) }),
   });
 }
 
