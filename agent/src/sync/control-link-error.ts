@@ -4,6 +4,8 @@ import { AgentError } from '../errors.js';
 export type ControlLinkErrorCode =
   /** The control plane refused the enrollment token (fatal). */
   | 'AGENT_ERR_ENROLL_REFUSED'
+  /** Plain `http://` to a control plane off loopback without `controlPlane.allowInsecureHttp` (fatal). */
+  | 'AGENT_ERR_ENROLL_INSECURE'
   /** The enroll endpoint could not be reached or answered garbage (retried). */
   | 'AGENT_ERR_ENROLL_UNREACHABLE'
   /** No stored credentials and no enrollment token in the config (fatal). */

@@ -150,6 +150,7 @@ export function startControlLink(deps: ControlLinkDeps): ControlLink {
   void obtainCredentials({
     stateDir: deps.stateDir,
     controlPlaneUrl: deps.controlPlane.url,
+    allowInsecureHttp: deps.controlPlane.allowInsecureHttp,
     enrollmentToken: deps.controlPlane.enrollmentToken,
     agentVersion: deps.agentVersion,
     hostname: deps.hostname,

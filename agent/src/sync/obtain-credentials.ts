@@ -9,6 +9,8 @@ import { sleep } from './sleep.js';
 export interface ObtainCredentialsDeps {
   stateDir: string;
   controlPlaneUrl: string;
+  /** `controlPlane.allowInsecureHttp`: enroll over `http://` off loopback. */
+  allowInsecureHttp?: boolean | undefined;
   enrollmentToken: string | undefined;
   agentVersion: string;
   hostname: string;
@@ -24,7 +26,8 @@ export interface ObtainCredentialsDeps {
  * Returns stored credentials, or enrolls once with the token and stores the result (0600).
  * Network failures are retried with capped exponential backoff until `signal` aborts (then null);
  * a refused token or a missing token is fatal.
- * @throws {ControlLinkError} `AGENT_ERR_ENROLL_REFUSED` | `AGENT_ERR_NOT_ENROLLED` | `AGENT_ERR_CREDENTIALS_INVALID`
+ * @throws {ControlLinkError} `AGENT_ERR_ENROLL_REFUSED` | `AGENT_ERR_ENROLL_INSECURE` | `AGENT_ERR_NOT_ENROLLED` |
+ *   `AGENT_ERR_CREDENTIALS_INVALID`
  */
 export async function obtainCredentials(deps: ObtainCredentialsDeps): Promise<Credentials | null> {
   const stored = await readCredentials(deps.stateDir);
@@ -45,6 +48,7 @@ export async function obtainCredentials(deps: ObtainCredentialsDeps): Promise<Cr
         request: { token: deps.enrollmentToken, agentVersion: deps.agentVersion, hostname: deps.hostname },
         fetch: deps.fetch,
         signal: deps.signal,
+        allowInsecureHttp: deps.allowInsecureHttp,
       });
       await writeCredentials(deps.stateDir, credentials);
       deps.logger.info({ agentId: credentials.agentId }, 'enrolled with the control plane');

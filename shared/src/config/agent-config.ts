@@ -91,6 +91,11 @@ export const ControlPlaneLinkSchema = z
     enrollmentToken: z.string().min(16).max(256).optional(),
     /** Overrides the broker URL the control plane hands out. */
     mqttUrl: z.url({ protocol: /^mqtts?$/, error: 'must be an mqtt(s) URL' }).optional(),
+    /**
+     * Enroll over plain `http://` with a control plane that is not on loopback. Off by default:
+     * the enrollment token and the MQTT password it returns would cross the network in clear.
+     */
+    allowInsecureHttp: z.boolean().optional(),
   })
   .strict();
 
