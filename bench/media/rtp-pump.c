@@ -17,7 +17,8 @@
  *   step rate=R sent=S recv=V recv0=.. recv1=.. sendfail=F send_pps=.. recv_pps=.. loss_pct=.. cpu_us=.. sys_us=..
  *
  * (recv0/recv1: received by side 0 / side 1 endpoints; cpu_us/sys_us: this process's CPU over the
- * step, user+system and system alone). It stops after two steps in a row with more than MAX_LOSS_PCT
+ * step, user+system and system alone; late: packets of an earlier step that arrived during this one,
+ * not counted — each packet carries its step number in its first payload byte). It stops after two steps in a row with more than MAX_LOSS_PCT
  * loss, or with fewer than 90 % of the asked packets sent, and never runs longer than MAX_S seconds.
  */
 #define _GNU_SOURCE
@@ -55,6 +56,10 @@ static int n_ep;
 static long recv_side[2];
 static long err_again, err_other, behind; /* per step: EAGAIN/ENOBUFS, other send errors, packets skipped after a stall */
 static int last_errno;
+/* Each packet carries the step it was sent in (first payload byte): a late packet of an earlier
+ * step is not counted as received in a later one. */
+static unsigned char cur_step = 0xff;
+static long late;
 
 static double mono(void)
 {
@@ -155,6 +160,7 @@ static int send_burst(struct endpoint *e, int count)
 		p[9] = (unsigned char)(e->ssrc >> 16);
 		p[10] = (unsigned char)(e->ssrc >> 8);
 		p[11] = (unsigned char)e->ssrc;
+		p[12] = cur_step;
 		iov[i].iov_base = p;
 		iov[i].iov_len = RTP_BYTES;
 		memset(&msg[i], 0, sizeof(msg[i]));
@@ -206,8 +212,13 @@ static long drain(int epfd, int wait_ms)
 			int got = recvmmsg(e->fd, msg, BATCH, MSG_DONTWAIT, NULL);
 			if (got <= 0)
 				break;
-			total += got;
-			recv_side[e->side] += got;
+			int mine = 0;
+			for (int i = 0; i < got; i++)
+				if (msg[i].msg_len > 12 && buf[i][12] == cur_step)
+					mine++;
+			late += got - mine;
+			total += mine;
+			recv_side[e->side] += mine;
 			if (got < BATCH)
 				break;
 		}
@@ -275,7 +286,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		recv_side[0] = recv_side[1] = 0;
-		err_again = err_other = behind = 0;
+		err_again = err_other = behind = late = 0;
+		cur_step = (unsigned char)(a - 5);
 		long sent = 0, asked = 0, fail = 0, recv = 0;
 		double cpu0 = cpu_us(0), sys0 = cpu_us(1);
 		double t0 = mono(), t;
@@ -320,9 +332,9 @@ int main(int argc, char **argv)
 		if (loss < 0)
 			loss = 0;
 		printf("step rate=%.0f sent=%ld recv=%ld recv0=%ld recv1=%ld sendfail=%ld send_pps=%.0f recv_pps=%.0f "
-		       "loss_pct=%.3f cpu_us=%.0f sys_us=%.0f behind=%ld eagain=%ld errors=%ld errno=%d\n",
+		       "loss_pct=%.3f cpu_us=%.0f sys_us=%.0f behind=%ld eagain=%ld errors=%ld errno=%d late=%ld\n",
 		       rate, sent, recv, recv_side[0], recv_side[1], fail, sent / dt, recv / dt, loss, cpu, sys, behind,
-		       err_again, err_other, last_errno);
+		       err_again, err_other, last_errno, late);
 		fflush(stdout);
 		int bad = loss > max_loss || (double)sent < 0.9 * rate * dt;
 		bad_run = bad ? bad_run + 1 : 0;

@@ -160,8 +160,11 @@ class Lines {
     const deadline = Date.now() + ms;
     while (this.queue.length === 0 && !this.closed && Date.now() < deadline) {
       await new Promise<void>((r) => {
-        this.wake = r;
-        setTimeout(r, Math.max(1, deadline - Date.now()));
+        const timer = setTimeout(r, Math.max(1, deadline - Date.now()));
+        this.wake = () => {
+          clearTimeout(timer);
+          r();
+        };
       });
       this.wake = undefined;
     }
@@ -266,6 +269,8 @@ interface Step {
   recv0: number;
   recv1: number;
   sendfail: number;
+  /** Packets of an earlier step that arrived during this one (not counted in `recv`). */
+  late: number;
   sendPps: number;
   recvPps: number;
   lossPct: number;
@@ -354,6 +359,7 @@ async function pump(
           recv0: s.recv0!,
           recv1: s.recv1!,
           sendfail: s.sendfail!,
+          late: s.late ?? 0,
           sendPps: s.send_pps!,
           recvPps: s.recv_pps!,
           lossPct: s.loss_pct!,
@@ -370,7 +376,8 @@ async function pump(
         tLast = now;
         res.steps.push(step);
         log(
-          `[${res.kind}]   asked ${step.rate}/s: sent ${step.sendPps}/s received ${step.recvPps}/s loss ${step.lossPct}% ` +
+          `[${res.kind}]   asked ${step.rate}/s: sent ${step.sendPps}/s received ${step.recvPps}/s loss ${step.lossPct}%` +
+            `${step.late > 0 ? ` (${step.late} late from the step before)` : ''} ` +
             `pump ${step.pumpUsPerPkt} µs/pkt${step.forwarderCpuPct === undefined ? '' : `, forwarder CPU ${step.forwarderCpuPct}% (${step.forwarderUsPerPkt} µs/pkt)`}`,
         );
       } else if (line.startsWith('stop')) {
