@@ -261,6 +261,66 @@ describe.skipIf(skip)(title('proxy with SIPp: calls from the outside to the site
     for (const m of received) expect(m.headers, m.text).not.toContain('192.168.77.');
   });
 
+  it('a call nobody refreshes is torn down when its session expires (RFC 4028): BYE to both, media closed', async () => {
+    const reg = await runSipp(lab, {
+      ns: 'lan',
+      scenario: 'register.xml',
+      local: PHONE,
+      port: 5070,
+      mediaPort: nextMediaPort(),
+      remote: INSIDE,
+      service: 'alice',
+      keys: { domain: 'example.test' },
+      auth: { user: 'alice', password: 'alice-secret' },
+      dir,
+      tag: 'st-reg',
+    });
+    expect(reg.code, describeRun('register', reg)).toBe(0);
+    // Session-Expires 90 s (the RFC 4028 minimum), refresher the caller, who never refreshes.
+    const uas = await startSipp(lab, {
+      ns: 'lan',
+      scenario: 'uas-session-timer.xml',
+      local: PHONE,
+      port: 5070,
+      mediaPort: nextMediaPort(),
+      timeoutS: 130,
+      dir,
+      tag: 'st-uas',
+    });
+    const started = Date.now();
+    const uacRun = runSipp(lab, {
+      ns: 'wan',
+      scenario: 'uac-session-timer.xml',
+      local: PEER,
+      port: 5060,
+      mediaPort: nextMediaPort(),
+      remote: OUTSIDE,
+      service: 'alice',
+      keys: { domain: 'example.test' },
+      timeoutS: 130,
+      dir,
+      tag: 'st-uac',
+    });
+    // While the call lasts, its media is anchored.
+    await sleep(3_000);
+    const during = await agent.admin<{ count: number }>('/sessions');
+    expect(during.count).toBe(1);
+    const uac = await uacRun;
+    const uasResult = await uas.done;
+    const tookS = (Date.now() - started) / 1000;
+    expect(uac.code, describeRun('uac', uac) + agent.logs().slice(-6000)).toBe(0);
+    expect(uasResult.code, describeRun('uas', uasResult)).toBe(0);
+    // Torn down at the expiry (90 s after the 2xx), not before.
+    expect(tookS).toBeGreaterThanOrEqual(89);
+    const byes = tracedMessages(uac.messages).filter(
+      (m) => m.dir === 'received' && m.head.startsWith('BYE '),
+    );
+    expect(byes).toHaveLength(1);
+    expect(headerValues(byes[0]!.headers, 'Reason')).toEqual(['SIP;cause=408;text="session expired"']);
+    expect((await agent.admin<{ count: number }>('/sessions')).count).toBe(0);
+    expect((await agent.admin<{ count: number }>('/calls')).count).toBe(0);
+  }, 150_000);
+
   it('calls from the wan to a known user without binding get 480, to an unknown user 404', async () => {
     for (const [user, status] of [
       ['bob', 480],
