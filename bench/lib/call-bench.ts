@@ -138,6 +138,8 @@ export interface CallBenchDef {
   readonly peerKey: string;
   readonly ramp: Record<Kind, RampSpec>;
   readonly defaultBudgetSec: number;
+  /** Default of --warmup-rate (500 calls/s): below what every server carries, or the warm-up overloads it. */
+  readonly defaultWarmupRate?: number;
   /** Default of --rounds (3). */
   readonly defaultRounds?: number;
   /** One line: where UAC, servers and UAS are. */
@@ -170,6 +172,7 @@ export async function runCallBench(def: CallBenchDef): Promise<void> {
       'ref-sec': { type: 'string', default: '5' },
       'kam-children': { type: 'string', default: '8' },
       'warmup-calls': { type: 'string', default: '1500' },
+      'warmup-rate': { type: 'string', default: String(def.defaultWarmupRate ?? 500) },
       fixed: { type: 'string' },
       'agent-cpu-prof': { type: 'boolean', default: false },
       'agent-node-args': { type: 'string', default: '' },
@@ -181,7 +184,7 @@ export async function runCallBench(def: CallBenchDef): Promise<void> {
     process.stdout.write(
       `node --conditions=@sipwall/source --import tsx ${def.script} [--rounds N] [--parts kamailio,agent] ` +
         '[--confirm-sec S] [--tries N] [--budget-sec S] [--ref-rate R] [--ref-sec S] [--kam-children N] ' +
-        '[--warmup-calls N] [--fixed R] [--agent-cpu-prof] [--agent-node-args "…"] [--work DIR]\n',
+        '[--warmup-calls N] [--warmup-rate R] [--fixed R] [--agent-cpu-prof] [--agent-node-args "…"] [--work DIR]\n',
     );
     process.exit(0);
   }
@@ -212,7 +215,7 @@ export async function runCallBench(def: CallBenchDef): Promise<void> {
   const MAX_FAIL_PCT = 0.1;
   const MAX_RETRANS_PCT = 1;
   /** Warm-up rate (both servers alike; the agent's JIT gets past its first tiers). */
-  const WARMUP_RATE = 500;
+  const WARMUP_RATE = intArg('warmup-rate', args['warmup-rate'], 1);
   const RAMP = def.ramp;
   const WORK = args.work ?? mkdtempSync(join(tmpdir(), `sipwall-bench-${def.name}-`));
   mkdirSync(WORK, { recursive: true });
