@@ -11,6 +11,7 @@
 import type { Logger } from 'pino';
 import { getHeader } from '../sip/accessors.js';
 import { setBody } from '../sip/edit.js';
+import { boundaryOf, mediaType, parseMultipart, serializeMultipart } from '../sip/multipart.js';
 import type { SipMessage } from '../sip/message.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { MediaBridge, MediaLeg } from '../proxy/media-bridge.js';
@@ -145,10 +146,6 @@ function codecOf(
 const isRtcpId = (id: string) => id.endsWith('/rtcp');
 
 /** Only `application/sdp` bodies are media descriptions (RFC 3264); other bodies pass as they are. */
-function isSdp(message: SipMessage): boolean {
-  const type = getHeader(message, 'content-type');
-  return type !== undefined && /^\s*application\/sdp\s*(;|$)/i.test(type);
-}
 
 export class MediaSessions implements MediaBridge {
   private readonly sessions = new Map<string, Session>();
@@ -184,8 +181,28 @@ export class MediaSessions implements MediaBridge {
   }
 
   onSdp<M extends SipMessage>(message: M, leg: MediaLeg): M | number {
-    if (!isSdp(message)) return message;
-    const parsed = parseSdp(message.body);
+    const contentType = getHeader(message, 'content-type');
+    const type = mediaType(contentType);
+    if (type === 'application/sdp') {
+      const body = this.anchor(message.body, leg);
+      return typeof body === 'number' ? body : setBody(message, body);
+    }
+    // RFC 5621: SDP inside a multipart body (with ISUP, say) is anchored in place; the other parts
+    // pass byte for byte. A multipart body that does not parse was refused by the body policy.
+    if (!type.startsWith('multipart/')) return message;
+    const boundary = boundaryOf(contentType ?? '');
+    const parsed = boundary === undefined ? undefined : parseMultipart(message.body, boundary);
+    if (parsed === undefined || !parsed.ok) return message;
+    const index = parsed.value.parts.findIndex((p) => p.contentType === 'application/sdp');
+    if (index < 0) return message;
+    const body = this.anchor(parsed.value.parts[index]!.body, leg);
+    if (typeof body === 'number') return body;
+    return setBody(message, serializeMultipart(parsed.value, new Map([[index, body]])));
+  }
+
+  /** One SDP anchored for `leg`: the rewritten body, or the status to refuse it with. */
+  private anchor(sdp: Buffer, leg: MediaLeg): Buffer | number {
+    const parsed = parseSdp(sdp);
     if (!parsed.ok) {
       this.counters.sdpRefused++;
       this.deps.logger.info(
@@ -253,7 +270,7 @@ export class MediaSessions implements MediaBridge {
     this.counters.sdpRewritten++;
     if (toClose.length > 0) this.enqueue(session, () => this.close(toClose));
     if (toOpen.length > 0) this.enqueue(session, () => this.open(session, toOpen));
-    return setBody(message, rewritten.value);
+    return rewritten.value;
   }
 
   /** An RTCP datagram a party sent on a pinhole of the RTCP path (the relay's tap). */

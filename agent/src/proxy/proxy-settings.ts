@@ -22,6 +22,7 @@ export function compileProxySettings(config: AgentConfig): ProxySettings {
     },
     body: {
       allowedTypes: new Set(config.policies.allowedBodyTypes.map((t) => t.trim().toLowerCase())),
+      deniedTypes: new Set(config.policies.deniedBodyTypes.map((t) => t.trim().toLowerCase())),
       maxMediaStreams: config.policies.maxMediaStreamsPerSession,
     },
   };

@@ -249,3 +249,23 @@ describe('media sessions (relay driver, loopback)', () => {
     expect(r.driver.size).toBe(0);
   });
 });
+
+describe('media sessions: SDP inside a multipart body (RFC 5621)', () => {
+  it('anchors the SDP part in place and passes the other parts byte for byte', async () => {
+    const r = await setUp();
+    const body =
+      `--sep\r\nContent-Type: application/sdp\r\n\r\n${sdp(PHONE, 30_000)}\r\n` +
+      '--sep\r\nContent-Type: application/isup;version=itu-t92+\r\nContent-Disposition: signal;handling=optional\r\n\r\n\x01\x02\x03\r\n--sep--\r\n';
+    const invite = anInvite({ callId: 'c-mp', body, contentType: 'multipart/mixed;boundary=sep' });
+    const out = r.sessions.onSdp(invite, { callId: 'c-mp', from: inside, to: outside });
+    if (typeof out === 'number') throw new Error(`refused ${out}`);
+    const text = out.body.toString('latin1');
+    expect(text).not.toContain(PHONE);
+    expect(text).toMatch(/^--sep\r\nContent-Type: application\/sdp\r\n\r\nv=0\r\n/);
+    expect(text).toContain('c=IN IP4 127.0.0.2\r\n');
+    expect(text).toContain(
+      'Content-Disposition: signal;handling=optional\r\n\r\n\x01\x02\x03\r\n--sep--\r\n',
+    );
+    expect(out.headers.find((h) => h.key === 'content-length')?.value).toBe(String(out.body.length));
+  });
+});

@@ -77,8 +77,13 @@ export const PoliciesSchema = z
         maxConcurrentCallsPerSite: 2000,
         maxCallAttemptsPerSecPerSite: 200,
       }),
-    /** Body MIME types allowed through the proxy; empty = all. */
+    /**
+     * Body MIME types (`type/subtype`) allowed through the proxy; empty = all. A multipart body is
+     * judged part by part (its container type only against the deny list).
+     */
     allowedBodyTypes: z.array(z.string().min(1)).default([]),
+    /** Body MIME types refused (415) even when allowed, e.g. `application/vnd.3gpp.sms`. */
+    deniedBodyTypes: z.array(z.string().min(1)).default([]),
   })
   .strict();
 export type Policies = z.infer<typeof PoliciesSchema>;
