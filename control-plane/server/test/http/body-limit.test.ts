@@ -43,6 +43,14 @@ describe(`request body limit (${process.env['DATABASE_URL'] ? 'postgres' : 'pgli
     expect(JSON.parse(got.body)).toMatchObject({ error: { data: { code: 'PAYLOAD_TOO_LARGE' } } });
     // Answered long before the 32 MiB were sent (the socket buffers a little past the limit).
     expect(got.bytesWritten).toBeLessThan(8 * MiB);
+    // A chunked body under the limit still reaches tRPC whole.
+    const json = Buffer.from(JSON.stringify({ email: 'nobody@limit.test', password: 'wrong' }));
+    const small = await rawPost(`${cp.url}/trpc/auth.signIn`, {
+      headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      chunk: json,
+      maxBytes: json.length,
+    });
+    expect(small.status).toBe(401);
   });
 
   it('applies to every route, not only /trpc', async () => {
