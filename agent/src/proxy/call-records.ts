@@ -46,5 +46,8 @@ export function toMediaRecord(m: MediaSessionSummary, id: string, at: number) {
     packetsOut: m.packetsOut,
     bytesIn: m.bytesIn,
     bytesOut: m.bytesOut,
+    oneWayStreams: m.oneWayStreams,
+    droppedFromStrangers: m.droppedFromStrangers,
+    ...(m.mos === undefined ? {} : { mos: Math.round(m.mos * 100) / 100 }),
   };
 }

@@ -52,6 +52,12 @@ export const MediaCountersRecordSchema = z
     packetsOut: z.number().int().min(0),
     bytesIn: z.number().int().min(0),
     bytesOut: z.number().int().min(0),
+    /** Streams that carried packets one way only (one-way audio). */
+    oneWayStreams: z.number().int().min(0).optional(),
+    /** Packets from third parties dropped by strict source. */
+    droppedFromStrangers: z.number().int().min(0).optional(),
+    /** The worst direction's E-model MOS estimate (from RTCP receiver reports), when known. */
+    mos: z.number().min(1).max(5).optional(),
   })
   .strict();
 
