@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_ADDR, type Lab, labSkipReason, labUp } from '../../infra/lab/lab.js';
 import { BaresipPhone, baresipSkipReason } from '../helpers/baresip.js';
+import { poll, sleep } from '../helpers/poll.js';
 import { type LabAgent, labAgentConfig, startLabAgent } from '../helpers/lab-agent.js';
 import { readWav, secondsOfTone, writeToneWav } from '../helpers/wav.js';
 
@@ -45,18 +46,6 @@ interface SessionsView {
     }[];
   }[];
 }
-
-async function poll<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  let v = await read();
-  while (!ok(v) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    v = await read();
-  }
-  return v;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `Udp: InDatagrams` of a namespace (datagrams delivered to its user space). */
 async function udpInDatagrams(lab: Lab, ns: 'fw'): Promise<number> {
@@ -110,23 +99,24 @@ for (const driver of ['nftables', 'relay'] as const) {
     });
 
     async function startPhones(tag: string, transport: 'udp' | 'tcp'): Promise<[BaresipPhone, BaresipPhone]> {
+      const phone = (
+        name: 'alice' | 'bob',
+        ns: 'lan' | 'wan',
+        address: string,
+        ctrlPort: number,
+        registrar: string,
+      ) =>
+        BaresipPhone.start(lab, name, {
+          ns,
+          dir: join(dir, `${name}-${tag}`),
+          address,
+          ctrlPort,
+          account: account(name, registrar, transport),
+          audio: { source: join(dir, `${name}.wav`), recordDir: join(dir, `${name}-${tag}`) },
+        });
       const [alice, bob] = await Promise.all([
-        BaresipPhone.start(lab, 'alice', {
-          ns: 'lan',
-          dir: join(dir, `alice-${tag}`),
-          address: ALICE_ADDR,
-          ctrlPort: 4444,
-          account: account('alice', LAB_ADDR.fwInside, transport),
-          audio: { source: join(dir, 'alice.wav'), recordDir: join(dir, `alice-${tag}`) },
-        }),
-        BaresipPhone.start(lab, 'bob', {
-          ns: 'wan',
-          dir: join(dir, `bob-${tag}`),
-          address: BOB_ADDR,
-          ctrlPort: 4445,
-          account: account('bob', LAB_ADDR.fwOutside, transport),
-          audio: { source: join(dir, 'bob.wav'), recordDir: join(dir, `bob-${tag}`) },
-        }),
+        phone('alice', 'lan', ALICE_ADDR, 4444, LAB_ADDR.fwInside),
+        phone('bob', 'wan', BOB_ADDR, 4445, LAB_ADDR.fwOutside),
       ]);
       phones.push(alice, bob);
       await poll(

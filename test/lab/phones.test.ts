@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_ADDR, type Lab, labSkipReason, labUp, readPcap } from '../../infra/lab/lab.js';
 import { BaresipPhone, baresipSkipReason } from '../helpers/baresip.js';
+import { poll } from '../helpers/poll.js';
 import { type LabAgent, labAgentConfig, startLabAgent } from '../helpers/lab-agent.js';
 import { sipMessagesFromPcap } from '../helpers/pcap-sip.js';
 
@@ -33,16 +34,6 @@ interface RegistrationsView {
 interface CallsView {
   count: number;
   calls: { callId: string; from: string; to: string; direction: string; state: string }[];
-}
-
-async function poll<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  let v = await read();
-  while (!ok(v) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    v = await read();
-  }
-  return v;
 }
 
 describe.skipIf(skip)(title('baresip phones call each other through the agent (issue 9)'), () => {
