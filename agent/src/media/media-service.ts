@@ -13,7 +13,13 @@ import { createRandomPool } from '../util/random-pool.js';
 import { type NftablesDriver, probeNftables } from './drivers/nftables.js';
 import { RelayPinholeDriver, type RtcpTap } from './drivers/relay.js';
 import { PortAllocator } from './ports.js';
-import { type MediaSessionRow, MediaSessions, type MediaSessionSummary, type RtcpPath } from './sessions.js';
+import {
+  type MediaSessionRow,
+  MediaSessions,
+  mediaCounters,
+  type MediaSessionSummary,
+  type RtcpPath,
+} from './sessions.js';
 import type { PinholeDriver, PinholeDriverKind } from './types.js';
 
 export interface MediaServiceDeps {
@@ -69,16 +75,7 @@ function unanchored(logger: Logger): MediaService {
     bridge: identityMedia,
     driver: 'none',
     sessions: async () => [],
-    counts: () => ({
-      driver: 'none',
-      activeSessions: 0,
-      sdpRewritten: 0,
-      sdpRefused: 0,
-      portsExhausted: 0,
-      pinholesOpened: 0,
-      pinholesClosed: 0,
-      driverErrors: 0,
-    }),
+    counts: () => ({ driver: 'none', activeSessions: 0, ...mediaCounters() }),
     stop: async () => {},
   };
 }

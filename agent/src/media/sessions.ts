@@ -147,14 +147,9 @@ const isRtcpId = (id: string) => id.endsWith('/rtcp');
 
 /** Only `application/sdp` bodies are media descriptions (RFC 3264); other bodies pass as they are. */
 
-export class MediaSessions implements MediaBridge {
-  private readonly sessions = new Map<string, Session>();
-  /** RTCP pinhole id → its stream (for the RTCP tap). */
-  private readonly byPinhole = new Map<string, Stream>();
-  private readonly settings: MediaSessionSettings;
-  private sweepTimer: TimerHandle;
-  private nextId = 1;
-  readonly counters = {
+/** The session layer's counters, all zero. */
+export function mediaCounters() {
+  return {
     sdpRewritten: 0,
     sdpRefused: 0,
     portsExhausted: 0,
@@ -162,6 +157,16 @@ export class MediaSessions implements MediaBridge {
     pinholesClosed: 0,
     driverErrors: 0,
   };
+}
+
+export class MediaSessions implements MediaBridge {
+  private readonly sessions = new Map<string, Session>();
+  /** RTCP pinhole id → its stream (for the RTCP tap). */
+  private readonly byPinhole = new Map<string, Stream>();
+  private readonly settings: MediaSessionSettings;
+  private sweepTimer: TimerHandle;
+  private nextId = 1;
+  readonly counters = mediaCounters();
 
   constructor(private readonly deps: MediaSessionsDeps) {
     this.settings = deps.settings ?? DEFAULT_MEDIA_SESSION_SETTINGS;
