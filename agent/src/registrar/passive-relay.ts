@@ -72,8 +72,7 @@ export function createPassiveRegisterHandler(deps: PassiveRelayDeps): RequestHan
   return (request, transaction, context) => {
     relayRegister(request, transaction, context, deps).catch((e: unknown) => {
       deps.logger.warn({ callId: request.callId, err: e }, 'REGISTER relay failed');
-      if (transaction.lastStatus === 0)
-        reply(transaction, request, deps, 500, 'Server Internal Error');
+      if (transaction.lastStatus === 0) reply(transaction, request, deps, 500, 'Server Internal Error');
     });
   };
 }

@@ -81,8 +81,7 @@ function answerFailure(
   e: unknown,
 ): void {
   deps.logger.warn({ callId: request.callId, err: e }, 'REGISTER handling failed');
-  if (transaction.lastStatus === 0)
-    respond(transaction, request, deps, 500, 'Server Internal Error');
+  if (transaction.lastStatus === 0) respond(transaction, request, deps, 500, 'Server Internal Error');
 }
 
 function respond(

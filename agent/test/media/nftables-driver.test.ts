@@ -157,10 +157,10 @@ describe.skipIf(skip)(
       expect((await counters(['call-3/0/rtp']))['call-3/0/rtp']?.aToB.packets).toBe(6);
       const listed = net.exec('fw', 'nft', ['list', 'set', 'inet', 'sipwall', 'media_pin']);
       expect(listed).toMatch(/timeout 1m expires [0-9.ms]+ comment "call-3\/0\/rtp"/);
-    // A re-INVITE moves b's party to another port: the running flow follows at once.
-    await driver.call({ op: 'open', pinholes: [spec('call-3/0/rtp', 30040, 30042, 5001, 60)] });
-    await send(a, `${ADDR.aPeer}:4000`, `${ADDR.aLocal}:30040`, payloads('r3', 3));
-    expect((await take(b)).map((d) => d.to)).toEqual(Array(3).fill(`${ADDR.bPeer}:5001`));
+      // A re-INVITE moves b's party to another port: the running flow follows at once.
+      await driver.call({ op: 'open', pinholes: [spec('call-3/0/rtp', 30040, 30042, 5001, 60)] });
+      await send(a, `${ADDR.aPeer}:4000`, `${ADDR.aLocal}:30040`, payloads('r3', 3));
+      expect((await take(b)).map((d) => d.to)).toEqual(Array(3).fill(`${ADDR.bPeer}:5001`));
       await driver.call({ op: 'close', ids: ['call-3/0/rtp'] });
     });
 
