@@ -18,6 +18,12 @@ export interface TransportCounters {
   /** Inbound connections refused by maxConnections / maxConnectionsPerSource. */
   connectionsRefused: number;
   connectionsIdleClosed: number;
+  /** Unproven connections (no valid message yet) closed to make room for a new one at maxConnections. */
+  connectionsEvicted: number;
+  /** Connections closed because a message was not complete within messageTimeoutMs of its first bytes. */
+  connectionsMessageTimeout: number;
+  /** Connections closed because no valid message arrived within firstMessageTimeoutMs. */
+  connectionsFirstMessageTimeout: number;
   /** CRLF pongs written in answer to RFC 5626 pings. */
   keepAlivePongs: number;
   /** Bugs caught by the per-message try/catch: the message was dropped, the process kept going. */
@@ -36,6 +42,9 @@ export function createTransportCounters(): TransportCounters {
     framingErrors: 0,
     connectionsRefused: 0,
     connectionsIdleClosed: 0,
+    connectionsEvicted: 0,
+    connectionsMessageTimeout: 0,
+    connectionsFirstMessageTimeout: 0,
     keepAlivePongs: 0,
     handlerErrors: 0,
     sendErrors: 0,

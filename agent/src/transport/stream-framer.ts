@@ -42,6 +42,17 @@ export class StreamFramer {
     return this.buffer.length;
   }
 
+  /**
+   * True while the buffer holds part of a message (what the listener's per-message deadline
+   * times). A held "\r", "\r\n" or "\r\n\r" is a keep-alive still being read, not a message.
+   */
+  get midMessage(): boolean {
+    const b = this.buffer;
+    if (b.length === 0 || this.failed) return false;
+    if (b.length > 3) return true;
+    return !(b[0] === CR && (b.length < 2 || b[1] === LF) && (b.length < 3 || b[2] === CR));
+  }
+
   get isFailed(): boolean {
     return this.failed;
   }

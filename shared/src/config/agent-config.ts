@@ -49,6 +49,24 @@ export const SipLimitsSchema = z
     maxConnectionsPerSource: z.number().int().min(1).max(10_000).default(32),
     maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
     idleTimeoutMs: z.number().int().min(1000).max(3_600_000).default(120_000),
+    /**
+     * TCP/TLS: once the first bytes of a message have arrived, the whole message must arrive
+     * within this many ms or the connection is closed (a peer dripping one byte a second would
+     * otherwise hold its slot for hours under the 16 KB header limit).
+     */
+    messageTimeoutMs: z.number().int().min(1000).max(300_000).default(30_000),
+    /**
+     * TCP/TLS: an accepted connection that has not completed one valid SIP message within this
+     * many ms is closed (CRLF pings do not count); also the TLS handshake timeout. When
+     * `maxConnections` is reached, a new connection evicts the oldest such connection instead
+     * of being refused; connections that sent a valid message are never evicted.
+     */
+    firstMessageTimeoutMs: z.number().int().min(1000).max(3_600_000).default(20_000),
+    /**
+     * Refused, evicted and timed-out connections and framing violations: the first is logged at
+     * once, the rest as one summary line per this many ms (a flood logs a line per interval).
+     */
+    connectionLogIntervalMs: z.number().int().min(1000).max(3_600_000).default(10_000),
     /** Past this many live server transactions new requests get 503 + Retry-After. */
     maxPendingTransactions: z.number().int().min(10).max(10_000_000).default(50_000),
     retryAfterSec: z.number().int().min(1).max(3600).default(5),
@@ -123,6 +141,9 @@ export const AgentConfigSchema = z
           maxConnectionsPerSource: 32,
           maxConnections: 10_000,
           idleTimeoutMs: 120_000,
+          messageTimeoutMs: 30_000,
+          firstMessageTimeoutMs: 20_000,
+          connectionLogIntervalMs: 10_000,
           maxPendingTransactions: 50_000,
           retryAfterSec: 5,
           udpSocketBufferBytes: 4_194_304,
