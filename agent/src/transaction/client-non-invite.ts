@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { createResponse } from '../sip/build.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
+import { shellOf } from '../sip/edit.js';
 import { TimerSlots } from './timer-slots.js';
 import type {
   ClientChannel,
@@ -27,7 +28,8 @@ export class ClientNonInviteTransaction implements ClientTransaction {
   private timerEInterval: number;
 
   constructor(
-    readonly request: SipRequest,
+    /** The request as sent; only its routing fields once Completed ({@link shellOf}). */
+    private request: SipRequest,
     private readonly channel: ClientChannel,
     private readonly ctx: TransactionContext,
     private readonly user: ClientTransactionUser,
@@ -83,6 +85,9 @@ export class ClientNonInviteTransaction implements ClientTransaction {
       return;
     }
     this.current = 'completed';
+    // §17.1.2.2: Completed only absorbs response retransmissions (Timer K): the request's bytes
+    // and parsed fields are not needed any more.
+    this.request = shellOf(this.request);
     this.timers.stop('E');
     this.timers.stop('F');
     this.timers.start('K', this.ctx.timers.timerK, () => this.terminate());
