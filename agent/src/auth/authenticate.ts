@@ -38,6 +38,9 @@ const AUTH_REPLIES: Readonly<Record<AuthOutcome, { readonly reply: Reply; readon
   'no-credentials': { reply: { kind: 'challenge', stale: false }, failure: false },
   stale: { reply: { kind: 'challenge', stale: true }, failure: false },
   'invalid-nonce': { reply: { kind: 'challenge', stale: false }, failure: false },
+  // Nonce sent to another address: a fresh one for this address, `stale=true` so a phone whose
+  // NAT address changed retries without asking its user; never a failure (the source may be forged).
+  'foreign-nonce': { reply: { kind: 'challenge', stale: true }, failure: false },
   'wrong-realm': { reply: { kind: 'challenge', stale: false }, failure: false },
   unsupported: { reply: { kind: 'challenge', stale: false }, failure: false },
   // RFC 2617 §3.2.2.5: the digest-uri must name the Request-URI's resource, else 400.
@@ -58,6 +61,11 @@ export interface AuthenticateInput {
   readonly proxy: boolean;
   /** The realm to challenge with: the domain the request addresses (one of ours). */
   readonly realm: string;
+  /**
+   * The address the request came from (transport source, never a header). Challenges are bound
+   * to it, and credentials over a nonce sent elsewhere are `foreign-nonce` (see `digest.ts`).
+   */
+  readonly source: string;
 }
 
 export interface AuthenticateContext extends DigestVerifyContext {
@@ -90,7 +98,7 @@ function selectCredentials(
 
 /** Challenge headers for a fresh nonce, one per offered algorithm. */
 export function buildChallenge(
-  input: Pick<AuthenticateInput, 'proxy' | 'realm'>,
+  input: Pick<AuthenticateInput, 'proxy' | 'realm' | 'source'>,
   ctx: Pick<AuthenticateContext, 'nonceOptions' | 'random' | 'algorithms'> & {
     readonly nonces?: Pick<AuthenticateContext['nonces'], 'issue'>;
   },
@@ -99,8 +107,8 @@ export function buildChallenge(
 ): ReadonlyArray<readonly [string, string]> {
   const name = input.proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate';
   const nonce =
-    ctx.nonces?.issue?.(input.realm, now, ctx.random) ??
-    issueNonce(ctx.nonceOptions, input.realm, now, ctx.random);
+    ctx.nonces?.issue?.(input.realm, now, ctx.random, input.source) ??
+    issueNonce(ctx.nonceOptions, input.realm, now, ctx.random, input.source);
   return ctx.algorithms.map(
     (algorithm) => [name, renderDigestChallenge({ realm: input.realm, nonce, algorithm, stale })] as const,
   );
@@ -119,7 +127,12 @@ export function authenticateRequest(
   const verdict =
     typeof selected === 'string'
       ? selected
-      : verifyDigest(selected, { method: input.method, uri: input.requestUri }, ctx, now);
+      : verifyDigest(
+          selected,
+          { method: input.method, uri: input.requestUri, source: input.source },
+          ctx,
+          now,
+        );
   if (verdict === 'ok') {
     const c = selected as DigestCredentials;
     return { kind: 'authenticated', username: c.username, realm: c.realm };

@@ -11,6 +11,12 @@ import type { NonceCountTracker } from './nonce-count.js';
  * - `invalid-nonce`: not a nonce we issued for this realm (forged, or issued before a restart
  *   rotated the secret): fresh challenge. Not counted as a password failure, or every phone
  *   on the site would count one after each agent restart.
+ * - `foreign-nonce`: an authentic nonce, but issued to another address than the one answering it
+ *   (see `issueNonce`). Either the phone's public address changed since the challenge, or the
+ *   source is forged (UDP) by someone who got the nonce elsewhere. The response is not even
+ *   checked, so this says nothing about the password (no guessing oracle from a second address)
+ *   and is never a failure: the source gets a fresh challenge with `stale=true`, a phone retries
+ *   at once, a forger never sees it.
  * - `wrong-realm`: the credentials are for a realm we do not serve.
  * - `unsupported`: algorithm, qop or `userhash` the agent does not verify, or the user has no
  *   HA1 for that algorithm.
@@ -22,6 +28,7 @@ export type DigestVerdict =
   | 'ok'
   | 'stale'
   | 'invalid-nonce'
+  | 'foreign-nonce'
   | 'wrong-realm'
   | 'unsupported'
   | 'uri-mismatch'
@@ -49,6 +56,11 @@ export interface DigestRequest {
   readonly method: string;
   /** The Request-URI exactly as written on the request line. */
   readonly uri: string;
+  /**
+   * The address the request came from; a nonce issued to another address is `foreign-nonce`.
+   * Absent: not checked (fixed test vectors).
+   */
+  readonly source?: string;
 }
 
 /** Dummy HA1s so an unknown user costs the same hashing as a known one. */
@@ -96,6 +108,10 @@ export function verifyDigest(
 
   const nonceState = ctx.nonces.check(credentials.realm, credentials.nonce, now);
   if (nonceState === 'invalid') return 'invalid-nonce';
+  // Before any password check: a wrong answer over someone else's nonce proves nothing about this
+  // source (forged UDP), and a right one must not be told apart from a wrong one here either.
+  if (request.source !== undefined && ctx.nonces.issuedTo?.(credentials.nonce, request.source) === false)
+    return 'foreign-nonce';
 
   const found = ctx.findUser(credentials.username, credentials.realm);
   const user = found !== undefined && found.domain === credentials.realm ? found : undefined;

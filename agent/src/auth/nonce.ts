@@ -16,9 +16,12 @@ export interface NonceOptions {
 }
 
 const TS_BYTES = 8;
-const RANDOM_BYTES = 12;
+const RANDOM_BYTES = 8;
+/** Keyed tag of the address the nonce was sent to (see {@link sourceTag}). */
+const SOURCE_TAG_BYTES = 4;
+const SOURCE_TAG_AT = TS_BYTES + RANDOM_BYTES;
 const MAC_BYTES = 32;
-const BODY_BYTES = TS_BYTES + RANDOM_BYTES;
+const BODY_BYTES = TS_BYTES + RANDOM_BYTES + SOURCE_TAG_BYTES;
 const NONCE_BYTES = BODY_BYTES + MAC_BYTES;
 /** base64url of 52 bytes, no padding. */
 const NONCE_CHARS = Math.ceil((NONCE_BYTES * 4) / 3);
@@ -81,20 +84,65 @@ function macKeyFor(secret: Uint8Array): MacKey {
   return { inner, outer };
 }
 
+/** Per nonce secret, the key of the source tags: SHA-256(secret ‖ label), so tags and nonce MACs never share a key. */
+const sourceTagKeys = new WeakMap<Uint8Array, Uint8Array>();
+const SOURCE_TAG_LABEL = Buffer.from('sipwall nonce source tag', 'latin1');
+const NO_BODY = new Uint8Array(0);
+
 /**
- * Issues a stateless nonce: base64url(timestamp ‖ random ‖ HMAC-SHA256(secret, timestamp ‖ random ‖ realm)).
- * No client address enters the MAC, so a phone whose NAT mapping changes between challenge
- * and answer still authenticates.
+ * The first {@link SOURCE_TAG_BYTES} bytes of HMAC-SHA256(K, source address), K derived from the
+ * nonce secret: which address a nonce was sent to, unreadable and unforgeable without the secret.
+ * Only the address enters it, never the port (NAT keeps the address, it may change the port).
  */
-export function issueNonce(opts: NonceOptions, realm: string, now: number, random: RandomBytes): string {
+function sourceTag(secret: Uint8Array, source: string): string {
+  let key = sourceTagKeys.get(secret);
+  if (key === undefined) {
+    key = hash('sha256', Buffer.concat([secret, SOURCE_TAG_LABEL]), 'buffer');
+    sourceTagKeys.set(secret, key);
+  }
+  return mac(key, NO_BODY, source).slice(0, SOURCE_TAG_BYTES);
+}
+
+/**
+ * Issues a stateless nonce: base64url(timestamp ‖ random ‖ source tag ‖ MAC), the MAC being
+ * HMAC-SHA256(secret, timestamp ‖ random ‖ source tag ‖ realm).
+ *
+ * The source tag records the address the challenge was sent to (`source`; empty when unknown).
+ * It does not decide whether the nonce is authentic: a phone whose NAT mapping changes between
+ * challenge and answer still holds a valid nonce. It decides whether a wrong answer proves
+ * anything about its source (see {@link nonceIssuedTo}): only someone who received the challenge
+ * at that address can answer it, so UDP from a forged source cannot count failures against it.
+ */
+export function issueNonce(
+  opts: NonceOptions,
+  realm: string,
+  now: number,
+  random: RandomBytes,
+  source = '',
+): string {
   assertSecret(opts.secret);
   const bytes = Buffer.allocUnsafe(NONCE_BYTES);
   writeTimestamp(bytes, Math.max(0, Math.floor(now)));
   const r = random(RANDOM_BYTES);
   if (r.length !== RANDOM_BYTES) throw new Error('random source returned the wrong number of bytes');
   bytes.set(r, TS_BYTES);
+  bytes.write(sourceTag(opts.secret, source), SOURCE_TAG_AT, SOURCE_TAG_BYTES, 'latin1');
   bytes.write(mac(opts.secret, bytes.subarray(0, BODY_BYTES), realm), BODY_BYTES, MAC_BYTES, 'latin1');
   return bytes.toString('base64url');
+}
+
+/**
+ * Whether a well-formed nonce was issued to `source` (compared by its source tag). Meaningful
+ * only for a nonce `checkNonce` accepted; a malformed one answers `false`.
+ */
+export function nonceIssuedTo(opts: NonceOptions, nonce: string, source: string): boolean {
+  assertSecret(opts.secret);
+  const bytes = decodeNonce(nonce);
+  if (bytes === undefined) return false;
+  const tag = sourceTag(opts.secret, source);
+  let diff = 0;
+  for (let i = 0; i < SOURCE_TAG_BYTES; i++) diff |= tag.charCodeAt(i) ^ bytes[SOURCE_TAG_AT + i]!;
+  return diff === 0;
 }
 
 /** The MAC part of `nonce` against `expected` (latin1), compared without an early exit. */
@@ -155,8 +203,16 @@ export interface NonceVerifier {
   check(realm: string, nonce: string, now: number): NonceCheck;
   /** Issue time of a nonce `check` accepted (`valid` or `stale`). */
   issuedAt(nonce: string): number;
-  /** Issues a nonce for `realm` (absent on fixed test verifiers: then `issueNonce` is used). */
-  issue?(realm: string, now: number, random: RandomBytes): string;
+  /**
+   * Issues a nonce for `realm`, sent to the address `source` (absent on fixed test verifiers:
+   * then `issueNonce` is used).
+   */
+  issue?(realm: string, now: number, random: RandomBytes, source?: string): string;
+  /**
+   * Whether a nonce `check` accepted was issued to `source` (absent on fixed test verifiers:
+   * then every nonce counts as issued to whoever answers it).
+   */
+  issuedTo?(nonce: string, source: string): boolean;
 }
 
 /** Nonces issued last that `check` recognises without recomputing their MAC (FIFO). */
@@ -171,7 +227,10 @@ const RECENT_NONCES = 4096;
  */
 export function createNonceVerifier(opts: NonceOptions): NonceVerifier {
   assertSecret(opts.secret);
-  const recent = new Map<string, { readonly realm: string; readonly issuedAt: number }>();
+  const recent = new Map<
+    string,
+    { readonly realm: string; readonly issuedAt: number; readonly source: string }
+  >();
   // verifyDigest asks `issuedAt` right after `check` for the same nonce: remember it, decode once.
   let lastNonce = '';
   let lastIssuedAt = 0;
@@ -187,11 +246,15 @@ export function createNonceVerifier(opts: NonceOptions): NonceVerifier {
       return result;
     },
     issuedAt: (nonce) => (nonce === lastNonce ? lastIssuedAt : (nonceIssuedAt(nonce) ?? 0)),
-    issue: (realm, now, random) => {
-      const nonce = issueNonce(opts, realm, now, random);
-      recent.set(nonce, { realm, issuedAt: Math.max(0, Math.floor(now)) });
+    issue: (realm, now, random, source = '') => {
+      const nonce = issueNonce(opts, realm, now, random, source);
+      recent.set(nonce, { realm, issuedAt: Math.max(0, Math.floor(now)), source });
       if (recent.size > RECENT_NONCES) recent.delete(recent.keys().next().value as string);
       return nonce;
+    },
+    issuedTo: (nonce, source) => {
+      const known = recent.get(nonce);
+      return known === undefined ? nonceIssuedTo(opts, nonce, source) : known.source === source;
     },
   };
 }

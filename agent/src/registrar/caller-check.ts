@@ -53,6 +53,7 @@ export function checkCaller(request: SipRequest, source: string, deps: CallerChe
       credentialHeaders: getHeaders(request, 'proxy-authorization'),
       proxy: true,
       realm,
+      source,
     },
     { ...deps.auth, algorithms: offeredAlgorithms(deps.algorithms, user, realm) },
     now,

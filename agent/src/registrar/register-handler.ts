@@ -195,6 +195,7 @@ export function handleRegister(
       credentialHeaders: getHeaders(request, 'authorization'),
       proxy: false,
       realm,
+      source,
     },
     authContextFor(request, realm, deps),
     now,

@@ -29,7 +29,7 @@ function context(): AuthenticateContext {
   };
 }
 
-const base = { method: 'REGISTER', requestUri: 'sip:example.com', proxy: false, realm };
+const base = { method: 'REGISTER', requestUri: 'sip:example.com', proxy: false, realm, source: '192.0.2.10' };
 
 /** Plays the phone: takes the first challenge's nonce and answers it. */
 function answer(

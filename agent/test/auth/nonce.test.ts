@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
-import { checkNonce, createNonceVerifier, issueNonce, nonceIssuedAt } from '../../src/auth/nonce.js';
+import {
+  checkNonce,
+  createNonceVerifier,
+  issueNonce,
+  nonceIssuedAt,
+  nonceIssuedTo,
+} from '../../src/auth/nonce.js';
 
 const secret = Buffer.alloc(32, 7);
 const opts = { secret, maxAgeMs: 300_000 };
@@ -65,6 +71,20 @@ describe('stateless nonces', () => {
     const n = issueNonce(opts, 'example.com', T0, random);
     expect(v.check('example.com', n, T0)).toBe('valid');
     expect(v.issuedAt(n)).toBe(T0);
+  });
+
+  it('records the address it was sent to, without making it part of authenticity', () => {
+    const n = issueNonce(opts, 'example.com', T0, random, '192.0.2.7');
+    expect(checkNonce(opts, 'example.com', n, T0)).toBe('valid');
+    expect(nonceIssuedTo(opts, n, '192.0.2.7')).toBe(true);
+    expect(nonceIssuedTo(opts, n, '192.0.2.8')).toBe(false);
+    expect(nonceIssuedTo({ ...opts, secret: Buffer.alloc(32, 8) }, n, '192.0.2.7')).toBe(false);
+    // Its own verifier answers the same from memory and, once forgotten, from the tag.
+    const v = createNonceVerifier(opts);
+    const fresh = v.issue!('example.com', T0, random, '2001:db8::1');
+    expect([v.issuedTo!(fresh, '2001:db8::1'), v.issuedTo!(fresh, '2001:db8::2')]).toEqual([true, false]);
+    for (let i = 0; i < 5000; i++) v.issue!('example.com', T0, random, '192.0.2.1');
+    expect([v.issuedTo!(fresh, '2001:db8::1'), v.issuedTo!(fresh, '2001:db8::2')]).toEqual([true, false]);
   });
 
   it('refuses a short secret (a bug, thrown)', () => {

@@ -108,7 +108,7 @@ function answer(challenge: SipResponse, password: string, cseq: number) {
 describe('register handler (shell)', () => {
   it('challenges, then registers the binding with its flow and answers 200 with the bindings', async () => {
     const { deps, registrations, security } = setup();
-    const first = await send(deps, register({ cseq: 1 }));
+    const first = await send(deps, register({ cseq: 1 }), ctx('198.51.100.4', 40000));
     expect(first?.status).toBe(401);
     const auth = answer(first!, 'pw', 2);
     const ok = await send(
@@ -146,6 +146,42 @@ describe('register handler (shell)', () => {
     expect((await send(deps, register({ cseq: 20 }), ctx('203.0.113.66')))?.status).toBe(403);
     // alice's own phone elsewhere still gets challenged normally.
     expect((await send(deps, register({ cseq: 21 }), ctx('10.0.0.5')))?.status).toBe(401);
+  });
+
+  it('never counts a wrong password over a nonce sent to another address (forged UDP source): fresh stale challenge, no block', async () => {
+    const { deps, security } = setup();
+    // The attacker gets a nonce at its own address, then forges the office's address.
+    const challenge = await send(deps, register({ cseq: 1 }), ctx('198.51.100.66'));
+    for (let cseq = 2; cseq <= 12; cseq++) {
+      const res = await send(
+        deps,
+        register({ cseq, headers: [['Authorization', answer(challenge!, 'guess', cseq)]] }),
+        ctx('203.0.113.7'),
+      );
+      expect(res?.status).toBe(401);
+      expect(getHeaders(res!, 'www-authenticate')[0]).toContain('stale=true');
+    }
+    expect(security).toEqual([]);
+    expect(deps.bruteForce.check('203.0.113.7', T0)).toBe('allowed');
+  });
+
+  it('does not verify an answer over a nonce sent to another address, even a right one (no oracle from a second address)', async () => {
+    const { deps, security } = setup();
+    const challenge = await send(deps, register({ cseq: 1 }), ctx('198.51.100.66'));
+    const res = await send(
+      deps,
+      register({ cseq: 2, headers: [['Authorization', answer(challenge!, 'pw', 1)]] }),
+      ctx('203.0.113.7'),
+    );
+    expect(res?.status).toBe(401);
+    // A phone whose public address changed answers the fresh challenge and registers.
+    const ok = await send(
+      deps,
+      register({ cseq: 3, headers: [['Authorization', answer(res!, 'pw', 3)]] }),
+      ctx('203.0.113.7', 40001),
+    );
+    expect(ok?.status).toBe(200);
+    expect(security).toEqual([]);
   });
 
   it('refuses a scanner User-Agent without a challenge', async () => {
