@@ -403,14 +403,14 @@ export class MediaSessions implements MediaBridge {
     const rtcp = this.deps.rtcp;
     const viaRtcpPath = rtcp === undefined ? [] : specs.filter((p) => isRtcpId(p.id));
     const viaDriver = rtcp === undefined ? specs : specs.filter((p) => !isRtcpId(p.id));
-    if (viaRtcpPath.length > 0 && rtcp !== undefined) {
-      rtcp.admit?.(
+    // The admission first: the kernel driver takes it into the RTP pinholes' batch.
+    if (viaRtcpPath.length > 0)
+      rtcp?.admit?.(
         viaRtcpPath.flatMap((p) => [p.a.local, p.b.local]),
         this.settings.pinholeTimeoutSec,
       );
-      await rtcp.driver.open(viaRtcpPath);
-    }
     if (viaDriver.length > 0) await this.deps.driver.open(viaDriver);
+    if (viaRtcpPath.length > 0) await rtcp?.driver.open(viaRtcpPath);
     this.counters.pinholesOpened += specs.length;
     session.refreshedAt = this.deps.clock.now();
     for (const spec of specs) {
@@ -426,11 +426,10 @@ export class MediaSessions implements MediaBridge {
   private async close(ids: readonly string[], rtcpEndpoints: readonly Endpoint[] = []): Promise<void> {
     for (const id of ids) this.byPinhole.delete(id);
     const rtcp = this.deps.rtcp;
-    if (rtcp !== undefined) {
-      await rtcp.driver.close(ids.filter(isRtcpId));
-      if (rtcpEndpoints.length > 0) rtcp.revoke?.(rtcpEndpoints);
-    }
+    // The revocation rides in the kernel driver's close batch.
+    if (rtcpEndpoints.length > 0) rtcp?.revoke?.(rtcpEndpoints);
     await this.deps.driver.close(rtcp === undefined ? ids : ids.filter((id) => !isRtcpId(id)));
+    if (rtcp !== undefined) await rtcp.driver.close(ids.filter(isRtcpId));
     this.counters.pinholesClosed += ids.length;
   }
 

@@ -177,6 +177,8 @@ class KernelDriver implements NftablesDriver {
   private readonly held = new Map<string, PinholeRecord>();
   private nextMark: number;
   private disposed = false;
+  /** User-space admission lines waiting for the next batch. */
+  private pending: string[] = [];
 
   constructor(
     private readonly ctx: NftablesContext,
@@ -196,16 +198,41 @@ class KernelDriver implements NftablesDriver {
     return [...this.held.values()].map((r) => ({ id: r.id, a: r.aLocal, b: r.bLocal }));
   }
 
+  /**
+   * Queued, not run: the lines ride in the next `open`/`close` batch (a call's RTCP admission and
+   * its RTP pinholes are one kernel transaction), or run on their own at the end of this turn.
+   */
   allowUserSpace(endpoints: readonly Endpoint[], timeoutSec: number): void {
     this.check();
     if (endpoints.length === 0) return;
-    this.ctx.run(addLines(userSpaceElements(endpoints), timeoutSec).join('\n'));
+    this.queue(addLines(userSpaceElements(endpoints), timeoutSec));
   }
 
   disallowUserSpace(endpoints: readonly Endpoint[]): void {
     this.check();
     if (endpoints.length === 0) return;
-    this.ctx.run(removeLines(userSpaceElements(endpoints)).join('\n'));
+    this.queue(removeLines(userSpaceElements(endpoints)));
+  }
+
+  private queue(lines: readonly string[]): void {
+    if (this.pending.length === 0) queueMicrotask(() => this.flushPending());
+    this.pending.push(...lines);
+  }
+
+  /** The queued user-space lines, taken for a batch. */
+  private takePending(): string[] {
+    const lines = this.pending;
+    this.pending = [];
+    return lines;
+  }
+
+  private flushPending(): void {
+    if (this.pending.length === 0 || this.disposed) return;
+    try {
+      this.ctx.run(this.takePending().join('\n'));
+    } catch (e) {
+      this.warn(`user-space admission failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   async open(pinholes: readonly PinholeSpec[]): Promise<void> {
@@ -248,7 +275,7 @@ class KernelDriver implements NftablesDriver {
       adds.push(...addLines(elements, p.timeoutSec));
       next.set(p.id, rec);
     }
-    this.ctx.run([...removeLines(removes), ...adds].join('\n'));
+    this.ctx.run([...this.takePending(), ...removeLines(removes), ...adds].join('\n'));
     for (const [id, rec] of next) this.held.set(id, rec);
     this.deleteConntrack(flush);
   }
@@ -259,7 +286,10 @@ class KernelDriver implements NftablesDriver {
     if (recs.length === 0) return;
     const elements = recs.flatMap(pinholeElements);
     // The packet path adds a pinhole's busy element with its first flow: maybe there, maybe not.
-    const busy = removeLines(recs.map((r) => ({ set: SET.busy, key: String(r.n) })));
+    const busy = [
+      ...this.takePending(),
+      ...removeLines(recs.map((r) => ({ set: SET.busy, key: String(r.n) }))),
+    ];
     try {
       // Usually every element is there: plain deletes (half the work of add-then-delete).
       this.ctx.run([...deleteLines(elements), ...busy].join('\n'));
@@ -277,10 +307,19 @@ class KernelDriver implements NftablesDriver {
     const recs = ids.map((id) => this.held.get(id)).filter((r) => r !== undefined);
     if (recs.length === 0) return out;
     const dropped = new Map<number, number>();
-    for (const e of this.list(SET.pin)) dropped.set(Number(e.key), e.counter?.packets ?? 0);
+    for (const e of this.elements(
+      SET.pin,
+      recs.map((r) => String(r.n)),
+    ))
+      dropped.set(Number(e.key), e.counter?.packets ?? 0);
     const fwd = new Map<string, { packets: number; bytes: number }>();
     for (const f of new Set(recs.map((r) => r.family))) {
-      for (const e of this.list(SET.fwd(f))) {
+      const keys = recs
+        .filter((r) => r.family === f)
+        .flatMap((r) =>
+          [r.aLocal, r.bLocal].map((l) => `${r.n} . ${canonicalAddress(l.address)} . ${l.port}`),
+        );
+      for (const e of this.elements(SET.fwd(f), keys)) {
         if (e.counter !== undefined) fwd.set(textOf(e.key), e.counter);
       }
     }
@@ -396,6 +435,20 @@ class KernelDriver implements NftablesDriver {
       const n = this.nextMark;
       this.nextMark = n >= MAX_MARK ? 1 : n + 1;
       if (!inUse.has(n) && !used.has(n)) return n;
+    }
+  }
+
+  /**
+   * The given elements of a set with their counters: `get element` for just those keys (a call's
+   * few, not the whole set: listing every live pinhole per call would cost O(calls)); the whole
+   * listing when one of them is gone (expired), which makes `get element` fail.
+   */
+  private elements(set: string, keys: readonly string[]): ListedElement[] {
+    if (keys.length === 0) return [];
+    try {
+      return parseListing(this.ctx.run(`get element ${NFT_MEDIA_TABLE} ${set} { ${keys.join(', ')} }`));
+    } catch {
+      return this.list(set);
     }
   }
 
