@@ -97,9 +97,12 @@ export class TcpClient {
     socket.on('error', () => {});
   }
 
-  static open(port: number): Promise<TcpClient> {
+  /** `localAddress`: any 127.x.y.z works on Linux loopback, so one test can play many sources. */
+  static open(port: number, localAddress?: string): Promise<TcpClient> {
     return new Promise((resolve, reject) => {
-      const s = connect({ host: '127.0.0.1', port }, () => resolve(new TcpClient(s)));
+      const s = connect({ host: '127.0.0.1', port, ...(localAddress ? { localAddress } : {}) }, () =>
+        resolve(new TcpClient(s)),
+      );
       s.once('error', reject);
     });
   }
