@@ -28,6 +28,7 @@ import { type ControlLink, startControlLink } from './sync/control-link.js';
 import { ControlLinkError } from './sync/control-link-error.js';
 import { createDesiredApplier, type DesiredApplier } from './sync/desired-applier.js';
 import { restoreAppliedConfig } from './sync/restore-desired.js';
+import { secureStateDir } from './sync/state-dir.js';
 import { createSystemClock } from './util/clock.js';
 import { createRandomPool } from './util/random-pool.js';
 import { AGENT_VERSION } from './version.js';
@@ -55,6 +56,13 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
   const logger = createLogger({ level: fileConfig.log.level });
   const clock = createSystemClock();
   const cp = fileConfig.controlPlane;
+
+  // Before any layer reads or writes state: the directory owner-only, older files tightened.
+  const stateModes = await secureStateDir(fileConfig.stateDir);
+  if (stateModes.fixed.length > 0)
+    logger.warn({ paths: stateModes.fixed }, 'state directory or files were open to others; now 0700/0600');
+  if (stateModes.failed.length > 0)
+    logger.warn({ paths: stateModes.failed }, 'cannot restrict state paths owned by another user');
 
   const initial: AppliedConfig =
     cp === undefined

@@ -1,5 +1,5 @@
 import { renameSync, writeSync } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, rm } from 'node:fs/promises';
+import { chmod, type FileHandle, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentError } from '../errors.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -36,6 +36,8 @@ export interface JournalOptions {
 }
 
 export const JOURNAL_FILE = 'bindings.jsonl';
+/** The journal is readable by the agent's user only (it becomes the journal by rename). */
+const JOURNAL_MODE = 0o600;
 
 /**
  * The durable side of the location store: an append-only JSON-lines log of change sets, and
@@ -111,7 +113,9 @@ export class BindingJournal {
     const journal = new BindingJournal(opts, snapshot, liveCount);
     let bytes: Buffer;
     try {
-      await mkdir(opts.dir, { recursive: true });
+      // Owner only: the journal holds every phone's contact and address (STATE_DIR_MODE in sync/).
+      await mkdir(opts.dir, { recursive: true, mode: 0o700 });
+      await chmod(opts.dir, 0o700).catch(() => {}); // best effort: a directory we do not own stays as it is
       bytes = await readFile(journal.path).catch((e: NodeJS.ErrnoException) => {
         if (e.code === 'ENOENT') return Buffer.alloc(0);
         throw e;
@@ -280,7 +284,8 @@ export class BindingJournal {
     this.duringCompaction = lines;
     let out: FileHandle | undefined;
     try {
-      out = await open(tmp, 'w');
+      out = await open(tmp, 'w', JOURNAL_MODE);
+      await out.chmod(JOURNAL_MODE); // a temp file left by a crash keeps its old mode on 'w'
       const batch: Binding[] = [];
       let buffered = '';
       for (const b of this.snapshot()) {
