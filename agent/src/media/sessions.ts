@@ -132,15 +132,13 @@ const ONE_WAY_AFTER_SEC = 5;
 const STATIC_PT: Record<string, string> = { '0': 'PCMU', '8': 'PCMA', '9': 'G722', '18': 'G729' };
 
 /** The encoding name of a stream's first payload type. */
-function codecOf(
-  details: ParsedSdp['details'],
-  index: number,
-  formats: readonly string[],
-): string | undefined {
+function codecOf(sdp: ParsedSdp, index: number, formats: readonly string[]): string | undefined {
   const pt = formats[0];
   if (pt === undefined) return undefined;
-  const rtp = details.media[index]?.rtp.find((r) => String(r.payload) === pt);
-  return rtp?.codec ?? STATIC_PT[pt];
+  // Static payload types need no rtpmap (and no sdp-transform parse).
+  const known = STATIC_PT[pt];
+  if (known !== undefined) return known;
+  return sdp.details.media[index]?.rtp.find((r) => String(r.payload) === pt)?.codec;
 }
 
 const isRtcpId = (id: string) => id.endsWith('/rtcp');
@@ -243,7 +241,7 @@ export class MediaSessions implements MediaBridge {
       }
       stream.media = d.media;
       stream.rtcpMux = d.rtcpMux;
-      stream.codec = codecOf(parsed.value.details, d.index, d.formats) ?? stream.codec;
+      stream.codec = codecOf(parsed.value, d.index, d.formats) ?? stream.codec;
       let pair = stream.local.get(leg.to.name);
       if (pair === undefined) {
         const got = this.deps.ports(leg.to).allocate();

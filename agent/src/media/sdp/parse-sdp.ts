@@ -130,14 +130,27 @@ export function parseSdp(body: Buffer | string, options: ParseSdpOptions = {}): 
     start = end;
   }
 
-  let details: SessionDescription;
-  try {
-    details = parseWithSdpTransform(lines.join('\r\n'));
-  } catch (e) {
-    // sdp-transform is lenient; should it still throw on an odd attribute, the body is refused.
-    return fail('not-sdp', `sdp-transform: ${shorten(String(e))}`);
-  }
-  return ok({ lines, originLine, session: session.value, media, details });
+  let details: SessionDescription | undefined;
+  return ok({
+    lines,
+    originLine,
+    session: session.value,
+    media,
+    // Parsed on first use (codec names of dynamic payload types, ICE, SRTP): most calls never ask,
+    // and sdp-transform's regular expressions cost more than the rest of the parse. It is lenient;
+    // should it throw on an odd attribute, the detail is empty rather than the call refused (the
+    // line parse above already accepted the body).
+    get details(): SessionDescription {
+      if (details === undefined) {
+        try {
+          details = parseWithSdpTransform(lines.join('\r\n'));
+        } catch {
+          details = { media: [] } as unknown as SessionDescription;
+        }
+      }
+      return details;
+    },
+  });
 }
 
 function tokens(line: string): string[] {
