@@ -12,7 +12,8 @@ import type { LoadedConfig } from './config/load-config.js';
 import { type SecurityEvent, toSecurityRecord } from './auth/security-event.js';
 import { isAgentError } from './errors.js';
 import { createLogger } from './log/logger.js';
-import { startMediaService, type MediaService } from './media/media-service.js';
+import { type MediaService, startMediaService } from './media/media-service.js';
+import type { MediaSessionSummary } from './media/sessions.js';
 import { toCallRecord, toDialogRecord, toMediaRecord } from './proxy/call-records.js';
 import type { Call } from './proxy/calls.js';
 import { createProxyService, type ProxyService } from './proxy/proxy-service.js';
@@ -194,10 +195,13 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       config: store.current().config,
       clock,
       logger: logger.child({ component: 'media' }),
-      onSessionEnded: (summary) => {
-        if (cp === undefined) return;
-        telemetry.add([toMediaRecord(summary, randomUUID(), clock.now())]);
-      },
+      // Media totals are read from the driver at each call's end only for a control plane.
+      ...(cp === undefined
+        ? {}
+        : {
+            onSessionEnded: (summary: MediaSessionSummary) =>
+              telemetry.add([toMediaRecord(summary, randomUUID(), clock.now())]),
+          }),
     });
     media = md;
     const px = createProxyService({

@@ -93,7 +93,12 @@ export async function startMediaService(deps: MediaServiceDeps): Promise<MediaSe
     let a = allocators.get(iface.address);
     if (a === undefined) {
       a = new PortAllocator(
-        { address: iface.address, portMin: config.media.portMin, portMax: config.media.portMax },
+        {
+          address: iface.address,
+          portMin: config.media.portMin,
+          portMax: config.media.portMax,
+          quarantineMs: config.media.portQuarantineSec * 1000,
+        },
         { clock, random },
       );
       allocators.set(iface.address, a);

@@ -183,10 +183,16 @@ export const AgentConfigSchema = z
         driver: z.enum(['relay', 'nftables', 'none']).default('relay'),
         portMin: PortSchema.default(20_000),
         portMax: PortSchema.default(29_999),
+        /**
+         * A released port pair is not handed out again for this long, so late media of the last
+         * call is not latched by the next. Pairs needed = calls/s × this: shorten it (or widen the
+         * range) for thousands of calls per second.
+         */
+        portQuarantineSec: z.number().int().min(0).max(600).default(32),
       })
       .strict()
       .refine((m) => m.portMin < m.portMax, { message: 'portMin must be below portMax', path: ['portMin'] })
-      .default({ driver: 'relay', portMin: 20_000, portMax: 29_999 }),
+      .default({ driver: 'relay', portMin: 20_000, portMax: 29_999, portQuarantineSec: 32 }),
     users: z.array(SipUserSchema).default([]),
     policies: PoliciesSchema.default(PoliciesSchema.parse({})),
     controlPlane: ControlPlaneLinkSchema.optional(),
