@@ -2,10 +2,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
+import { dirname } from 'node:path';
 import type { TelemetryRecord } from '@sipwall/shared';
 import type { Logger } from 'pino';
+import { adminExposure, readAdminToken } from './admin/access.js';
 import { createAdminApp } from './admin/app.js';
 import type { AgentHealth } from './admin/health.js';
+import { pageFromFirst } from './admin/paging.js';
 import { type AdminServer, startAdminServer } from './admin/server.js';
 import { EXIT } from './config/cli-args.js';
 import type { LoadedConfig } from './config/load-config.js';
@@ -139,14 +142,35 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       ...(proxy === undefined ? {} : { proxy: proxy.counts() }),
       ...(media === undefined ? {} : { media: media.counts() }),
     });
+    const adminConfig = fileConfig.admin;
+    const exposure = adminExposure(adminConfig.address);
+    if (exposure !== undefined) logger.warn({ address: adminConfig.address }, exposure);
+    const noRows = { total: 0, rows: [] };
     admin = await startAdminServer(
-      createAdminApp(health, {
-        registrations: () => registrar?.registrations() ?? [],
-        calls: () => proxy?.calls() ?? [],
-        sessions: async () => (await media?.sessions()) ?? [],
-      }),
-      fileConfig.admin.address,
-      fileConfig.admin.port,
+      createAdminApp(
+        health,
+        {
+          registrations: (page) => registrar?.registrations(page) ?? noRows,
+          calls: (page) =>
+            proxy === undefined
+              ? noRows
+              : pageFromFirst(proxy.counts().activeCalls, proxy.calls(page.offset + page.limit), page),
+          sessions: async (page) =>
+            media === undefined
+              ? noRows
+              : pageFromFirst(
+                  media.counts().activeSessions,
+                  await media.sessions(page.offset + page.limit),
+                  page,
+                ),
+        },
+        {
+          bound: () => admin ?? adminConfig,
+          token: await readAdminToken(adminConfig, dirname(loaded.path)),
+        },
+      ),
+      adminConfig.address,
+      adminConfig.port,
     );
     const registrarLog = logger.child({ component: 'registrar' });
     // Security events of the registrar and the proxy: logged (one line per blocked source, the

@@ -2,22 +2,34 @@ import { Hono } from 'hono';
 import type { MediaSessionRow } from '../media/sessions.js';
 import type { CallRow } from '../proxy/calls.js';
 import type { RegistrationRow } from '../registrar/registration-view.js';
+import { type AdminAccess, adminGuard } from './access.js';
 import type { HealthSource } from './health.js';
 import { renderMetrics } from './metrics.js';
+import { type Page, type PageRequest, pageBody, parsePage } from './paging.js';
 
-/** Optional views the agent's modules offer (absent while a module is not running). */
+/** Optional views the agent's modules offer (absent while a module is not running), one page at a time. */
 export interface AdminViews {
-  /** Current bindings (main and passive), bounded. */
-  readonly registrations?: () => readonly RegistrationRow[];
-  /** Active calls through the proxy (early and confirmed dialogs), bounded. */
-  readonly calls?: () => readonly CallRow[];
-  /** Calls with anchored media: streams, addresses, ports, age and counters each way, bounded. */
-  readonly sessions?: () => Promise<readonly MediaSessionRow[]>;
+  /** Current bindings (main first, then passive). */
+  readonly registrations?: (page: PageRequest) => Page<RegistrationRow>;
+  /** Active calls through the proxy (early and confirmed dialogs). */
+  readonly calls?: (page: PageRequest) => Page<CallRow>;
+  /** Calls with anchored media: streams, addresses, ports, age and counters each way. */
+  readonly sessions?: (page: PageRequest) => Promise<Page<MediaSessionRow>>;
 }
 
-/** The local admin API (no listen; tests use `app.request()`). */
-export function createAdminApp(health: HealthSource, views: AdminViews = {}): Hono {
+const EMPTY: Page<never> = { total: 0, rows: [] };
+const BAD_PAGE = {
+  error: 'limit must be a whole number from 1 to 10000, cursor the nextCursor of a previous page',
+};
+
+/**
+ * The local admin API (no listen; tests use `app.request()`). Every route is behind
+ * {@link adminGuard}: `Host` check, then the bearer token when one is configured. Listings are
+ * paged with `?limit=` (default 1000, at most 10000) and `?cursor=` (the previous `nextCursor`).
+ */
+export function createAdminApp(health: HealthSource, views: AdminViews, access: AdminAccess): Hono {
   const app = new Hono();
+  app.use('*', adminGuard(access));
   app.get('/healthz', (c) => {
     const h = health();
     return c.json({
@@ -33,16 +45,19 @@ export function createAdminApp(health: HealthSource, views: AdminViews = {}): Ho
     c.body(renderMetrics(health()), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
   );
   app.get('/registrations', (c) => {
-    const rows = views.registrations?.() ?? [];
-    return c.json({ count: rows.length, registrations: rows });
+    const page = parsePage(c.req.query('limit'), c.req.query('cursor'));
+    if (page === undefined) return c.json(BAD_PAGE, 400);
+    return c.json(pageBody('registrations', views.registrations?.(page) ?? EMPTY, page));
   });
   app.get('/calls', (c) => {
-    const rows = views.calls?.() ?? [];
-    return c.json({ count: rows.length, calls: rows });
+    const page = parsePage(c.req.query('limit'), c.req.query('cursor'));
+    if (page === undefined) return c.json(BAD_PAGE, 400);
+    return c.json(pageBody('calls', views.calls?.(page) ?? EMPTY, page));
   });
   app.get('/sessions', async (c) => {
-    const rows = (await views.sessions?.()) ?? [];
-    return c.json({ count: rows.length, sessions: rows });
+    const page = parsePage(c.req.query('limit'), c.req.query('cursor'));
+    if (page === undefined) return c.json(BAD_PAGE, 400);
+    return c.json(pageBody('sessions', (await views.sessions?.(page)) ?? EMPTY, page));
   });
   return app;
 }

@@ -22,7 +22,7 @@ import { MemoryLocationStore, startExpirySweep } from './location-store.js';
 import { createPassiveRegisterHandler } from './passive-relay.js';
 import { createRegisterHandler } from './register-handler.js';
 import { compileRegistrarSettings, type RegistrarSettings } from './registrar-settings.js';
-import { type RegistrationRow, registrationRows } from './registration-view.js';
+import { type RegistrationRow, registrationPage } from './registration-view.js';
 
 export interface RegistrarServiceDeps {
   readonly stateDir: string;
@@ -61,8 +61,14 @@ export interface RegistrarService {
   isKnownUser(aor: string): boolean;
   /** The proxy's check of a dialog-starting request from the inside (407 per `policies.authenticate`). */
   checkCaller(request: SipRequest, context: InboundContext): CallerVerdict;
-  /** The admin view, main bindings first. */
-  registrations(limit?: number): RegistrationRow[];
+  /**
+   * One page of the admin view (main bindings first, then passive; default the first 1000) and
+   * how many live bindings there are in all.
+   */
+  registrations(page?: { readonly offset: number; readonly limit: number }): {
+    readonly total: number;
+    readonly rows: readonly RegistrationRow[];
+  };
   counts(): { readonly main: number; readonly passive: number; readonly blockedSources: number };
   close(): Promise<void>;
 }
@@ -70,7 +76,7 @@ export interface RegistrarService {
 /** How long a nonce stays fresh; after it the phone gets `stale=true` and retries silently. */
 const NONCE_MAX_AGE_MS = 300_000;
 const NONCE_COUNT_ENTRIES = 200_000;
-const DEFAULT_VIEW_LIMIT = 10_000;
+const DEFAULT_VIEW_PAGE = { offset: 0, limit: 1000 } as const;
 
 /** Every address of the host's interfaces (what a 0.0.0.0 / :: listener answers on). */
 function readHostAddresses(): string[] {
@@ -253,10 +259,12 @@ export async function openRegistrarService(
         now: deps.clock.now(),
       });
     },
-    registrations(limit = DEFAULT_VIEW_LIMIT) {
-      const now = deps.clock.now();
-      const rows = registrationRows(main.all(), 'main', now, limit);
-      return rows.concat(registrationRows(passive.all(), 'passive', now, limit - rows.length));
+    registrations(page = DEFAULT_VIEW_PAGE) {
+      const sources = [
+        { bindings: main.all(), mode: 'main' as const },
+        { bindings: passive.all(), mode: 'passive' as const },
+      ];
+      return registrationPage(sources, deps.clock.now(), page);
     },
     counts: () => ({ main: main.count(), passive: passive.count(), blockedSources: bruteForce.blockedCount }),
     async close() {

@@ -19,6 +19,19 @@ function endpoint(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+function rowOf(b: Binding, mode: 'main' | 'passive', now: number): RegistrationRow {
+  return {
+    aor: b.aor,
+    contact: b.contact,
+    expiresSec: remainingSec(b, now),
+    flow: { transport: b.flow.transport, source: endpoint(b.flow.address, b.flow.port) },
+    instanceId: b.instanceId ?? null,
+    regId: b.regId ?? null,
+    mode,
+    registeredAt: b.registeredAt,
+  };
+}
+
 /** Renders bindings for the admin view, skipping any already past expiry (the sweeper lags). Pure. */
 export function registrationRows(
   bindings: Iterable<Binding>,
@@ -26,20 +39,27 @@ export function registrationRows(
   now: number,
   limit: number,
 ): RegistrationRow[] {
+  return registrationPage([{ bindings, mode }], now, { offset: 0, limit }).rows;
+}
+
+/**
+ * One page of the admin view over several stores in order (main, then passive): the live
+ * bindings from `offset`, at most `limit` of them, and how many live bindings there are in all.
+ * One pass over every binding (O(n) per page, no copy), so `total` is exact. Pure.
+ */
+export function registrationPage(
+  sources: ReadonlyArray<{ readonly bindings: Iterable<Binding>; readonly mode: 'main' | 'passive' }>,
+  now: number,
+  page: { readonly offset: number; readonly limit: number },
+): { total: number; rows: RegistrationRow[] } {
   const rows: RegistrationRow[] = [];
-  for (const b of bindings) {
-    if (rows.length >= limit) break;
-    if (b.expiresAt <= now) continue;
-    rows.push({
-      aor: b.aor,
-      contact: b.contact,
-      expiresSec: remainingSec(b, now),
-      flow: { transport: b.flow.transport, source: endpoint(b.flow.address, b.flow.port) },
-      instanceId: b.instanceId ?? null,
-      regId: b.regId ?? null,
-      mode,
-      registeredAt: b.registeredAt,
-    });
+  let index = 0;
+  for (const { bindings, mode } of sources) {
+    for (const b of bindings) {
+      if (b.expiresAt <= now) continue;
+      if (index >= page.offset && rows.length < page.limit) rows.push(rowOf(b, mode, now));
+      index++;
+    }
   }
-  return rows;
+  return { total: index, rows };
 }

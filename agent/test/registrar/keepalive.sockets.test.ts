@@ -125,7 +125,7 @@ describe('far-end NAT keep-alive', () => {
       expect(
         registrar
           .registrations()
-          .map((r) => r.aor)
+          .rows.map((r) => r.aor)
           .sort(),
       ).toEqual([`sip:bob@${DOMAIN}`, `sip:carol@${DOMAIN}`]);
 
@@ -136,18 +136,18 @@ describe('far-end NAT keep-alive', () => {
       expect(pings(direct)).toBe(0);
       const ping = natted.received.find((m) => m.startsWith('OPTIONS '))!;
       expect(ping.startsWith('OPTIONS sip:bob@10.9.9.9:5060 SIP/2.0')).toBe(true);
-      expect(registrar.registrations().some((r) => r.aor === `sip:bob@${DOMAIN}`)).toBe(true);
+      expect(registrar.registrations().rows.some((r) => r.aor === `sip:bob@${DOMAIN}`)).toBe(true);
 
       // The phone goes away: after maxFailures unanswered pings the binding is dropped.
       answering = false;
       let gone = false;
       for (let i = 0; i < 40 && !gone; i++) {
         await wait(100);
-        gone = !registrar.registrations().some((r) => r.aor === `sip:bob@${DOMAIN}`);
+        gone = !registrar.registrations().rows.some((r) => r.aor === `sip:bob@${DOMAIN}`);
       }
       expect(gone).toBe(true);
       expect(events.some((e) => e.aor === `sip:bob@${DOMAIN}` && e.action === 'removed')).toBe(true);
-      expect(registrar.registrations().some((r) => r.aor === `sip:carol@${DOMAIN}`)).toBe(true);
+      expect(registrar.registrations().rows.some((r) => r.aor === `sip:carol@${DOMAIN}`)).toBe(true);
     } finally {
       natted.close();
       direct.close();

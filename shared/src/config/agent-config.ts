@@ -118,6 +118,13 @@ export const ControlPlaneLinkSchema = z
   .strict();
 
 /** The agent's configuration file (YAML), validated at start and by `--check-config`. */
+/** Whether an IP address literal is a loopback address (127.0.0.0/8, ::1, ::ffff:127.x.y.z). */
+export function isLoopbackAddress(address: string): boolean {
+  const a = address.toLowerCase();
+  const v4 = a.startsWith('::ffff:') ? a.slice(7) : a;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) || /^(0{0,4}:){7}0{0,3}1$|^::1$/.test(a);
+}
+
 export const AgentConfigSchema = z
   .object({
     site: z.string().min(1).max(128).default('standalone'),
@@ -168,9 +175,32 @@ export const AgentConfigSchema = z
         message: 'an interface uses tls, so sip.tls (certFile, keyFile) is required',
         path: ['tls'],
       }),
+    /**
+     * The local admin API (`/healthz`, `/metrics`, `/registrations`, `/calls`, `/sessions`). It
+     * answers only `Host` names that cannot be DNS-rebound (its address, loopback, `localhost`).
+     */
     admin: z
-      .object({ address: IpAddressSchema.default('127.0.0.1'), port: PortOrZeroSchema.default(9090) })
+      .object({
+        address: IpAddressSchema.default('127.0.0.1'),
+        port: PortOrZeroSchema.default(9090),
+        /**
+         * Bearer token required on every request (`Authorization: Bearer <token>`) when set.
+         * Required (this or `tokenFile`) when `address` is not a loopback address.
+         */
+        token: z.string().min(16).max(512).optional(),
+        /** File holding the token (first line; at least 16 characters), instead of `token`. */
+        tokenFile: z.string().min(1).optional(),
+      })
       .strict()
+      .refine((a) => a.token === undefined || a.tokenFile === undefined, {
+        message: 'set admin.token or admin.tokenFile, not both',
+        path: ['tokenFile'],
+      })
+      .refine((a) => isLoopbackAddress(a.address) || a.token !== undefined || a.tokenFile !== undefined, {
+        message:
+          'required when admin.address is not a loopback address: set admin.token (16+ characters) or admin.tokenFile, or bind admin.address to 127.0.0.1',
+        path: ['token'],
+      })
       .default({ address: '127.0.0.1', port: 9090 }),
     media: z
       .object({
