@@ -229,7 +229,7 @@ class KernelDriver implements NftablesDriver {
   private flushPending(): void {
     if (this.pending.length === 0 || this.disposed) return;
     try {
-      this.ctx.run(this.takePending().join('\n'));
+      this.run(this.takePending().join('\n'));
     } catch (e) {
       this.warn(`user-space admission failed: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -275,7 +275,7 @@ class KernelDriver implements NftablesDriver {
       adds.push(...addLines(elements, p.timeoutSec));
       next.set(p.id, rec);
     }
-    this.ctx.run([...this.takePending(), ...removeLines(removes), ...adds].join('\n'));
+    this.run([...this.takePending(), ...removeLines(removes), ...adds].join('\n'));
     for (const [id, rec] of next) this.held.set(id, rec);
     this.deleteConntrack(flush);
   }
@@ -292,10 +292,10 @@ class KernelDriver implements NftablesDriver {
     ];
     try {
       // Usually every element is there: plain deletes (half the work of add-then-delete).
-      this.ctx.run([...deleteLines(elements), ...busy].join('\n'));
+      this.run([...deleteLines(elements), ...busy].join('\n'));
     } catch {
       // One expired (the safety net) since it was opened: delete whatever is left.
-      this.ctx.run([...removeLines(elements), ...busy].join('\n'));
+      this.run([...removeLines(elements), ...busy].join('\n'));
     }
     for (const r of recs) this.held.delete(r.id);
     this.deleteConntrack(recs.flatMap(replyTuples));
@@ -342,7 +342,7 @@ class KernelDriver implements NftablesDriver {
     this.check();
     // Nothing live (start, stop): user-space admissions of an earlier run are stale too.
     if (live.size === 0)
-      this.ctx.run(FAMILIES.map((f) => `flush set ${NFT_MEDIA_TABLE} ${SET.user(f)}`).join('\n'));
+      this.run(FAMILIES.map((f) => `flush set ${NFT_MEDIA_TABLE} ${SET.user(f)}`).join('\n'));
     const liveByComment = new Map<string, string>();
     for (const id of live) liveByComment.set(idComment(id), id);
     // What the kernel holds, grouped by pinhole number.
@@ -404,7 +404,7 @@ class KernelDriver implements NftablesDriver {
       const n = Number(e.key);
       if (!keep.has(n)) removes.push({ set: SET.busy, key: String(n) });
     }
-    if (removes.length > 0) this.ctx.run(removeLines(removes).join('\n'));
+    if (removes.length > 0) this.run(removeLines(removes).join('\n'));
     this.deleteConntrack(flush);
 
     // Forget what is no longer live; adopt the kernel's live pinholes this run does not know yet.
@@ -446,15 +446,31 @@ class KernelDriver implements NftablesDriver {
   private elements(set: string, keys: readonly string[]): ListedElement[] {
     if (keys.length === 0) return [];
     try {
-      return parseListing(this.ctx.run(`get element ${NFT_MEDIA_TABLE} ${set} { ${keys.join(', ')} }`));
+      return parseListing(this.run(`get element ${NFT_MEDIA_TABLE} ${set} { ${keys.join(', ')} }`));
     } catch {
       return this.list(set);
     }
   }
 
+  /**
+   * One batch through libnftables. A signal can interrupt its netlink exchange (EINTR; the
+   * profiler's SIGPROF does, and so can any signal the process handles): the batch is run again —
+   * every batch the driver makes can run twice (adds refresh, deletes of a vanished element fall
+   * back to remove-if-present).
+   */
+  private run(script: string): string {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return this.ctx.run(script);
+      } catch (e) {
+        if (attempt >= 3 || !(e instanceof Error) || !/Interrupted system call/.test(e.message)) throw e;
+      }
+    }
+  }
+
   private list(set: string): ListedElement[] {
     const kind = set.startsWith('media_id') || set.includes('nat') ? 'map' : 'set';
-    return parseListing(this.ctx.run(`list ${kind} ${NFT_MEDIA_TABLE} ${set}`));
+    return parseListing(this.run(`list ${kind} ${NFT_MEDIA_TABLE} ${set}`));
   }
 
   private deleteConntrack(tuples: readonly ConntrackTuple[]): void {
