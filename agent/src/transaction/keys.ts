@@ -13,8 +13,29 @@ export function hasMagicCookie(branch: string | undefined): branch is string {
   return branch?.startsWith(MAGIC_COOKIE) === true && branch.length > MAGIC_COOKIE.length;
 }
 
-function sentBy(via: Via): string {
+function sentBy(via: Pick<Via, 'host' | 'port' | 'transport'>): string {
   return `${via.host.toLowerCase()}:${via.port ?? defaultPort(via.transport)}`;
+}
+
+function cookieKey(branch: string, sentBy: string, method: string): string {
+  return `3261|${branch}|${sentBy}|${method}`;
+}
+
+/**
+ * The §17.2.3 key of a request known only by its top Via's parts and method (a scan of its raw
+ * bytes, before parsing); `undefined` without the magic cookie (RFC 2543 matching needs the parse).
+ */
+export function serverKeyFromVia(
+  via: {
+    readonly transport: string;
+    readonly host: string;
+    readonly port: number | undefined;
+    readonly branch: string | undefined;
+  },
+  method: string,
+): string | undefined {
+  if (!hasMagicCookie(via.branch)) return undefined;
+  return cookieKey(via.branch, sentBy(via), matchingMethod(method));
 }
 
 /** ACK (for a non-2xx) and the INVITE it acknowledges share one server transaction (§17.2.3). */
@@ -48,7 +69,7 @@ export function cancelTargetKey(cancel: SipRequest): string | undefined {
 function serverKeyFor(request: SipRequest, method: string): string | undefined {
   const top = request.via[0];
   if (top === undefined) return undefined;
-  if (hasMagicCookie(top.branch)) return `3261|${top.branch}|${sentBy(top)}|${method}`;
+  if (hasMagicCookie(top.branch)) return cookieKey(top.branch, sentBy(top), method);
   const via = `${top.transport}|${sentBy(top)}|${top.branch ?? ''}`;
   return `2543|${uriKey(request.requestUri)}|${request.from.tag ?? ''}|${request.callId}|${request.cseq.seq}|${method}|${via}`;
 }

@@ -11,6 +11,7 @@ import {
   cancelTargetKey,
   clientTransactionKey,
   requestMatchesToTag,
+  serverKeyFromVia,
   serverTransactionKey,
   usesRfc2543Matching,
 } from './keys.js';
@@ -143,6 +144,24 @@ export class TransactionLayer implements CompletedOwner {
 
   get clientTransactionCount(): number {
     return this.clients.size;
+  }
+
+  /**
+   * Would a request with this top Via (magic-cookie branch) and method match a server transaction
+   * held now, in progress or completed (§17.2.3)? For load shedding before the parse: a
+   * retransmission is answered from the table, never refused.
+   */
+  hasServerTransaction(
+    via: {
+      readonly transport: string;
+      readonly host: string;
+      readonly port: number | undefined;
+      readonly branch: string | undefined;
+    },
+    method: string,
+  ): boolean {
+    const key = serverKeyFromVia(via, method);
+    return key !== undefined && (this.completedServers.has(key) || this.servers.has(key));
   }
 
   receiveRequest(inbound: InboundRequest): void {

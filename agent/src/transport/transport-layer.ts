@@ -1,13 +1,21 @@
 import type { Logger } from 'pino';
+import { randomBytes } from 'node:crypto';
 import { createResponse, errorResponseBytes } from '../sip/build.js';
 import { prependVia, removeTopVia, setTopViaParams } from '../sip/edit.js';
 import type { SipParseError } from '../sip/errors.js';
+import { scanRequestHead, statelessResponseBytes } from '../sip/head-scan.js';
 import type { SipMessage, SipRequest, SipResponse } from '../sip/message.js';
 import { parseMessage } from '../sip/parse.js';
 import { serializeMessage } from '../sip/serialize.js';
 import type { ClientChannel, MessageSink, Resender, SendFailureSink, ServerChannel } from './channels.js';
 import type { TransportCounters } from './counters.js';
 import { mustSwitchToTcp } from './mtu.js';
+import {
+  classify,
+  createOverloadGuard,
+  type OverloadGuard,
+  type ServerTransactionIndex,
+} from './overload-guard.js';
 import { routeResponse } from './response-route.js';
 import type { FramingErrorReason } from './stream-framer.js';
 import { TransportError } from './transport-error.js';
@@ -34,6 +42,22 @@ export interface TransportLayerDeps {
   readonly upper: MessageSink;
   readonly counters: TransportCounters;
   readonly logger: Logger;
+  /**
+   * Load shedding before the parse (`overload-guard.ts`); default: the event-loop guard with its
+   * default settings. `null` turns it off.
+   */
+  readonly overload?: OverloadGuard | null;
+  /**
+   * Where the guard looks up retransmissions; default: `upper` when it has
+   * `hasServerTransaction` (the transaction layer does).
+   */
+  readonly transactions?: ServerTransactionIndex;
+}
+
+const IGNORE_FAILURE = { sendFailed: () => {} };
+
+function isIndex(x: unknown): x is ServerTransactionIndex {
+  return typeof (x as Partial<ServerTransactionIndex>).hasServerTransaction === 'function';
 }
 
 /** Where the TU wants a request sent. */
@@ -64,12 +88,20 @@ export class TransportLayer implements InboundSink {
   private readonly transports: Transport[] = [];
   private readonly datagramChannels = new Map<Transport, ServerChannel>();
   private readonly localHosts: Set<string>;
+  /** Sheds new requests with a stateless 503 while the loop is saturated; undefined = off. */
+  readonly overload: OverloadGuard | undefined;
+  private readonly index: ServerTransactionIndex | undefined;
+  /** To tags of the guard's 503s: a per-process random prefix and a counter (§8.2.6.2, §19.3). */
+  private readonly shedTagPrefix = randomBytes(4).toString('hex');
+  private shedTagCount = 0;
 
   constructor(
     private readonly options: TransportLayerOptions,
     private readonly deps: TransportLayerDeps,
   ) {
     this.localHosts = new Set(options.localHosts.map(normalizeHost));
+    this.overload = deps.overload === null ? undefined : (deps.overload ?? createOverloadGuard());
+    this.index = deps.transactions ?? (isIndex(deps.upper) ? deps.upper : undefined);
   }
 
   addTransport(transport: Transport): void {
@@ -103,6 +135,7 @@ export class TransportLayer implements InboundSink {
     if (inbound.bytes.length <= 64 && ONLY_WHITESPACE.test(inbound.bytes.toString('latin1'))) {
       return; // UDP keep-alive (CRLF) datagram: nothing to parse.
     }
+    if (this.overload?.check() === true && this.shed(inbound, this.overload)) return;
     const parsed = parseMessage(inbound.bytes, {
       maxMessageBytes: this.options.maxMessageBytes,
       maxHeaderBytes: this.options.maxHeaderBytes,
@@ -127,6 +160,32 @@ export class TransportLayer implements InboundSink {
     }
     const request = this.stampVia(message, inbound.source);
     this.deps.upper.receiveRequest({ request, channel: this.serverChannel(inbound), context });
+  }
+
+  /**
+   * While the guard sheds: scans the request (start line, Via, To tag, credentials) and, when the
+   * guard refuses it, answers 503 + Retry-After from the raw bytes, statelessly (RFC 3261
+   * §21.5.4, §8.2.6.2: the top Via as it came, so the answer goes to the packet's source). True
+   * when it was answered here. Anything the scan does not read simply goes on to the parser.
+   */
+  private shed(inbound: InboundBytes, guard: OverloadGuard): boolean {
+    const head = scanRequestHead(inbound.bytes, this.options.maxHeaderBytes);
+    if (head === undefined || guard.admit(classify(head, this.index))) return false;
+    const tag = `${this.shedTagPrefix}${(this.shedTagCount++).toString(36)}`;
+    const response = statelessResponseBytes(
+      inbound.bytes,
+      head,
+      503,
+      'Service Unavailable',
+      [['Retry-After', String(guard.settings.retryAfterSec)]],
+      tag,
+    );
+    const t = inbound.transport;
+    // Datagrams: fire and forget, no promise per answer (the transport counts send errors).
+    if (t.post !== undefined && inbound.connectionId === undefined)
+      t.post(response, inbound.source, IGNORE_FAILURE);
+    else this.sendToArrival(response, inbound).catch(() => {});
+    return true;
   }
 
   private stampVia(request: SipRequest, source: Endpoint): SipRequest {
