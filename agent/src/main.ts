@@ -158,11 +158,10 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
           sessions: async (page) =>
             media === undefined
               ? noRows
-              : pageFromFirst(
-                  media.counts().activeSessions,
-                  await media.sessions(page.offset + page.limit),
-                  page,
-                ),
+              : {
+                  total: media.counts().activeSessions,
+                  rows: await media.sessions(page.limit, page.offset),
+                },
         },
         {
           bound: () => admin ?? adminConfig,

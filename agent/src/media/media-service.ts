@@ -44,7 +44,8 @@ export interface MediaHealth {
 export interface MediaService {
   readonly bridge: MediaBridge;
   readonly driver: PinholeDriverKind | 'none';
-  sessions(limit?: number): Promise<MediaSessionRow[]>;
+  /** Active sessions `offset` … `offset + limit − 1` with their counters and quality. */
+  sessions(limit?: number, offset?: number): Promise<MediaSessionRow[]>;
   counts(): MediaHealth;
   /** Closes every pinhole (a stopped agent forwards no media) and releases the driver. */
   stop(): Promise<void>;
@@ -139,7 +140,7 @@ export async function startMediaService(deps: MediaServiceDeps): Promise<MediaSe
   return {
     bridge: sessions,
     driver: driver.kind,
-    sessions: (limit) => sessions.rows(limit),
+    sessions: (limit, offset) => sessions.rows(limit, offset),
     counts: () => ({ driver: driver.kind, activeSessions: sessions.activeSessions, ...sessions.counters }),
     async stop() {
       sessions.stop();

@@ -291,9 +291,10 @@ export class MediaSessions implements MediaBridge {
   }
 
   /** Active sessions for the admin API, with each pinhole's counters. */
-  async rows(limit = 1000): Promise<MediaSessionRow[]> {
+  /** Rows `offset` … `offset + limit − 1` (in start order); counters are read for those only. */
+  async rows(limit = 1000, offset = 0): Promise<MediaSessionRow[]> {
     const now = this.deps.clock.now();
-    const sessions = [...this.sessions.values()].slice(0, limit);
+    const sessions = [...this.sessions.values()].slice(offset, offset + limit);
     const ids = sessions.flatMap((s) =>
       s.streams.flatMap((st) => st?.open.filter((id) => !isRtcpId(id)) ?? []),
     );
