@@ -93,4 +93,26 @@ describe('StreamFramer', () => {
       reason: 'invalid-content-length',
     });
   });
+
+  it('midMessage: true from the first byte of a message to its last, never for a held keep-alive', () => {
+    const framer = new StreamFramer(limits);
+    const seen: boolean[] = [];
+    // "\r", "\r\n", "\r\n\r" may still become a ping: held, but no message has started.
+    for (const part of ['\r', '\n', '\r', '\n']) {
+      framer.push(Buffer.from(part));
+      seen.push(framer.midMessage);
+    }
+    const wire = Buffer.from(options(1, 'hello'));
+    framer.push(wire.subarray(0, 1));
+    seen.push(framer.midMessage);
+    framer.push(wire.subarray(1, wire.length - 1));
+    seen.push(framer.midMessage);
+    const events = framer.push(wire.subarray(wire.length - 1));
+    seen.push(framer.midMessage);
+    expect(events.map((e) => e.kind)).toEqual(['message']);
+    expect(seen).toEqual([false, false, false, false, true, true, false]);
+    // A lone CRLF (a pong) followed by a message's first byte: the message has started.
+    framer.push(Buffer.from('\r\nO'));
+    expect(framer.midMessage).toBe(true);
+  });
 });
