@@ -44,8 +44,7 @@ export function classify(head: RequestHead, index: ServerTransactionIndex | unde
   if (head.method === 'ACK' || head.method === 'CANCEL' || head.toTag) return 'keep';
   if (
     index !== undefined &&
-    head.branch !== undefined &&
-    head.branch.startsWith(COOKIE) &&
+    head.branch?.startsWith(COOKIE) === true &&
     index.hasServerTransaction(head, head.method)
   )
     return 'keep';
@@ -92,12 +91,12 @@ export interface OverloadSettings {
 }
 
 export const DEFAULT_OVERLOAD_SETTINGS: OverloadSettings = {
-  windowMs: 20,
-  high: 0.95,
-  low: 0.85,
-  saturatedWindows: 2,
-  decrease: 0.8,
-  increase: 0.02,
+  windowMs: 50,
+  high: 0.97,
+  low: 0.9,
+  saturatedWindows: 3,
+  decrease: 0.85,
+  increase: 0.05,
   retryAfterSec: 5,
 };
 
