@@ -82,7 +82,9 @@ export function sniffCallId(bytes: Buffer): string | undefined {
  * Between the sockets and the transaction layer: parses each inbound message inside its own
  * try/catch, answers malformed requests (the parser's 400/413/416/505), stamps
  * received/rport (RFC 3581), drops responses not addressed to us (§18.1.2), routes responses
- * (§18.2.2) and applies the UDP size rule to requests (§18.1.1).
+ * (§18.2.2) and applies the UDP size rule to requests (§18.1.1). While the event loop is
+ * saturated, new requests are answered 503 + Retry-After from a scan of their bytes before any
+ * parse (`overload-guard.ts`, RFC 3261 §21.5.4).
  */
 export class TransportLayer implements InboundSink {
   private readonly transports: Transport[] = [];
