@@ -149,19 +149,57 @@ export class AdmissionController implements Admission {
   }
 }
 
-/** The busy share of the event loop since the previous call (`performance.eventLoopUtilization`). */
+/** How loaded the agent is (`performance.eventLoopUtilization`, and a backlog signal). */
 export interface LoadMeter {
+  /** The busy share of the event loop since the previous call. */
   busySinceLastCall(): number;
+  /** A message arrived from `source` (a socket or listener). */
+  arrived?(source: object): void;
+  /**
+   * Whether some source had a backlog since the previous call. A meter without it is believed on
+   * utilization alone; with it, a busy loop without a backlog is not overload: on a shared CPU the
+   * loop also reads as busy while it merely waits for the processor, and then every message is
+   * still answered in time.
+   */
+  backlogSinceLastCall?(): boolean;
 }
+
+/**
+ * libuv reads at most this many datagrams from one socket per event-loop turn; a turn that
+ * delivers this many from one source found more waiting in the kernel.
+ */
+export const DATAGRAMS_PER_TURN = 32;
 
 export function eventLoopMeter(): LoadMeter {
   let last = performance.eventLoopUtilization();
+  const perTurn = new Map<object, number>();
+  let resetScheduled = false;
+  let backlog = false;
+  const endOfTurn = () => {
+    perTurn.clear();
+    resetScheduled = false;
+  };
   return {
     busySinceLastCall() {
       const now = performance.eventLoopUtilization();
       const delta = performance.eventLoopUtilization(now, last);
       last = now;
       return delta.utilization;
+    },
+    arrived(source) {
+      const n = (perTurn.get(source) ?? 0) + 1;
+      perTurn.set(source, n);
+      if (n >= DATAGRAMS_PER_TURN) backlog = true;
+      if (!resetScheduled) {
+        resetScheduled = true;
+        // Reads happen in the poll phase; setImmediate runs right after it: one turn's count.
+        setImmediate(endOfTurn);
+      }
+    },
+    backlogSinceLastCall() {
+      const seen = backlog;
+      backlog = false;
+      return seen;
     },
   };
 }
@@ -195,13 +233,20 @@ export class OverloadGuard {
     meter.busySinceLastCall();
   }
 
-  /** Measures when a window has passed; true while new requests may be shed. */
-  check(): boolean {
+  /**
+   * Notes a message from `source` and measures when a window has passed; true while new requests
+   * may be shed.
+   */
+  check(source: object = this): boolean {
+    this.meter.arrived?.(source);
     const t = this.now();
     const elapsed = t - this.windowStart;
     if (elapsed >= this.settings.windowMs) {
       this.windowStart = t;
-      this.controller.update(this.meter.busySinceLastCall(), Math.floor(elapsed / this.settings.windowMs));
+      let busy = this.meter.busySinceLastCall();
+      // Busy without a backlog: waiting for the CPU, not falling behind — not a saturated window.
+      if (this.meter.backlogSinceLastCall?.() === false) busy = Math.min(busy, this.settings.low - 0.01);
+      this.controller.update(busy, Math.floor(elapsed / this.settings.windowMs));
     }
     return this.controller.shedding;
   }

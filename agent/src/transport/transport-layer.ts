@@ -137,7 +137,7 @@ export class TransportLayer implements InboundSink {
     if (inbound.bytes.length <= 64 && ONLY_WHITESPACE.test(inbound.bytes.toString('latin1'))) {
       return; // UDP keep-alive (CRLF) datagram: nothing to parse.
     }
-    if (this.overload?.check() === true && this.shed(inbound, this.overload)) return;
+    if (this.overload?.check(inbound.transport) === true && this.shed(inbound, this.overload)) return;
     const parsed = parseMessage(inbound.bytes, {
       maxMessageBytes: this.options.maxMessageBytes,
       maxHeaderBytes: this.options.maxHeaderBytes,

@@ -3,7 +3,9 @@ import { scanRequestHead } from '../../src/sip/head-scan.js';
 import {
   AdmissionController,
   classify,
+  DATAGRAMS_PER_TURN,
   DEFAULT_OVERLOAD_SETTINGS,
+  eventLoopMeter,
   type InboundClass,
   OverloadGuard,
   type ServerTransactionIndex,
@@ -143,5 +145,40 @@ describe('OverloadGuard: measures once per window, decides per request', () => {
     busy = 0.2;
     now += 60 * S.windowMs;
     expect(guard.check()).toBe(false);
+  });
+});
+
+describe('OverloadGuard: a busy loop without a backlog is not overload', () => {
+  it('does not shed while no source had a backlog (a shared CPU), and does once one has', () => {
+    let now = 0;
+    let backlog = false;
+    const guard = new OverloadGuard(
+      S,
+      { busySinceLastCall: () => 1, backlogSinceLastCall: () => backlog },
+      () => now,
+    );
+    const step = () => {
+      now += S.windowMs;
+      return guard.check();
+    };
+    for (let i = 0; i < 10; i++) expect(step()).toBe(false);
+    backlog = true;
+    expect([step(), step(), step(), step()]).toContain(true);
+  });
+
+  it('the event-loop meter sees a backlog when one turn delivers a full libuv batch from one socket', async () => {
+    const meter = eventLoopMeter();
+    const socketA = {};
+    const socketB = {};
+    // Two sockets, 31 messages each in one turn: no socket had more waiting.
+    for (let i = 0; i < DATAGRAMS_PER_TURN - 1; i++) {
+      meter.arrived?.(socketA);
+      meter.arrived?.(socketB);
+    }
+    expect(meter.backlogSinceLastCall?.()).toBe(false);
+    await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < DATAGRAMS_PER_TURN; i++) meter.arrived?.(socketA);
+    expect(meter.backlogSinceLastCall?.()).toBe(true);
+    expect(meter.backlogSinceLastCall?.()).toBe(false);
   });
 });
