@@ -94,7 +94,9 @@ export const DEFAULT_OVERLOAD_SETTINGS: OverloadSettings = {
   windowMs: 50,
   high: 0.97,
   low: 0.9,
-  saturatedWindows: 3,
+  // 10 × 50 ms = T1 (500 ms): a stall shorter than the clients' first retransmission interval (a
+  // GC pause, a burst, a fresh process compiling) is absorbed, not answered with 503s.
+  saturatedWindows: 10,
   decrease: 0.85,
   increase: 0.05,
   retryAfterSec: 5,

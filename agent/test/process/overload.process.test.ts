@@ -1,6 +1,6 @@
 /**
  * Overload degrades, it does not collapse (RFC 3261 §21.5.4): the real agent flooded with new
- * REGISTERs over UDP on 127.0.0.1 at about twice the rate it serves them answers part of them
+ * REGISTERs over UDP on 127.0.0.1 at about four times the rate it serves them answers part of them
  * 503 + Retry-After before parsing, while a retransmission of a transaction it already answered
  * and a request inside a dialog still get their normal answers. The flood lasts 3 s.
  */
@@ -135,8 +135,9 @@ describe('overload: shed new requests early, keep what finishes work', () => {
       }
       const rate = Math.max(2000, (served / (performance.now() - t0)) * 1000);
 
-      // The flood: new REGISTERs at twice that rate for 3 s; probes from 0.5 s on.
-      const target = 2 * rate;
+      // The flood: new REGISTERs at four times that rate for 3 s (the cold agent's first half
+      // second underrates it, and the guard waits out T1 of saturation); probes from 0.5 s on.
+      const target = 4 * rate;
       let sent = 0;
       let floodDone = false;
       const floodRun = (async () => {
