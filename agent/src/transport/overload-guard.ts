@@ -176,9 +176,16 @@ export function eventLoopMeter(): LoadMeter {
   let last = performance.eventLoopUtilization();
   const perTurn = new Map<object, number>();
   let resetScheduled = false;
-  let backlog = false;
+  let turnFull = false;
+  let turns = 0;
+  let fullTurns = 0;
   const endOfTurn = () => {
+    if (perTurn.size > 0) {
+      turns++;
+      if (turnFull) fullTurns++;
+    }
     perTurn.clear();
+    turnFull = false;
     resetScheduled = false;
   };
   return {
@@ -191,17 +198,26 @@ export function eventLoopMeter(): LoadMeter {
     arrived(source) {
       const n = (perTurn.get(source) ?? 0) + 1;
       perTurn.set(source, n);
-      if (n >= DATAGRAMS_PER_TURN) backlog = true;
+      if (n >= DATAGRAMS_PER_TURN) turnFull = true;
       if (!resetScheduled) {
         resetScheduled = true;
         // Reads happen in the poll phase; setImmediate runs right after it: one turn's count.
         setImmediate(endOfTurn);
       }
     },
+    /**
+     * A backlog that persists: at least half the turns since the last call (the current one
+     * included) read a full batch from some source. A single full turn after a GC pause or a
+     * burst drains at once and is not a backlog.
+     */
     backlogSinceLastCall() {
-      const seen = backlog;
-      backlog = false;
-      return seen;
+      const all = turns + (perTurn.size > 0 ? 1 : 0);
+      const full = fullTurns + (turnFull ? 1 : 0);
+      turns = 0;
+      fullTurns = 0;
+      turnFull = false;
+      perTurn.clear();
+      return all > 0 && 2 * full >= all;
     },
   };
 }

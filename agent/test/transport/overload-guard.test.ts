@@ -182,3 +182,20 @@ describe('OverloadGuard: a busy loop without a backlog is not overload', () => {
     expect(meter.backlogSinceLastCall?.()).toBe(false);
   });
 });
+
+describe('eventLoopMeter: a backlog must persist', () => {
+  it('one full batch among light turns (a GC pause drained at once) is not a backlog; mostly full turns are', async () => {
+    const meter = eventLoopMeter();
+    const socket = {};
+    const turn = async (messages: number) => {
+      for (let i = 0; i < messages; i++) meter.arrived?.(socket);
+      await new Promise((r) => setImmediate(r));
+    };
+    await turn(DATAGRAMS_PER_TURN);
+    for (let i = 0; i < 5; i++) await turn(3);
+    expect(meter.backlogSinceLastCall?.()).toBe(false);
+    for (let i = 0; i < 5; i++) await turn(DATAGRAMS_PER_TURN);
+    await turn(3);
+    expect(meter.backlogSinceLastCall?.()).toBe(true);
+  });
+});
