@@ -2,7 +2,7 @@
  * Overload degrades, it does not collapse (RFC 3261 §21.5.4): the real agent flooded with new
  * REGISTERs over UDP on 127.0.0.1 at about four times the rate it serves them answers part of them
  * 503 + Retry-After before parsing, while a retransmission of a transaction it already answered
- * and a request inside a dialog still get their normal answers. The flood lasts 3 s.
+ * and a request inside a dialog still get their normal answers. The flood lasts 4 s.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SpawnedAgent, startAgent } from '../helpers/spawn-agent.js';
 
 const DOMAIN = 'overload.test';
-const FLOOD_MS = 3000;
+const FLOOD_MS = 4000;
 
 function yaml(stateDir: string): string {
   return `site: overload-test
@@ -136,7 +136,7 @@ describe('overload: shed new requests early, keep what finishes work', () => {
       const rate = Math.max(2000, (served / (performance.now() - t0)) * 1000);
 
       // The flood: new REGISTERs at four times that rate for 3 s (the cold agent's first half
-      // second underrates it, and the guard waits out T1 of saturation); probes from 0.5 s on.
+      // second underrates it, and the guard waits out 1 s of saturation); probes from 1.5 s on.
       const target = 4 * rate;
       let sent = 0;
       let floodDone = false;
@@ -152,7 +152,8 @@ describe('overload: shed new requests early, keep what finishes work', () => {
         }
         floodDone = true;
       })();
-      await sleep(500);
+      // Probes once the guard has engaged (it waits out 1 s of saturation with a backlog).
+      await sleep(1500);
       const results: { retransmission: boolean; inDialog: boolean }[] = [];
       for (let n = 1; n <= 8 && !floodDone; n++) {
         const before = probe.byCallId.get('accepted-1')!.length;
