@@ -25,15 +25,10 @@ function cookieKey(branch: string, sentBy: string, method: string): string {
  * The §17.2.3 key of a request known only by its top Via's parts and method (a scan of its raw
  * bytes, before parsing); `undefined` without the magic cookie (RFC 2543 matching needs the parse).
  */
-export function serverKeyFromVia(
-  via: {
-    readonly transport: string;
-    readonly host: string;
-    readonly port: number | undefined;
-    readonly branch: string | undefined;
-  },
-  method: string,
-): string | undefined {
+/** The parts of a top Via that §17.2.3 matching reads (from a parse or a scan of raw bytes). */
+export type ViaMatchParts = Pick<Via, 'transport' | 'host' | 'port' | 'branch'>;
+
+export function serverKeyFromVia(via: ViaMatchParts, method: string): string | undefined {
   if (!hasMagicCookie(via.branch)) return undefined;
   return cookieKey(via.branch, sentBy(via), matchingMethod(method));
 }

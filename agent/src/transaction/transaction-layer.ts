@@ -14,6 +14,7 @@ import {
   serverKeyFromVia,
   serverTransactionKey,
   usesRfc2543Matching,
+  type ViaMatchParts,
 } from './keys.js';
 import { ServerInviteTransaction } from './server-invite.js';
 import { ServerNonInviteTransaction } from './server-non-invite.js';
@@ -151,15 +152,7 @@ export class TransactionLayer implements CompletedOwner {
    * held now, in progress or completed (§17.2.3)? For load shedding before the parse: a
    * retransmission is answered from the table, never refused.
    */
-  hasServerTransaction(
-    via: {
-      readonly transport: string;
-      readonly host: string;
-      readonly port: number | undefined;
-      readonly branch: string | undefined;
-    },
-    method: string,
-  ): boolean {
+  hasServerTransaction(via: ViaMatchParts, method: string): boolean {
     const key = serverKeyFromVia(via, method);
     return key !== undefined && (this.completedServers.has(key) || this.servers.has(key));
   }
