@@ -9,9 +9,9 @@
  *  - fixed: `-r R -m R*seconds`; judged on the final counters.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLK_TCK, LO, procTicks, sleep, waitExit } from './procs.js';
+import { LO } from './procs.js';
 import { type Period, type WatchResult, watchSipp } from '../lib/sipp-watch.js';
 
 export const SIPP = '/usr/bin/sipp';

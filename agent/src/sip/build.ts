@@ -205,7 +205,7 @@ export function createResponse(
         break;
     }
   }
-  const lacks = [from, to, callId, cseq].findIndex((f) => f === undefined);
+  const lacks = [from, to, callId, cseq].indexOf(undefined);
   if (lacks >= 0) throw new Error(`SIP build: request lacks ${['from', 'to', 'call-id', 'cseq'][lacks]}`);
   const copied: Copied = {
     via,

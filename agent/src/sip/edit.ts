@@ -232,7 +232,7 @@ export function removeTopVia<M extends SipMessage>(msg: M): M {
 export function prependHeader<M extends SipMessage>(msg: M, name: string, value: string): M {
   const field = makeField(name, value);
   const at = firstIndex(msg.headers, field.key);
-  const headers = insertAt(msg.headers, at < 0 ? 0 : at, field);
+  const headers = insertAt(msg.headers, Math.max(at, 0), field);
   if (field.key === 'via' && fastPaths.enabled) {
     // The new field comes before every Via field: its values go on top of the parsed ones.
     const added = parseViaList(field.value);
