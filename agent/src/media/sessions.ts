@@ -290,8 +290,7 @@ export class MediaSessions implements MediaBridge {
     this.end(session);
   }
 
-  /** Active sessions for the admin API, with each pinhole's counters. */
-  /** Rows `offset` … `offset + limit − 1` (in start order); counters are read for those only. */
+  /** Active sessions for the admin API, with counters and quality: rows `offset` … `offset + limit − 1` (in start order); counters are read for those only. */
   async rows(limit = 1000, offset = 0): Promise<MediaSessionRow[]> {
     const now = this.deps.clock.now();
     const sessions = [...this.sessions.values()].slice(offset, offset + limit);
