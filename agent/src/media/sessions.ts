@@ -143,6 +143,10 @@ function codecOf(sdp: ParsedSdp, index: number, formats: readonly string[]): str
 
 const isRtcpId = (id: string) => id.endsWith('/rtcp');
 
+/** The id of a stream's RTP or RTCP pinhole (the RTCP path and `isRtcpId` go by its suffix). */
+const pinholeId = (session: Session, stream: Stream, flow: 'rtp' | 'rtcp') =>
+  `${session.id}/${stream.index}/${flow}`;
+
 /** Only `application/sdp` bodies are media descriptions (RFC 3264); other bodies pass as they are. */
 
 /** The session layer's counters, all zero. */
@@ -358,9 +362,8 @@ export class MediaSessions implements MediaBridge {
     const bPeer = stream.peer.get(b.name);
     if (aLocal === undefined || bLocal === undefined || aPeer === undefined || bPeer === undefined) return [];
     const timeoutSec = this.settings.pinholeTimeoutSec;
-    const base = `${session.id}/${stream.index}`;
     const rtp: PinholeSpec = {
-      id: `${base}/rtp`,
+      id: pinholeId(session, stream, 'rtp'),
       a: { local: { address: a.address, port: aLocal.rtp }, peer: aPeer.rtp },
       b: { local: { address: b.address, port: bLocal.rtp }, peer: bPeer.rtp },
       timeoutSec,
@@ -369,7 +372,7 @@ export class MediaSessions implements MediaBridge {
     return [
       rtp,
       {
-        id: `${base}/rtcp`,
+        id: pinholeId(session, stream, 'rtcp'),
         a: { local: { address: a.address, port: aLocal.rtcp }, peer: aPeer.rtcp },
         b: { local: { address: b.address, port: bLocal.rtcp }, peer: bPeer.rtcp },
         timeoutSec,
@@ -382,11 +385,16 @@ export class MediaSessions implements MediaBridge {
     stream.open = [];
     const endpoints = this.rtcpEndpoints(session, stream);
     if (endpoints.length > 0) this.deps.rtcp?.revoke?.(endpoints);
+    this.releasePorts(session, stream);
+    session.streams[stream.index] = undefined;
+  }
+
+  /** The stream's port pairs back to their allocators (quarantined there). */
+  private releasePorts(session: Session, stream: Stream): void {
     for (const [name, pair] of stream.local) {
       const iface = session.sides.find((i) => i.name === name);
       if (iface !== undefined) this.deps.ports(iface).release(pair.rtp);
     }
-    session.streams[stream.index] = undefined;
   }
 
   private enqueue(session: Session, op: () => Promise<void>): void {
@@ -466,11 +474,7 @@ export class MediaSessions implements MediaBridge {
     session.ended = true;
     this.sessions.delete(session.callId);
     const streams = session.streams.filter((st): st is Stream => st !== undefined);
-    for (const st of streams)
-      for (const [name, pair] of st.local) {
-        const iface = session.sides.find((i) => i.name === name);
-        if (iface !== undefined) this.deps.ports(iface).release(pair.rtp);
-      }
+    for (const st of streams) this.releasePorts(session, st);
     const endpoints = streams.flatMap((st) => this.rtcpEndpoints(session, st));
     session.queue = session.queue
       .then(async () => {
@@ -484,7 +488,7 @@ export class MediaSessions implements MediaBridge {
         const now = this.deps.clock.now();
         const mos: number[] = [];
         for (const st of streams) {
-          const q = this.qualityOf(st, counters.get(`${session.id}/${st.index}/rtp`), now);
+          const q = this.qualityOf(st, counters.get(pinholeId(session, st, 'rtp')), now);
           for (const d of [q?.aToB, q?.bToA]) if (d?.mos !== undefined) mos.push(d.mos);
         }
         this.deps.onSessionEnded?.({
@@ -500,8 +504,7 @@ export class MediaSessions implements MediaBridge {
 
   /** Every pinhole id a stream may have open (also one whose open is still queued). */
   private allIds(session: Session, stream: Stream): string[] {
-    const base = `${session.id}/${stream.index}`;
-    return [`${base}/rtp`, `${base}/rtcp`];
+    return [pinholeId(session, stream, 'rtp'), pinholeId(session, stream, 'rtcp')];
   }
 
   private sweep(): void {
@@ -537,7 +540,7 @@ function summarize(
   let oneWay = 0;
   let dropped = 0;
   for (const st of streams) {
-    const rtp = counters.get(`${session.id}/${st.index}/rtp`);
+    const rtp = counters.get(pinholeId(session, st, 'rtp'));
     if (rtp === undefined) continue;
     const inbound = aIsOutside ? rtp.aToB : rtp.bToA;
     const outbound = aIsOutside ? rtp.bToA : rtp.aToB;

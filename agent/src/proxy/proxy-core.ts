@@ -8,7 +8,7 @@ import type { Binding } from '../registrar/binding.js';
 import type { CallerVerdict } from '../registrar/caller-check.js';
 import { createResponse } from '../sip/build.js';
 import { reasonPhrase } from '../sip/reason-phrases.js';
-import { getHeaders, getRecordRoutes } from '../sip/accessors.js';
+import { getContacts, getHeaders, getRecordRoutes } from '../sip/accessors.js';
 import { headerKey } from '../sip/compact-forms.js';
 import { parseNameAddr } from '../sip/name-addr.js';
 import { parseMessage } from '../sip/parse.js';
@@ -1150,11 +1150,8 @@ function hopOf(t: Target): Hop {
 
 /** The URI of a message's first Contact (the remote target it names), if any. */
 function firstContact(m: SipMessage): string | undefined {
-  for (const value of getHeaders(m, 'contact')) {
-    const na = parseNameAddr(value.split(',')[0]!.trim());
-    if (na !== undefined) return na.uri.raw;
-  }
-  return undefined;
+  const contacts = getContacts(m);
+  return contacts.ok && !contacts.value.star ? contacts.value.contacts[0]?.uri.raw : undefined;
 }
 
 /**
