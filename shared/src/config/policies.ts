@@ -88,3 +88,63 @@ export const PoliciesSchema = z
   .strict();
 export type Policies = z.infer<typeof PoliciesSchema>;
 export type PoliciesInput = z.input<typeof PoliciesSchema>;
+
+/**
+ * A policies patch as the control plane pushes it: every field optional, no defaults. A field that
+ * is present replaces the agent's value (nested objects field by field, lists whole); an absent
+ * field keeps what the agent has (its file, or the built-in default). Absent never means delete.
+ */
+export const PoliciesPatchSchema = z
+  .object({
+    authenticate: z
+      .array(z.enum(['INVITE', 'MESSAGE', 'SUBSCRIBE', 'NOTIFY', 'OPTIONS', 'REFER']))
+      .optional(),
+    dropUserAgents: z.array(z.string().min(1).max(128)).optional(),
+    registerAllowFrom: z.array(CidrSchema).optional(),
+    registerDenyFrom: z.array(CidrSchema).optional(),
+    bruteForce: z
+      .object({
+        maxFailures: z.number().int().min(1).max(10_000).optional(),
+        windowSec: z.number().int().min(1).max(86_400).optional(),
+        blockSec: z.number().int().min(1).max(604_800).optional(),
+      })
+      .strict()
+      .optional(),
+    maxMediaStreamsPerSession: z.number().int().min(1).max(64).optional(),
+    sessionTimer: z
+      .object({
+        enabled: z.boolean().optional(),
+        minSec: z.number().int().min(90).max(86_400).optional(),
+        defaultSessionExpiresSec: z.number().int().min(90).max(86_400).optional(),
+      })
+      .strict()
+      .optional(),
+    topologyHiding: z
+      .object({
+        enabled: z.boolean().optional(),
+        stripHeaders: z
+          .array(
+            z
+              .string()
+              .min(1)
+              .max(64)
+              .regex(/^[A-Za-z0-9!%'*+._`~-]+$/, 'must be a header name'),
+          )
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    callAdmission: z
+      .object({
+        maxConcurrentCallsPerUser: z.number().int().min(1).max(100_000).optional(),
+        maxCallAttemptsPerSecPerUser: z.number().int().min(1).max(100_000).optional(),
+        maxConcurrentCallsPerSite: z.number().int().min(1).max(1_000_000).optional(),
+        maxCallAttemptsPerSecPerSite: z.number().int().min(1).max(1_000_000).optional(),
+      })
+      .strict()
+      .optional(),
+    allowedBodyTypes: z.array(z.string().min(1)).optional(),
+    deniedBodyTypes: z.array(z.string().min(1)).optional(),
+  })
+  .strict();
+export type PoliciesPatch = z.infer<typeof PoliciesPatchSchema>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** `host[:port]` or `[v6]:port`, optionally `;transport=udp|tcp` (an outbound proxy or DNS server). */
-const HostPortSchema = z
+export const HostPortSchema = z
   .string()
   .min(1)
   .max(300)

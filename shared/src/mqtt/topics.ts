@@ -4,11 +4,20 @@
  */
 export const TOPIC_ROOT = 'sipwall/v1/agents';
 
-export const AGENT_TOPIC_KINDS = ['desired', 'reported', 'status', 'events', 'rpc'] as const;
+/**
+ * `desired`, `ack` and `rpc/{method}` go CP → agent; `reported`, `status`, `events` and `reply`
+ * go agent → CP. An agent may publish only the latter (see `AGENT_PUBLISH_KINDS`).
+ */
+export const AGENT_TOPIC_KINDS = ['desired', 'reported', 'status', 'events', 'ack', 'rpc', 'reply'] as const;
 export type AgentTopicKind = (typeof AGENT_TOPIC_KINDS)[number];
 
 /** Agent ids are lowercase identifiers, so they can never contain MQTT wildcards or separators. */
 export const AGENT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{2,63}$/;
+
+/** What an agent's own credentials may publish (in its own subtree only). */
+export const AGENT_PUBLISH_KINDS: readonly AgentTopicKind[] = ['reported', 'status', 'events', 'reply'];
+/** What an agent's own credentials may subscribe to (in its own subtree only). */
+export const AGENT_SUBSCRIBE_KINDS: readonly AgentTopicKind[] = ['desired', 'ack', 'rpc'];
 
 export function isValidAgentId(id: string): boolean {
   return AGENT_ID_PATTERN.test(id);
@@ -24,12 +33,20 @@ export const topics = {
   reported: (agentId: string) => `${agentTopicPrefix(agentId)}reported`,
   status: (agentId: string) => `${agentTopicPrefix(agentId)}status`,
   events: (agentId: string) => `${agentTopicPrefix(agentId)}events`,
+  /** CP → agent: which event batches were stored (the agent trims its outbox only after this). */
+  ack: (agentId: string) => `${agentTopicPrefix(agentId)}ack`,
+  /** CP → agent: a live query; the agent answers on `reply` with the request's id. */
   rpc: (agentId: string, method: string) => `${agentTopicPrefix(agentId)}rpc/${method}`,
+  /** Agent → CP: answers to `rpc/{method}` requests (the payload carries the request id). */
+  reply: (agentId: string) => `${agentTopicPrefix(agentId)}reply`,
   /** Subscription filters for the control plane (shared subscription for events). */
   all: {
     reported: `${TOPIC_ROOT}/+/reported`,
     status: `${TOPIC_ROOT}/+/status`,
     events: `$share/cp/${TOPIC_ROOT}/+/events`,
+    /** Plain (non-shared) filter for brokers without shared subscriptions (aedes). */
+    eventsUnshared: `${TOPIC_ROOT}/+/events`,
+    reply: `${TOPIC_ROOT}/+/reply`,
   },
 } as const;
 
