@@ -7,8 +7,7 @@ import {
   setMqttPasswordHash,
 } from '../db/queries/agents.js';
 import { appendAudit } from '../db/queries/audit.js';
-import { hashSecret } from '../security/password.js';
-import { hashToken, randomToken } from '../security/tokens.js';
+import { hashMachineSecret, hashToken, randomToken } from '../security/tokens.js';
 import { republishDesired } from './agents.js';
 import type { AgentProvisioner, Clock, DesiredPublisher } from './ports.js';
 
@@ -47,7 +46,7 @@ export async function enrollAgent(
   }
   const password = randomToken(24);
   try {
-    await setMqttPasswordHash(db, { agentId, hash: await hashSecret(password) });
+    await setMqttPasswordHash(db, { agentId, hash: hashMachineSecret(password) });
     await deps.provisioner.provisionAgent(agentId, password);
   } catch (e) {
     // The agent never got credentials: give the token back so a retry can succeed.

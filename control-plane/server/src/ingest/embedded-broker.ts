@@ -5,7 +5,7 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { StartError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { verifySecret } from '../security/password.js';
-import { randomToken, safeEqual } from '../security/tokens.js';
+import { randomToken, safeEqual, verifyMachineSecret } from '../security/tokens.js';
 import { mayAccess, type Principal } from './acl.js';
 
 /** Credentials of the control plane's own bridge client; generated at every start. */
@@ -65,7 +65,11 @@ export async function startEmbeddedBroker(params: {
       params
         .lookupPasswordHash(username)
         .then(async (hash) => {
-          if (hash && (await verifySecret(pw, hash))) {
+          // Legacy scrypt hashes (agents enrolled before machine secrets moved to SHA-256) still verify.
+          if (
+            hash &&
+            (verifyMachineSecret(pw, hash) || (hash.startsWith('scrypt$') && (await verifySecret(pw, hash))))
+          ) {
             principals.set(client, { kind: 'agent', agentId: username });
             done(null, true);
           } else {

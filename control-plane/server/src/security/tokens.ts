@@ -26,3 +26,19 @@ export function newAgentId(): string {
   for (const b of bytes) s += BASE32[b & 31];
   return `ag-${s}`;
 }
+
+/**
+ * Stored form of a machine secret (an agent's MQTT password: 192+ random bits, never chosen by a
+ * person): `sha256$<digest>`. A slow KDF adds nothing against guessing such a secret and would cost
+ * a fleet of 10,000 agents reconnecting after a broker restart minutes of scrypt; people's
+ * passwords stay on scrypt (`password.ts`).
+ */
+export function hashMachineSecret(secret: string): string {
+  return `sha256$${hashToken(secret)}`;
+}
+
+/** Checks a machine secret against `hashMachineSecret`'s form; false for any other form. */
+export function verifyMachineSecret(secret: string, stored: string): boolean {
+  if (!stored.startsWith('sha256$')) return false;
+  return safeEqual(hashToken(secret), stored.slice('sha256$'.length));
+}

@@ -31,7 +31,7 @@ describe('POST /api/enroll', () => {
     expect(body.topicPrefix).toBe(`sipwall/v1/agents/${agent.id}/`);
     // Only hashes are stored.
     const [row] = await cp.database.db.select().from(agents).where(eq(agents.id, agent.id));
-    expect(row?.mqttPasswordHash).toMatch(/^scrypt\$/);
+    expect(row?.mqttPasswordHash).toMatch(/^sha256\$[A-Za-z0-9_-]{43}$/);
     expect(row?.mqttPasswordHash).not.toContain(body.mqtt.password);
     expect(row?.enrollmentTokenHash).not.toBe(enrollmentToken);
 
