@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   AgentStatusSchema,
+  agentSubscriptionFilters,
   type ControlPlaneLinkSchema,
   EventBatchSchema,
   encode,
@@ -117,7 +118,8 @@ export function startControlLink(deps: ControlLinkDeps): ControlLink {
       void (async () => {
         try {
           await c.publishAsync(topics.status(id), statusPayload('online'), { qos: 1, retain: true });
-          await c.subscribeAsync(desiredTopic, { qos: 1 });
+          // Every filter the agent's ACL grants (desired, ack, rpc/+); only desired is handled here.
+          await c.subscribeAsync(agentSubscriptionFilters(id), { qos: 1 });
           publishReport(deps.applier.currentReport());
         } catch (e) {
           log.warn({ err: (e as Error).message }, 'cannot announce on the broker');
