@@ -31,6 +31,7 @@ import { type AppliedConfig, type ConfigStore, createConfigStore } from './sync/
 import { type ControlLink, startControlLink } from './sync/control-link.js';
 import { ControlLinkError } from './sync/control-link-error.js';
 import { createDesiredApplier, type DesiredApplier } from './sync/desired-applier.js';
+import { readRevertRecord } from './sync/desired-store.js';
 import { restoreAppliedConfig } from './sync/restore-desired.js';
 import { secureStateDir } from './sync/state-dir.js';
 import { createSystemClock } from './util/clock.js';
@@ -102,6 +103,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
         await sip?.stop();
         await registrar?.close();
       })();
+      applier?.stop();
       const steps = [link?.stop(), sipThenRegistrar, admin?.close()].map((p) =>
         Promise.resolve(p).catch((e: unknown) => logger.warn({ err: e }, 'error while stopping')),
       );
@@ -263,6 +265,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
         agentVersion: AGENT_VERSION,
         clock,
         logger: logger.child({ component: 'sync' }),
+        reverted: await readRevertRecord(fileConfig.stateDir),
       });
       link = startControlLink({
         controlPlane: cp,

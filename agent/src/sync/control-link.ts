@@ -73,6 +73,8 @@ export function startControlLink(deps: ControlLinkDeps): ControlLink {
     if (client === undefined || agentId === undefined || !connected) return;
     client
       .publishAsync(topics.reported(agentId), encode(ReportedStateSchema, report), { qos: 1, retain: true })
+      // QoS 1: resolved on PUBACK, so the control plane can be reached with this version.
+      .then(() => deps.applier.reportDelivered(report))
       .catch((e: Error) => log.warn({ err: e.message }, 'cannot publish reported state'));
   };
 

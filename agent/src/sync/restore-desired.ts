@@ -2,12 +2,12 @@ import type { AgentConfig } from '@sipwall/shared';
 import type { Logger } from 'pino';
 import type { AppliedConfig } from './config-store.js';
 import { readPersistedDesired } from './desired-store.js';
-import { mergeDesired } from './merge-desired.js';
+import { compileDesired } from './desired-decision.js';
 
 /**
  * The config to start with: the file config with the last applied desired state laid over it, so a
  * restart while the control plane is away serves the same version. Falls back to the file alone if
- * `desired.json` is missing, unreadable or no longer merges with the file.
+ * `desired.json` is missing, unreadable or no longer merges with the file (or a layer refuses it).
  */
 export async function restoreAppliedConfig(
   fileConfig: AgentConfig,
@@ -21,7 +21,7 @@ export async function restoreAppliedConfig(
     logger.warn({ reason: persisted.reason }, 'ignoring unusable persisted desired state');
     return fileOnly;
   }
-  const merged = mergeDesired(fileConfig, persisted.desired);
+  const merged = compileDesired(fileConfig, fileConfig, persisted.desired);
   if (!merged.ok) {
     logger.warn(
       { errors: merged.error },
