@@ -229,6 +229,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
           }),
     });
     media = md;
+    store.onConfig((a) => md.reconfigure(a.config));
     const px = createProxyService({
       config: () => store.current().config,
       stateDir: fileConfig.stateDir,
@@ -251,6 +252,8 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
         px.attach(stack);
       },
     });
+    const sipStack = sip;
+    store.onConfig((a) => sipStack.reconfigure(a.config));
     // Transparent mode: the redirect targets the bound inside ports, so it comes after the listeners.
     const tm = createTransparentMode({ run: nftCli(), logger: proxyLog, hostInterfaces: networkInterfaces });
     transparent = tm;

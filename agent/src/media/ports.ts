@@ -187,6 +187,14 @@ export class PortAllocator {
     return 'reserved';
   }
 
+  /** The RTP port of every pair in use (O(capacity): for a range change, not per call). */
+  inUseRtpPorts(): number[] {
+    const out: number[] = [];
+    for (let pair = 0; pair < this.capacity; pair++)
+      if (this.state[pair] === IN_USE) out.push(this.base + 2 * pair);
+    return out;
+  }
+
   /** Whether `port` (RTP or RTCP) belongs to a pair in use. */
   isInUse(port: number): boolean {
     const pair = this.pairOf(port);
