@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ControlPlane, startControlPlane } from '@sipwall/control-plane';
-import { topics } from '@sipwall/shared';
+import { type ManagedConfig, topics } from '@sipwall/shared';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ha1Of } from '../../agent/test/auth/digest-client.js';
@@ -175,20 +175,24 @@ d(
       });
 
       it('a document a layer refuses is reported rejected with the field, and the last one keeps serving', async () => {
-        await pushDesired(cp, agentId, {
-          version: 3,
-          config: { domains: ['other.test'], registrar: { minExpiresSec: 7200 } },
-          users: [],
-          policies: {},
-        });
-        const row = await eventually('rejected reported', async () => {
-          const a = await agentRow(agentId);
-          return a?.reportedStatus === 'rejected' ? a : undefined;
-        });
-        expect(row.appliedVersion).toBe(2);
-        expect(row.errors.map((e: { path: string }) => e.path)).toContain('sip.registrar.minExpiresSec');
-        const r = await register(remote, pushed);
-        expect(r.ok, r.output).toBe(true);
+        // Valid for the schema; refused by the media layer (no even/odd RTP/RTCP pair in 20001–20002),
+        // and by the registrar (minExpires above the file's maxExpires).
+        const refused: [number, ManagedConfig, string][] = [
+          [3, { domains: ['other.test'], media: { portMin: 20_001, portMax: 20_002 } }, 'media.portMin'],
+          [4, { domains: ['other.test'], registrar: { minExpiresSec: 7200 } }, 'sip.registrar.minExpiresSec'],
+        ];
+        for (const [version, config, path] of refused) {
+          await pushDesired(cp, agentId, { version, config, users: [], policies: {} });
+          const row = await eventually(`version ${version} rejected`, async () => {
+            const a = await agentRow(agentId);
+            return a?.reportedStatus === 'rejected' && a.errors.some((e: { path: string }) => e.path === path)
+              ? a
+              : undefined;
+          });
+          expect(row.appliedVersion).toBe(2);
+          const r = await register(remote, pushed);
+          expect(r.ok, r.output).toBe(true);
+        }
       });
     });
 
