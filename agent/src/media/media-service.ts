@@ -125,12 +125,11 @@ export async function startMediaService(deps: MediaServiceDeps): Promise<MediaSe
     )
       return;
     range = m;
-    for (const [address, old] of allocators) {
-      const fresh = allocator(address);
-      // A live call keeps its ports: the new allocator never hands them out until they are released.
-      for (const rtp of old.inUseRtpPorts()) fresh.reserve(rtp);
-      allocators.set(address, fresh);
-    }
+    for (const [address, old] of allocators)
+      allocators.set(
+        address,
+        old.withRange({ portMin: m.portMin, portMax: m.portMax, quarantineMs: m.portQuarantineSec * 1000 }),
+      );
     logger.info({ portMin: m.portMin, portMax: m.portMax }, 'media port range changed for new calls');
   };
   // Kernel RTP, user-space RTCP: the relay carries RTCP so receiver reports can be read.

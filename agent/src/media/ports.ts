@@ -187,12 +187,16 @@ export class PortAllocator {
     return 'reserved';
   }
 
-  /** The RTP port of every pair in use (O(capacity): for a range change, not per call). */
-  inUseRtpPorts(): number[] {
-    const out: number[] = [];
+  /**
+   * This address's allocator over another range (a pushed `media.portMin/portMax`): pairs in use
+   * here that fall in the new range stay in use there (a live call keeps its ports and releases
+   * them normally), so new calls never get a port a live call holds. O(capacity), per change.
+   */
+  withRange(options: Omit<PortAllocatorOptions, 'address'>): PortAllocator {
+    const next = new PortAllocator({ ...options, address: this.address }, this.deps);
     for (let pair = 0; pair < this.capacity; pair++)
-      if (this.state[pair] === IN_USE) out.push(this.base + 2 * pair);
-    return out;
+      if (this.state[pair] === IN_USE) next.reserve(this.base + 2 * pair);
+    return next;
   }
 
   /** Whether `port` (RTP or RTCP) belongs to a pair in use. */
