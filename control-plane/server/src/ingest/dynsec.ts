@@ -189,6 +189,9 @@ export function dynsecProvisioner(dynsec: DynsecClient): AgentProvisioner {
       if (client?.error) {
         // Already exists (e.g. re-provisioning): reset the password.
         await dynsec.run([{ command: 'setClientPassword', username: agentId, password }]);
+        // Mosquitto 2.0 answers "Internal error" to adding a role the client already has.
+        const [info] = await dynsec.run([{ command: 'getClient', username: agentId }], /^$/);
+        if (info?.data?.client?.roles?.some((r) => r.rolename === rolename)) return;
       }
       await dynsec.run([{ command: 'addClientRole', username: agentId, rolename, priority: 0 }]);
     },
