@@ -32,7 +32,7 @@ import { type ControlLink, startControlLink } from './sync/control-link.js';
 import { ControlLinkError } from './sync/control-link-error.js';
 import { createDesiredApplier, type DesiredApplier } from './sync/desired-applier.js';
 import { readRevertRecord } from './sync/desired-store.js';
-import { restoreAppliedConfig } from './sync/restore-desired.js';
+import { restoreAppliedConfig, restoreRevertTarget } from './sync/restore-desired.js';
 import { secureStateDir } from './sync/state-dir.js';
 import { createSystemClock } from './util/clock.js';
 import { createRandomPool } from './util/random-pool.js';
@@ -269,6 +269,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
         clock,
         logger: logger.child({ component: 'sync' }),
         reverted: await readRevertRecord(fileConfig.stateDir),
+        unconfirmedRevertTo: await restoreRevertTarget(fileConfig, fileConfig.stateDir, initial, logger),
       });
       link = startControlLink({
         controlPlane: cp,

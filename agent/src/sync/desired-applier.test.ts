@@ -14,6 +14,7 @@ import {
   readPersistedDesired,
   readRevertRecord,
 } from './desired-store.js';
+import { restoreAppliedConfig, restoreRevertTarget } from './restore-desired.js';
 
 let stateDir: string;
 beforeEach(async () => {
@@ -155,5 +156,44 @@ describe('auto-revert (revertAfterSec)', () => {
     expect(applier.currentReport()).toMatchObject({ status: 'reverted', rejectedVersion: 4 });
     expect(await applier.handle(push(4))).toMatchObject({ status: 'reverted' });
     expect(store.current().appliedVersion).toBeNull();
+  });
+
+  it('an unconfirmed version survives a restart: the new run still reverts it; a confirmed one does not', async () => {
+    const first = setupWithClock();
+    first.applier.reportDelivered((await first.applier.handle(push(1)))!);
+    await first.applier.handle(push(2, { revertAfterSec: 30 }));
+    first.applier.stop(); // the agent stops before version 2 was ever reported
+
+    const logger = pino({ level: 'silent' });
+    const restored = await restoreAppliedConfig(first.fileConfig, stateDir, logger);
+    expect(restored.appliedVersion).toBe(2);
+    const revertTo = await restoreRevertTarget(first.fileConfig, stateDir, restored, logger);
+    expect(revertTo?.appliedVersion).toBe(1);
+    const store = createConfigStore(restored);
+    const clock = new ManualClock(Date.UTC(2025, 0, 2));
+    const second = createDesiredApplier({
+      fileConfig: first.fileConfig,
+      store,
+      stateDir,
+      agentVersion: '0.1.0',
+      clock,
+      logger,
+      unconfirmedRevertTo: revertTo,
+    });
+    clock.advance(30_000);
+    await second.idle();
+    expect(store.current().appliedVersion).toBe(1);
+    expect(second.currentReport()).toMatchObject({
+      status: 'reverted',
+      rejectedVersion: 2,
+      appliedVersion: 1,
+    });
+
+    // Version 3 confirmed: after a restart there is nothing to revert.
+    second.reportDelivered((await second.handle(push(3, { revertAfterSec: 30 })))!);
+    await second.idle();
+    const again = await restoreAppliedConfig(first.fileConfig, stateDir, logger);
+    expect(again.appliedVersion).toBe(3);
+    expect(await restoreRevertTarget(first.fileConfig, stateDir, again, logger)).toBeNull();
   });
 });

@@ -8,6 +8,7 @@ import {
   type RevertRecord,
   writePersistedDesired,
   writeRevertRecord,
+  writeUnconfirmed,
 } from './desired-store.js';
 import { appliedReport, rejectedReport } from './reports.js';
 
@@ -24,6 +25,11 @@ export interface DesiredApplierDeps {
   logger: Logger;
   /** The revert persisted by an earlier run (reported again on connect, its version not re-applied). */
   reverted?: RevertRecord | null;
+  /**
+   * The running version was applied by an earlier run and never confirmed: what to return to if
+   * its report is not delivered within its `revertAfterSec` from now (`restoreRevertTarget`).
+   */
+  unconfirmedRevertTo?: AppliedConfig | null;
 }
 
 export interface DesiredApplier {
@@ -104,6 +110,7 @@ export function createDesiredApplier(deps: DesiredApplierDeps): DesiredApplier {
       await writePersistedDesired(deps.stateDir, target.desired);
       await writePersistedDesired(deps.stateDir, null, DESIRED_PREV_FILE);
       await writeRevertRecord(deps.stateDir, record);
+      await writeUnconfirmed(deps.stateDir, null);
     } catch (e) {
       log.error({ err: (e as Error).message }, 'cannot persist the reverted desired state');
     }
@@ -117,10 +124,27 @@ export function createDesiredApplier(deps: DesiredApplierDeps): DesiredApplier {
     );
   };
 
+  const startPending = (version: number, previous: AppliedConfig, revertAfterSec: number): Pending => {
+    const p: Pending = {
+      version,
+      previous,
+      revertAfterSec,
+      timer: deps.clock.setTimeout(() => void serialize(() => revert(p)), revertAfterSec * 1000),
+    };
+    return p;
+  };
+  const booted = deps.store.current();
+  if (deps.unconfirmedRevertTo != null && booted.desired !== null) {
+    const sec = booted.desired.revertAfterSec ?? DEFAULT_REVERT_AFTER_SEC;
+    if (sec > 0) pending = startPending(booted.desired.version, deps.unconfirmedRevertTo, sec);
+  }
+
   const apply = async (desired: NonNullable<AppliedConfig['desired']>, config: AgentConfig) => {
     const previous = pending?.previous ?? deps.store.current();
+    const revertAfterSec = desired.revertAfterSec ?? DEFAULT_REVERT_AFTER_SEC;
     try {
       await writePersistedDesired(deps.stateDir, previous.desired, DESIRED_PREV_FILE);
+      await writeUnconfirmed(deps.stateDir, revertAfterSec > 0 ? desired.version : null);
       await writePersistedDesired(deps.stateDir, desired);
       await writeRevertRecord(deps.stateDir, null);
     } catch (e) {
@@ -133,16 +157,7 @@ export function createDesiredApplier(deps: DesiredApplierDeps): DesiredApplier {
     deps.store.replace({ config, appliedVersion: desired.version, desired });
     reverted = null;
     stats.applied++;
-    const revertAfterSec = desired.revertAfterSec ?? DEFAULT_REVERT_AFTER_SEC;
-    if (revertAfterSec > 0) {
-      const p: Pending = {
-        version: desired.version,
-        previous,
-        revertAfterSec,
-        timer: deps.clock.setTimeout(() => void serialize(() => revert(p)), revertAfterSec * 1000),
-      };
-      pending = p;
-    }
+    if (revertAfterSec > 0) pending = startPending(desired.version, previous, revertAfterSec);
     log.info(
       { appliedVersion: desired.version, users: config.users.length, revertAfterSec },
       'desired state applied',
@@ -191,6 +206,10 @@ export function createDesiredApplier(deps: DesiredApplierDeps): DesiredApplier {
       deps.clock.clearTimeout(p.timer);
       pending = undefined;
       log.info({ appliedVersion: p.version }, 'desired state confirmed: report delivered to the broker');
+      void serialize(async () => {
+        // Unless a newer version became pending meanwhile (its apply wrote its own marker).
+        if (pending === undefined) await writeUnconfirmed(deps.stateDir, null);
+      }).catch((e: Error) => log.warn({ err: e.message }, 'cannot clear the unconfirmed marker'));
     },
     idle: () => chain.then(() => {}),
     stop() {

@@ -9,6 +9,8 @@ import { STATE_FILE_MODE } from './state-dir.js';
 export const DESIRED_FILE = 'desired.json';
 /** The last confirmed desired state before the applied one (what an auto-revert returns to). */
 export const DESIRED_PREV_FILE = 'desired.prev.json';
+/** The applied version not yet confirmed by a delivered report (a restart keeps its revert timer going). */
+export const UNCONFIRMED_FILE = 'desired.unconfirmed.json';
 /** The version the agent reverted by itself, and why (so a restart reports it and does not re-apply it). */
 export const REVERTED_FILE = 'desired.reverted.json';
 
@@ -75,4 +77,21 @@ export async function writeRevertRecord(stateDir: string, record: RevertRecord |
   const path = join(stateDir, REVERTED_FILE);
   if (record === null) await rm(path, { force: true });
   else await writeFileAtomic(path, `${JSON.stringify(record)}\n`, STATE_FILE_MODE);
+}
+
+const UnconfirmedSchema = z.object({ version: z.number().int().min(1) }).strict();
+
+/** The applied version still waiting for a delivered report, or null. */
+export async function readUnconfirmed(stateDir: string): Promise<number | null> {
+  const text = await readText(join(stateDir, UNCONFIRMED_FILE));
+  if (typeof text !== 'string') return null;
+  const decoded = decode(UnconfirmedSchema, text);
+  return decoded.ok ? decoded.value.version : null;
+}
+
+/** Persists (or with null removes) the unconfirmed version. */
+export async function writeUnconfirmed(stateDir: string, version: number | null): Promise<void> {
+  const path = join(stateDir, UNCONFIRMED_FILE);
+  if (version === null) await rm(path, { force: true });
+  else await writeFileAtomic(path, `${JSON.stringify({ version })}\n`, STATE_FILE_MODE);
 }

@@ -1,7 +1,7 @@
 import type { AgentConfig } from '@sipwall/shared';
 import type { Logger } from 'pino';
 import type { AppliedConfig } from './config-store.js';
-import { readPersistedDesired } from './desired-store.js';
+import { DESIRED_PREV_FILE, readPersistedDesired, readUnconfirmed } from './desired-store.js';
 import { compileDesired } from './desired-decision.js';
 
 /**
@@ -31,4 +31,31 @@ export async function restoreAppliedConfig(
   }
   logger.info({ appliedVersion: persisted.desired.version }, 'restored last applied desired state');
   return { config: merged.value, appliedVersion: persisted.desired.version, desired: persisted.desired };
+}
+
+/**
+ * When the applied version had not been confirmed (its report never reached the broker) before the
+ * agent stopped: the config its auto-revert returns to (`desired.prev.json` over the file, or the
+ * file alone). Null when the applied version was confirmed.
+ */
+export async function restoreRevertTarget(
+  fileConfig: AgentConfig,
+  stateDir: string,
+  applied: AppliedConfig,
+  logger: Logger,
+): Promise<AppliedConfig | null> {
+  const unconfirmed = await readUnconfirmed(stateDir);
+  if (unconfirmed === null || unconfirmed !== applied.appliedVersion) return null;
+  const fileOnly: AppliedConfig = { config: fileConfig, appliedVersion: null, desired: null };
+  const prev = await readPersistedDesired(stateDir, DESIRED_PREV_FILE);
+  if (prev.kind !== 'ok') return fileOnly;
+  const merged = compileDesired(fileConfig, fileConfig, prev.desired);
+  if (!merged.ok) {
+    logger.warn(
+      { errors: merged.error },
+      'previous desired state no longer fits the config file; reverting would use the file',
+    );
+    return fileOnly;
+  }
+  return { config: merged.value, appliedVersion: prev.desired.version, desired: prev.desired };
 }
