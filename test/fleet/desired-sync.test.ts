@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ha1Of } from '../../agent/test/auth/digest-client.js';
 import { type SpawnedAgent, startAgent } from '../../agent/test/helpers/spawn-agent.js';
 import { haveSipp, runSipp, SKIP_SUFFIX } from '../../agent/test/helpers/sipp.js';
-import { digestRegister } from '../../agent/test/sipp/register-scenarios.js';
+import { digestRegister, plainRegister } from '../../agent/test/sipp/register-scenarios.js';
 import { apiClient, eventually } from '../helpers/api-client.js';
 import { type MqttRelay, startMqttRelay } from '../helpers/mqtt-relay.js';
 import { pushDesired } from '../helpers/push-desired.js';
@@ -124,6 +125,37 @@ d(
       };
     }
 
+    /** One unauthenticated REGISTER over UDP with `userAgent`: the status answered, or null (dropped). */
+    async function registerStatus(remote: string, domain: string, userAgent: string): Promise<number | null> {
+      const socket = createSocket('udp4');
+      await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+      const port = socket.address().port;
+      const [host, remotePort] = remote.split(':') as [string, string];
+      const text = [
+        `REGISTER sip:${domain} SIP/2.0`,
+        `Via: SIP/2.0/UDP 127.0.0.1:${port};rport;branch=z9hG4bK${Math.random().toString(36).slice(2)}`,
+        'Max-Forwards: 70',
+        `From: <sip:probe@${domain}>;tag=p1`,
+        `To: <sip:probe@${domain}>`,
+        `Call-ID: ua-${Math.random().toString(36).slice(2)}`,
+        'CSeq: 1 REGISTER',
+        `Contact: <sip:probe@127.0.0.1:${port}>`,
+        `User-Agent: ${userAgent}`,
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n');
+      try {
+        const answer = new Promise<number>((resolve) =>
+          socket.on('message', (m) => resolve(Number(/^SIP\/2\.0 (\d{3})/.exec(m.toString('latin1'))?.[1]))),
+        );
+        socket.send(text, Number(remotePort), host);
+        return await Promise.race([answer, new Promise<null>((r) => setTimeout(() => r(null), 1500))]);
+      } finally {
+        socket.close();
+      }
+    }
+
     async function enroll(name: string) {
       const { agent, enrollmentToken } = await api.agents.create.mutate({ siteId, name: `${name}-fw` });
       return { agentId: agent.id, token: enrollmentToken };
@@ -149,7 +181,7 @@ d(
         await eventually('agent online', async () => (await agentRow(agentId))?.online);
       });
 
-      it('a push that changes only the log level keeps the file users: a file user still registers', async () => {
+      it('a push that changes only the log level keeps the file users and policies: a file user still registers', async () => {
         const version = await pushDesired(cp, agentId, {
           version: 1,
           config: { logLevel: 'debug' },
@@ -159,6 +191,9 @@ d(
         await reported(agentId, version, 'applied');
         const r = await register(remote, filePhone(main));
         expect(r.ok, r.output).toBe(true);
+        // The file's own policy (dropUserAgents) still holds: the built-in default list did not replace it.
+        expect(await registerStatus(remote, `${main}.file.test`, 'file-policy-scanner')).toBeNull();
+        expect(await registerStatus(remote, `${main}.file.test`, 'friendly-scanner')).toBe(401);
       });
 
       it('a pushed domain is served: its user registers (200), and the file user still does', async () => {
@@ -193,6 +228,29 @@ d(
           const r = await register(remote, pushed);
           expect(r.ok, r.output).toBe(true);
         }
+      });
+
+      it('a pushed policy reaches the registrar at once, and a later push without it returns to the file', async () => {
+        const base = { config: { domains: [`${main}.file.test`, pushed.domain] }, users: [sipUser(pushed)] };
+        const deny = await pushDesired(cp, agentId, {
+          version: 5,
+          ...base,
+          policies: { registerDenyFrom: ['127.0.0.0/8'] },
+        });
+        await reported(agentId, deny, 'applied');
+        const refused = await runSipp({
+          scenario: { xml: plainRegister({ ...pushed }, 403), name: `deny-${Date.now()}.xml` },
+          dir,
+          remote,
+          timeoutSec: 15,
+          recvTimeoutMs: 4000,
+        });
+        expect(refused.code, refused.output).toBe(0);
+        expect(refused.received.get('403')?.messages).toBe(1);
+        const lifted = await pushDesired(cp, agentId, { version: 6, ...base, policies: {} });
+        await reported(agentId, lifted, 'applied');
+        const r = await register(remote, pushed);
+        expect(r.ok, r.output).toBe(true);
       });
     });
 
