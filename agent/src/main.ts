@@ -140,6 +140,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       sip: sip?.listening ?? [],
       desiredApplied: applier?.stats.applied ?? 0,
       desiredRejected: applier?.stats.rejected ?? 0,
+      desiredReverted: applier?.stats.reverted ?? 0,
       ...(registrar === undefined ? {} : { registrar: registrar.counts() }),
       ...(proxy === undefined ? {} : { proxy: proxy.counts() }),
       ...(media === undefined ? {} : { media: media.counts() }),
