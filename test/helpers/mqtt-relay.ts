@@ -40,12 +40,17 @@ export async function startMqttRelay(target: { host: string; port: number }): Pr
         const broker = new Socket();
         track(broker);
         broker.connect(target.port, target.host, () => agent.resume());
-        agent.on('data', (d) => broker.write(d));
+        let cut = false;
+        // After the marker nothing from the agent reaches the broker, even before the sockets close.
+        agent.on('data', (d) => {
+          if (!cut) broker.write(d);
+        });
         broker.on('data', (d) => {
           agent.write(d);
           if (marker !== undefined && d.includes(marker.bytes)) {
             const m = marker;
             marker = undefined;
+            cut = true;
             // Let the chunk reach the agent, then the outage.
             agent.end(() => void down().then(m.hit));
           }
