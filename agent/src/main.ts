@@ -31,7 +31,8 @@ import { type AppliedConfig, type ConfigStore, createConfigStore } from './sync/
 import { type ControlLink, startControlLink } from './sync/control-link.js';
 import { ControlLinkError } from './sync/control-link-error.js';
 import { createDesiredApplier, type DesiredApplier } from './sync/desired-applier.js';
-import { restoreAppliedConfig } from './sync/restore-desired.js';
+import { readRevertRecord } from './sync/desired-store.js';
+import { restoreAppliedConfig, restoreRevertTarget } from './sync/restore-desired.js';
 import { secureStateDir } from './sync/state-dir.js';
 import { createSystemClock } from './util/clock.js';
 import { createRandomPool } from './util/random-pool.js';
@@ -102,6 +103,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
         await sip?.stop();
         await registrar?.close();
       })();
+      applier?.stop();
       const steps = [link?.stop(), sipThenRegistrar, admin?.close()].map((p) =>
         Promise.resolve(p).catch((e: unknown) => logger.warn({ err: e }, 'error while stopping')),
       );
@@ -138,6 +140,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       sip: sip?.listening ?? [],
       desiredApplied: applier?.stats.applied ?? 0,
       desiredRejected: applier?.stats.rejected ?? 0,
+      desiredReverted: applier?.stats.reverted ?? 0,
       ...(registrar === undefined ? {} : { registrar: registrar.counts() }),
       ...(proxy === undefined ? {} : { proxy: proxy.counts() }),
       ...(media === undefined ? {} : { media: media.counts() }),
@@ -227,6 +230,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
           }),
     });
     media = md;
+    store.onConfig((a) => md.reconfigure(a.config));
     const px = createProxyService({
       config: () => store.current().config,
       stateDir: fileConfig.stateDir,
@@ -249,6 +253,8 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
         px.attach(stack);
       },
     });
+    const sipStack = sip;
+    store.onConfig((a) => sipStack.reconfigure(a.config));
     // Transparent mode: the redirect targets the bound inside ports, so it comes after the listeners.
     const tm = createTransparentMode({ run: nftCli(), logger: proxyLog, hostInterfaces: networkInterfaces });
     transparent = tm;
@@ -263,6 +269,8 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
         agentVersion: AGENT_VERSION,
         clock,
         logger: logger.child({ component: 'sync' }),
+        reverted: await readRevertRecord(fileConfig.stateDir),
+        unconfirmedRevertTo: await restoreRevertTarget(fileConfig, fileConfig.stateDir, initial, logger),
       });
       link = startControlLink({
         controlPlane: cp,

@@ -20,6 +20,11 @@ export interface SipService {
   readonly listening: readonly SipListening[];
   /** Counters for `/metrics` (plain numbers, read at scrape time). */
   readonly metrics?: () => Record<string, number>;
+  /**
+   * Follows a config change: the domains and addresses that mean "this agent". Listeners, TLS
+   * files, timers and limits are fixed at start (the desired-state decision refuses a change).
+   */
+  reconfigure(config: AgentConfig): void;
   stop(): Promise<void>;
 }
 
@@ -38,6 +43,14 @@ export interface SipServiceDeps {
 
 type SipInterface = AgentConfig['sip']['interfaces'][number];
 
+/** The SIP domains and interface addresses (and advertised ones) that name this agent. */
+function localHostsOf(config: AgentConfig): string[] {
+  return [
+    ...config.sip.domains,
+    ...config.sip.interfaces.flatMap((i) => (i.publicAddress ? [i.address, i.publicAddress] : [i.address])),
+  ];
+}
+
 /** With port 0, the first transport of an interface picks a port and the others try to share it. */
 const SHARED_PORT_ATTEMPTS = 5;
 
@@ -50,10 +63,7 @@ export async function startSipService(deps: SipServiceDeps): Promise<SipService>
   const { config, clock } = deps;
   const logger = deps.logger;
   const sip = config.sip;
-  const localHosts = [
-    ...sip.domains,
-    ...sip.interfaces.flatMap((i) => (i.publicAddress ? [i.address, i.publicAddress] : [i.address])),
-  ];
+  const localHosts = localHostsOf(config);
   const counters = createTransportCounters();
   const handlers = new RequestHandlerRegistry();
   const ids = createCryptoIds();
@@ -153,6 +163,11 @@ export async function startSipService(deps: SipServiceDeps): Promise<SipService>
 
   return {
     listening,
+    reconfigure(next) {
+      const hosts = localHostsOf(next);
+      core.setLocalHosts(hosts);
+      transportLayer.setLocalHosts(hosts);
+    },
     metrics: () => ({
       ...counters,
       ...transactions.counters,

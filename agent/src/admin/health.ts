@@ -13,9 +13,10 @@ export interface AgentHealth {
   /** Desired-state version in force; null while running on the local file only. */
   appliedVersion: number | null;
   sip: readonly SipListening[];
-  /** Desired-state versions applied / rejected since start. */
+  /** Desired-state versions applied / rejected / reverted by the agent itself since start. */
   desiredApplied: number;
   desiredRejected: number;
+  desiredReverted: number;
   /** Registrar gauges; absent until the registrar runs. */
   registrar?: { readonly main: number; readonly passive: number; readonly blockedSources: number };
   /** Proxy gauges and counters; absent until the proxy runs. */

@@ -37,7 +37,7 @@ const CORE_METHODS = ['OPTIONS', 'ACK', 'CANCEL'];
  * - a method we do not recognize, or a request for elsewhere (no proxy yet) → 501 (§21.5.2).
  */
 export class CoreUser implements TransactionUser {
-  private readonly localHosts: Set<string>;
+  private localHosts: Set<string>;
   private readonly myself: (() => Myself) | undefined;
 
   constructor(
@@ -46,6 +46,11 @@ export class CoreUser implements TransactionUser {
   ) {
     this.localHosts = new Set(options.localHosts.map(normalizeHost));
     this.myself = options.myself;
+  }
+
+  /** The agent's domains and addresses after a config change (used when no `myself` is given). */
+  setLocalHosts(hosts: readonly string[]): void {
+    this.localHosts = new Set(hosts.map(normalizeHost));
   }
 
   /** Allow header value: core methods plus every registered handler. */

@@ -47,6 +47,12 @@ export interface MediaService {
   /** Active sessions `offset` … `offset + limit − 1` with their counters and quality. */
   sessions(limit?: number, offset?: number): Promise<MediaSessionRow[]>;
   counts(): MediaHealth;
+  /**
+   * Follows a config change: a new media port range applies to new allocations (pairs in use by
+   * live calls stay reserved, and are released normally). The driver cannot change live (the
+   * desired-state decision refuses it, and a range change under the nftables driver).
+   */
+  reconfigure(config: AgentConfig): void;
   /** Closes every pinhole (a stopped agent forwards no media) and releases the driver. */
   stop(): Promise<void>;
 }
@@ -77,6 +83,7 @@ function unanchored(logger: Logger): MediaService {
     driver: 'none',
     sessions: async () => [],
     counts: () => ({ driver: 'none', activeSessions: 0, ...mediaCounters() }),
+    reconfigure: () => {},
     stop: async () => {},
   };
 }
@@ -89,22 +96,41 @@ export async function startMediaService(deps: MediaServiceDeps): Promise<MediaSe
   const onRtcp: RtcpTap = (id, side, packet) => tap?.onRtcp(id, side, packet);
   const driver = chooseDriver(config, logger, onRtcp);
   const random = createRandomPool();
+  let range = config.media;
   const allocators = new Map<string, PortAllocator>();
+  const allocator = (address: string) =>
+    new PortAllocator(
+      {
+        address,
+        portMin: range.portMin,
+        portMax: range.portMax,
+        quarantineMs: range.portQuarantineSec * 1000,
+      },
+      { clock, random },
+    );
   const ports = (iface: ProxyInterface): PortAllocator => {
     let a = allocators.get(iface.address);
     if (a === undefined) {
-      a = new PortAllocator(
-        {
-          address: iface.address,
-          portMin: config.media.portMin,
-          portMax: config.media.portMax,
-          quarantineMs: config.media.portQuarantineSec * 1000,
-        },
-        { clock, random },
-      );
+      a = allocator(iface.address);
       allocators.set(iface.address, a);
     }
     return a;
+  };
+  const reconfigure = (next: AgentConfig) => {
+    const m = next.media;
+    if (
+      m.portMin === range.portMin &&
+      m.portMax === range.portMax &&
+      m.portQuarantineSec === range.portQuarantineSec
+    )
+      return;
+    range = m;
+    for (const [address, old] of allocators)
+      allocators.set(
+        address,
+        old.withRange({ portMin: m.portMin, portMax: m.portMax, quarantineMs: m.portQuarantineSec * 1000 }),
+      );
+    logger.info({ portMin: m.portMin, portMax: m.portMax }, 'media port range changed for new calls');
   };
   // Kernel RTP, user-space RTCP: the relay carries RTCP so receiver reports can be read.
   const rtcp: RtcpPath | undefined =
@@ -142,6 +168,7 @@ export async function startMediaService(deps: MediaServiceDeps): Promise<MediaSe
     driver: driver.kind,
     sessions: (limit, offset) => sessions.rows(limit, offset),
     counts: () => ({ driver: driver.kind, activeSessions: sessions.activeSessions, ...sessions.counters }),
+    reconfigure,
     async stop() {
       sessions.stop();
       await driver.reconcile(new Set());

@@ -55,6 +55,23 @@ const IN_USE = 1;
 const QUARANTINED = 2;
 
 /**
+ * Whether a media range holds at least one even/odd port pair (pure): its first even port and how
+ * many pairs fit, or why it cannot be used (also what a pushed range is checked with).
+ */
+export function checkPortRange(
+  portMin: number,
+  portMax: number,
+): Result<{ readonly base: number; readonly capacity: number }, string> {
+  const valid = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65_535;
+  if (!valid(portMin) || !valid(portMax) || portMin > portMax)
+    return err(`bad media port range ${portMin}–${portMax}`);
+  const base = portMin % 2 === 0 ? portMin : portMin + 1;
+  const capacity = Math.max(0, Math.floor((portMax - base + 1) / 2));
+  if (capacity === 0) return err(`no even/odd port pair in ${portMin}–${portMax}`);
+  return ok({ base, capacity });
+}
+
+/**
  * RTP/RTCP port pairs of one local address, from a configured range. Allocation picks a free pair
  * uniformly at random (an injected random source), so a call's ports do not tell the next call's;
  * allocate, release and reserve are O(1) (amortised: quarantine ends are processed in release
@@ -88,13 +105,10 @@ export class PortAllocator {
     options: PortAllocatorOptions,
     private readonly deps: PortAllocatorDeps,
   ) {
-    const { portMin, portMax } = options;
-    const valid = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65_535;
-    if (!valid(portMin) || !valid(portMax) || portMin > portMax)
-      throw new RangeError(`bad media port range ${portMin}–${portMax}`);
-    this.base = portMin % 2 === 0 ? portMin : portMin + 1;
-    this.capacity = Math.max(0, Math.floor((portMax - this.base + 1) / 2));
-    if (this.capacity === 0) throw new RangeError(`no even/odd port pair in ${portMin}–${portMax}`);
+    const range = checkPortRange(options.portMin, options.portMax);
+    if (!range.ok) throw new RangeError(range.error);
+    this.base = range.value.base;
+    this.capacity = range.value.capacity;
     this.address = options.address;
     this.quarantineMs = options.quarantineMs ?? DEFAULT_PORT_QUARANTINE_MS;
     if (!(this.quarantineMs >= 0 && Number.isFinite(this.quarantineMs)))
@@ -171,6 +185,18 @@ export class PortAllocator {
     else this.quarantinedCount--; // its queue entry is skipped when it comes due
     this.state[pair] = IN_USE;
     return 'reserved';
+  }
+
+  /**
+   * This address's allocator over another range (a pushed `media.portMin/portMax`): pairs in use
+   * here that fall in the new range stay in use there (a live call keeps its ports and releases
+   * them normally), so new calls never get a port a live call holds. O(capacity), per change.
+   */
+  withRange(options: Omit<PortAllocatorOptions, 'address'>): PortAllocator {
+    const next = new PortAllocator({ ...options, address: this.address }, this.deps);
+    for (let pair = 0; pair < this.capacity; pair++)
+      if (this.state[pair] === IN_USE) next.reserve(this.base + 2 * pair);
+    return next;
   }
 
   /** Whether `port` (RTP or RTCP) belongs to a pair in use. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   AgentStatusSchema,
+  agentSubscriptionFilters,
   type ControlPlaneLinkSchema,
   EventBatchSchema,
   encode,
@@ -72,6 +73,8 @@ export function startControlLink(deps: ControlLinkDeps): ControlLink {
     if (client === undefined || agentId === undefined || !connected) return;
     client
       .publishAsync(topics.reported(agentId), encode(ReportedStateSchema, report), { qos: 1, retain: true })
+      // QoS 1: resolved on PUBACK, so the control plane can be reached with this version.
+      .then(() => deps.applier.reportDelivered(report))
       .catch((e: Error) => log.warn({ err: e.message }, 'cannot publish reported state'));
   };
 
@@ -117,7 +120,8 @@ export function startControlLink(deps: ControlLinkDeps): ControlLink {
       void (async () => {
         try {
           await c.publishAsync(topics.status(id), statusPayload('online'), { qos: 1, retain: true });
-          await c.subscribeAsync(desiredTopic, { qos: 1 });
+          // Every filter the agent's ACL grants (desired, ack, rpc/+); only desired is handled here.
+          await c.subscribeAsync(agentSubscriptionFilters(id), { qos: 1 });
           publishReport(deps.applier.currentReport());
         } catch (e) {
           log.warn({ err: (e as Error).message }, 'cannot announce on the broker');

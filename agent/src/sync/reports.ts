@@ -15,17 +15,22 @@ export function appliedReport(
   };
 }
 
-/** Builds the `reported` payload for a refused desired state; the last good version keeps running (pure). */
+/**
+ * Builds the `reported` payload for a desired state that was not kept: `rejected` (refused, the
+ * last good version keeps running) or `reverted` (applied, then returned from by the agent itself)
+ * (pure).
+ */
 export function rejectedReport(
   appliedVersion: number | null,
   rejectedVersion: number | undefined,
   errors: readonly FieldIssue[],
   agentVersion: string,
   now: number,
+  status: 'rejected' | 'reverted' = 'rejected',
 ): ReportedState {
   return {
     appliedVersion,
-    status: 'rejected',
+    status,
     ...(rejectedVersion === undefined ? {} : { rejectedVersion }),
     errors: errors.map((e) => ({ path: e.path, message: e.message })),
     agentVersion,

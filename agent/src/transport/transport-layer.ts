@@ -89,7 +89,7 @@ export function sniffCallId(bytes: Buffer): string | undefined {
 export class TransportLayer implements InboundSink {
   private readonly transports: Transport[] = [];
   private readonly datagramChannels = new Map<Transport, ServerChannel>();
-  private readonly localHosts: Set<string>;
+  private localHosts: Set<string>;
   /** Sheds new requests with a stateless 503 while the loop is saturated; undefined = off. */
   readonly overload: OverloadGuard | undefined;
   private readonly index: ServerTransactionIndex | undefined;
@@ -109,6 +109,11 @@ export class TransportLayer implements InboundSink {
   addTransport(transport: Transport): void {
     this.transports.push(transport);
     this.localHosts.add(normalizeHost(transport.local.address));
+  }
+
+  /** The agent's domains and addresses after a config change (bound addresses are kept). */
+  setLocalHosts(hosts: readonly string[]): void {
+    this.localHosts = new Set([...hosts, ...this.transports.map((t) => t.local.address)].map(normalizeHost));
   }
 
   get all(): readonly Transport[] {

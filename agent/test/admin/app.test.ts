@@ -19,6 +19,7 @@ const health: AgentHealth = {
   sip: [{ interface: 'inside', role: 'inside', transport: 'udp', address: '127.0.0.1', port: 5060 }],
   desiredApplied: 2,
   desiredRejected: 1,
+  desiredReverted: 2,
 };
 
 it('GET /healthz reports site, link state, applied version and listeners', async () => {
@@ -48,6 +49,7 @@ it('GET /metrics renders Prometheus text', async () => {
   expect(text).toContain('sipwall_agent_config_applied_version 0');
   expect(text).toContain('sipwall_agent_mqtt_connected 0');
   expect(text).toContain('sipwall_agent_desired_rejected_total 1');
+  expect(text).toContain('sipwall_agent_desired_reverted_total 2');
   expect(text).toContain('sipwall_agent_info{version="0.1.0",site="hq"} 1');
 });
 

@@ -282,3 +282,25 @@ describe('PortAllocator under random sequences (fast-check)', () => {
     );
   });
 });
+
+describe('withRange (a pushed media port range)', () => {
+  it('hands out only ports of the new range; a live call keeps its pair until it releases it', () => {
+    const { ports } = allocator({ portMin: 20_000, portMax: 20_009 });
+    const live = allocateAll(ports);
+    const next = ports.withRange({ portMin: 20_004, portMax: 20_015, quarantineMs: 5_000 });
+    const kept = live.filter((p) => p >= 20_004);
+    for (const p of kept) expect(next.isInUse(p)).toBe(true);
+    const fresh = allocateAll(next);
+    expect(fresh.length).toBe(next.capacity - kept.length);
+    for (const p of fresh) {
+      expect(p).toBeGreaterThanOrEqual(20_004);
+      expect(p).toBeLessThanOrEqual(20_014);
+      expect(live).not.toContain(p);
+    }
+    // A live call's pair released later goes back to the new allocator (quarantined there).
+    expect(next.release(kept[0]!)).toBe(true);
+    expect(next.quarantined).toBe(1);
+    // One outside the new range is simply not the new allocator's.
+    expect(next.release(20_000)).toBe(false);
+  });
+});

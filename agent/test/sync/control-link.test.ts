@@ -1,7 +1,13 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type EnrollResponse, encode, DesiredStateSchema, topics } from '@sipwall/shared';
+import {
+  agentSubscriptionFilters,
+  DesiredStateSchema,
+  type EnrollResponse,
+  encode,
+  topics,
+} from '@sipwall/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { desiredFixture } from './fixtures.js';
 import { spawnAgent, startAgent, stopAllAgents } from '../helpers/spawn-agent.js';
@@ -103,6 +109,8 @@ describe('control link against a real broker', { timeout: 60_000 }, () => {
       topics.reported(AGENT_ID),
       (p) => (p as { appliedVersion: number | null; status: string }).appliedVersion === 1,
     );
+    // Subscribed (before its first report) to exactly what its broker ACL grants: desired, ack, rpc/+.
+    expect(broker.subscriptions.get(AGENT_ID)).toEqual(agentSubscriptionFilters(AGENT_ID));
     const persisted = JSON.parse(await readFile(join(stateDir(), 'desired.json'), 'utf8')) as {
       version: number;
     };

@@ -10,11 +10,18 @@ import mqtt, { type MqttClient } from 'mqtt';
 export interface TestBroker {
   port: number;
   url: string;
+  /** Every topic filter each client id subscribed to, in order. */
+  subscriptions: Map<string, string[]>;
   close(): Promise<void>;
 }
 
 export async function startBroker(users: Map<string, string>): Promise<TestBroker> {
+  const subscriptions = new Map<string, string[]>();
   const broker = await Aedes.createBroker({
+    authorizeSubscribe: (client, sub, done) => {
+      if (client !== null) subscriptions.set(client.id, [...(subscriptions.get(client.id) ?? []), sub.topic]);
+      done(null, sub);
+    },
     authenticate: (_client, username, password, done) => {
       const ok = username !== undefined && users.get(username) === password?.toString();
       if (ok) done(null, true);
@@ -33,6 +40,7 @@ export async function startBroker(users: Map<string, string>): Promise<TestBroke
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
+    subscriptions,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));

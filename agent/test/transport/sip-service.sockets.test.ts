@@ -62,6 +62,32 @@ describe('SIP service over real sockets on 127.0.0.1', () => {
     }
   });
 
+  it('follows a config change: a domain added later names the agent (OPTIONS answered, not refused)', async () => {
+    const client = await UdpClient.open();
+    const ask = async (n: number) => {
+      const via = `127.0.0.1:${client.port};rport;branch=z9hG4bKpushed${n}`;
+      await client.send(options(via, { uri: 'sip:pushed.example.net' }), udpPort);
+      const got = await client.waitFor(n);
+      return statusOf(got[n - 1] ?? '');
+    };
+    try {
+      expect(await ask(1)).toBe(501); // not ours: no proxy in this stack
+      service.reconfigure(
+        AgentConfigSchema.parse({
+          sip: {
+            domains: ['example.com', 'pushed.example.net'],
+            interfaces: [
+              { name: 'lan', role: 'inside', address: '127.0.0.1', port: 0, transports: ['udp', 'tcp'] },
+            ],
+          },
+        }),
+      );
+      expect(await ask(2)).toBe(200);
+    } finally {
+      client.close();
+    }
+  });
+
   it('answers a malformed but answerable request with 400', async () => {
     const client = await UdpClient.open();
     try {

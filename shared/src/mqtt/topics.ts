@@ -19,6 +19,15 @@ export const AGENT_PUBLISH_KINDS: readonly AgentTopicKind[] = ['reported', 'stat
 /** What an agent's own credentials may subscribe to (in its own subtree only). */
 export const AGENT_SUBSCRIBE_KINDS: readonly AgentTopicKind[] = ['desired', 'ack', 'rpc'];
 
+/**
+ * The exact filters an agent subscribes to (and the only ones its credentials allow): `desired`,
+ * `ack` and `rpc/+` of its own subtree. Agent and broker ACLs both build the list here.
+ */
+export function agentSubscriptionFilters(agentId: string): string[] {
+  const prefix = agentTopicPrefix(agentId);
+  return AGENT_SUBSCRIBE_KINDS.map((k) => (k === 'rpc' ? `${prefix}rpc/+` : `${prefix}${k}`));
+}
+
 export function isValidAgentId(id: string): boolean {
   return AGENT_ID_PATTERN.test(id);
 }

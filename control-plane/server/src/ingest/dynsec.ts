@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { agentTopicPrefix, TOPIC_ROOT } from '@sipwall/shared';
+import { AGENT_PUBLISH_KINDS, agentSubscriptionFilters, agentTopicPrefix, TOPIC_ROOT } from '@sipwall/shared';
 import type { MqttClient } from 'mqtt';
 import type { AgentProvisioner } from '../domain/ports.js';
 import type { Logger } from '../logger.js';
@@ -25,22 +25,45 @@ export class DynsecError extends Error {
   readonly code = 'DYNSEC_COMMAND_FAILED';
 }
 
-/** Roles/ACLs for one agent: its own subtree, nothing else. */
+/**
+ * Role and ACLs for one agent: in its own subtree only, it may publish `AGENT_PUBLISH_KINDS` and
+ * subscribe to exactly `desired`, `ack` and `rpc/+` (`subscribeLiteral`: the filter must be that
+ * string, so `#` below the prefix is refused too), and receive only those. Dynsec cannot refuse
+ * a retained flag per topic nor limit payload size per client; see infra/mosquitto/README.md.
+ * The wide ACLs of older releases (`<prefix>#`) are removed so re-provisioning narrows them.
+ */
 export function agentRoleCommands(agentId: string): Command[] {
-  const tree = `${agentTopicPrefix(agentId)}#`;
+  const prefix = agentTopicPrefix(agentId);
   const rolename = `agent-${agentId}`;
+  const subscriptions = agentSubscriptionFilters(agentId);
   return [
     {
       command: 'createRole',
       rolename,
       acls: [
-        { acltype: 'publishClientSend', topic: tree, priority: 0, allow: true },
-        { acltype: 'subscribePattern', topic: tree, priority: 0, allow: true },
-        { acltype: 'publishClientReceive', topic: tree, priority: 0, allow: true },
-        { acltype: 'unsubscribePattern', topic: tree, priority: 0, allow: true },
+        ...AGENT_PUBLISH_KINDS.map((k) => ({
+          acltype: 'publishClientSend',
+          topic: `${prefix}${k}`,
+          priority: 0,
+          allow: true,
+        })),
+        ...subscriptions.flatMap((topic) => [
+          { acltype: 'subscribeLiteral', topic, priority: 0, allow: true },
+          { acltype: 'unsubscribeLiteral', topic, priority: 0, allow: true },
+          { acltype: 'publishClientReceive', topic, priority: 0, allow: true },
+        ]),
       ],
     },
   ];
+}
+
+/** Removes the wide ACLs that earlier releases granted on `<prefix>#` (errors tolerated: none there). */
+export function legacyAgentAclRemovals(agentId: string): Command[] {
+  const tree = `${agentTopicPrefix(agentId)}#`;
+  const rolename = `agent-${agentId}`;
+  return ['publishClientSend', 'subscribePattern', 'publishClientReceive', 'unsubscribePattern'].map(
+    (acltype) => ({ command: 'removeRoleACL', rolename, acltype, topic: tree }),
+  );
 }
 
 const ALREADY = /already exists|already in role/i;
@@ -151,13 +174,24 @@ export function dynsecProvisioner(dynsec: DynsecClient): AgentProvisioner {
   return {
     async provisionAgent(agentId, password) {
       const rolename = `agent-${agentId}`;
-      await dynsec.run(agentRoleCommands(agentId));
-      const [created] = await dynsec.run([
+      const created = await dynsec.run(agentRoleCommands(agentId));
+      if (created[0]?.error) {
+        // The role existed (an older release or re-provisioning): narrow it to the current ACLs.
+        await dynsec.run(legacyAgentAclRemovals(agentId), /.*/);
+        const [role] = agentRoleCommands(agentId);
+        for (const acl of (role?.acls ?? []) as Record<string, unknown>[]) {
+          await dynsec.run([{ command: 'addRoleACL', rolename, ...acl }], /.*/);
+        }
+      }
+      const [client] = await dynsec.run([
         { command: 'createClient', username: agentId, password, clientid: agentId },
       ]);
-      if (created?.error) {
+      if (client?.error) {
         // Already exists (e.g. re-provisioning): reset the password.
         await dynsec.run([{ command: 'setClientPassword', username: agentId, password }]);
+        // Mosquitto 2.0 answers "Internal error" to adding a role the client already has.
+        const [info] = await dynsec.run([{ command: 'getClient', username: agentId }], /^$/);
+        if (info?.data?.client?.roles?.some((r) => r.rolename === rolename)) return;
       }
       await dynsec.run([{ command: 'addClientRole', username: agentId, rolename, priority: 0 }]);
     },

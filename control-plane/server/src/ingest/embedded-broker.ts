@@ -6,7 +6,7 @@ import { StartError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { verifySecret } from '../security/password.js';
 import { randomToken, safeEqual, verifyMachineSecret } from '../security/tokens.js';
-import { mayAccess, type Principal } from './acl.js';
+import { decidePublish, decideSubscribe, type Principal } from './acl.js';
 
 /** Credentials of the control plane's own bridge client; generated at every start. */
 export interface ServiceCredentials {
@@ -85,14 +85,23 @@ export async function startEmbeddedBroker(params: {
     authorizePublish(client, packet, callback) {
       if (client === null) return callback(null); // the broker's own publishes
       const principal = principals.get(client);
-      if (principal && mayAccess(principal, packet.topic)) return callback(null);
-      logger.warn({ clientId: client.id, topic: packet.topic }, 'mqtt publish refused');
+      const verdict =
+        principal === undefined
+          ? 'no-principal'
+          : decidePublish(principal, {
+              topic: packet.topic,
+              retain: packet.retain,
+              payloadBytes: Buffer.byteLength(packet.payload),
+            });
+      if (verdict === 'ok') return callback(null);
+      logger.warn({ clientId: client.id, topic: packet.topic, reason: verdict }, 'mqtt publish refused');
       callback(new Error('publish not authorized'));
     },
     authorizeSubscribe(client, sub, callback) {
       const principal = principals.get(client);
-      if (principal && mayAccess(principal, sub.topic)) return callback(null, sub);
-      logger.warn({ clientId: client.id, topic: sub.topic }, 'mqtt subscribe refused');
+      const verdict = principal === undefined ? 'no-principal' : decideSubscribe(principal, sub.topic);
+      if (verdict === 'ok') return callback(null, sub);
+      logger.warn({ clientId: client.id, topic: sub.topic, reason: verdict }, 'mqtt subscribe refused');
       // null subscription → SUBACK 0x80 (MQTT 3.1.1 §3.9.3), the client stays connected.
       callback(null, null);
     },

@@ -1,4 +1,4 @@
-import { topics } from '@sipwall/shared';
+import { MAX_PAYLOAD_BYTES, topics } from '@sipwall/shared';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestControlPlane } from '../helpers/control-plane.js';
@@ -10,6 +10,11 @@ export interface BrokerSuiteOptions {
   start: () => Promise<TestControlPlane>;
   /** Whether the broker enforces per-agent credentials and ACLs. */
   acl: boolean;
+  /**
+   * Whether the broker refuses an agent's retained publish outside reported/status and a payload
+   * above MAX_PAYLOAD_BYTES (the embedded broker; Mosquitto cannot per client, see infra/mosquitto).
+   */
+  limits?: boolean;
   protocolVersion: 4 | 5;
 }
 
@@ -47,13 +52,24 @@ export function brokerSuite(name: string, opts: BrokerSuiteOptions): void {
       await cp?.close();
     });
 
-    it('an agent can publish and subscribe in its own subtree', async () => {
+    it('an agent may subscribe to its desired, ack and rpc/+ and publish its status', async () => {
       const c = await connectAs(a);
-      expect(await trySubscribe(c, `sipwall/v1/agents/${a.agentId}/rpc/#`)).toBeLessThan(0x80);
-      const got = collect(c, topics.rpc(a.agentId, 'ping'));
-      await c.publishAsync(topics.rpc(a.agentId, 'ping'), 'hello', { qos: 1 });
-      await waitFor(async () => got.length > 0, 5_000, 'own message');
-      expect(got).toEqual(['hello']);
+      for (const filter of [
+        topics.desired(a.agentId),
+        topics.ack(a.agentId),
+        `${topics.rpc(a.agentId, '+')}`,
+      ])
+        expect(await trySubscribe(c, filter), filter).toBeLessThan(0x80);
+      const before = cp.bridge.stats().received;
+      await c.publishAsync(topics.status(a.agentId), JSON.stringify({ state: 'online' }), {
+        qos: 1,
+        retain: true,
+      });
+      await waitFor(
+        async () => cp.bridge.stats().received > before,
+        5_000,
+        'status reaches the control plane',
+      );
     });
 
     it('pushDesired reaches the agent as a retained desired message', async () => {
@@ -139,23 +155,78 @@ export function brokerSuite(name: string, opts: BrokerSuiteOptions): void {
         '#',
         '+/v1/agents/#',
         `$share/x/sipwall/v1/agents/${a.agentId}/events`,
+        `sipwall/v1/agents/${a.agentId}/#`,
+        topics.reported(a.agentId),
+        topics.events(a.agentId),
       ]) {
         const client = c.connected ? c : await connectAs(a);
         expect(await trySubscribe(client, filter), filter).toBeGreaterThanOrEqual(0x80);
       }
     });
 
-    it("publishing under another agent's topics never reaches that agent", async () => {
+    it("publishing under another agent's topics never reaches that agent nor the control plane", async () => {
       const victim = await connectAs(b);
       const target = topics.rpc(b.agentId, 'reboot');
-      expect(await trySubscribe(victim, `sipwall/v1/agents/${b.agentId}/rpc/#`)).toBeLessThan(0x80);
+      expect(await trySubscribe(victim, topics.rpc(b.agentId, '+'))).toBeLessThan(0x80);
+      expect(await trySubscribe(victim, topics.desired(b.agentId))).toBeLessThan(0x80);
       const got = collect(victim, target);
+      const gotDesired = collect(victim, topics.desired(b.agentId));
+      await sleep(300); // a retained desired of b (if any) arrives first
+      const retainedBefore = [...gotDesired];
       const attacker = await connectAs(a);
+      const before = cp.bridge.stats().received;
       attacker.publish(target, 'evil', { qos: 0 });
-      attacker.publish(topics.desired(b.agentId), 'evil', { qos: 0 });
+      attacker.publish(topics.desired(b.agentId), 'evil', { qos: 0, retain: true });
+      attacker.publish(topics.reported(b.agentId), 'evil', { qos: 0, retain: true });
+      attacker.publish(topics.status(b.agentId), 'evil', { qos: 0 });
+      attacker.publish(topics.events(b.agentId), 'evil', { qos: 0 });
       await sleep(700);
       expect(got).toEqual([]);
+      expect(gotDesired).toEqual(retainedBefore);
+      expect(cp.bridge.stats().received).toBe(before);
     });
+
+    it('an agent cannot publish on its own desired topic, retained or not', async () => {
+      const { version } = await fleet.owner.api.agents.pushDesired({
+        agentId: a.agentId,
+        config: { logLevel: 'warn' },
+        users: [],
+        policies: {},
+      });
+      const self = await connectAs(a);
+      const live = collect(self, topics.desired(a.agentId));
+      expect(await trySubscribe(self, topics.desired(a.agentId))).toBeLessThan(0x80);
+      await waitFor(async () => live.length > 0, 5_000, 'retained desired from the control plane');
+      const forged = JSON.stringify({ ...JSON.parse(live[0]!), version: version + 100 });
+      const other = await connectAs(a).catch(() => undefined);
+      const writer = other ?? self;
+      writer.publish(topics.desired(a.agentId), forged, { qos: 1, retain: true });
+      writer.publish(topics.desired(a.agentId), forged, { qos: 0 });
+      await sleep(700);
+      // Neither the live subscriber nor a fresh subscription (the retained copy) sees the forgery.
+      expect(live.every((m) => JSON.parse(m).version === version)).toBe(true);
+      const fresh = await connectAs(a);
+      const retained = collect(fresh, topics.desired(a.agentId));
+      expect(await trySubscribe(fresh, topics.desired(a.agentId))).toBeLessThan(0x80);
+      await waitFor(async () => retained.length > 0, 5_000, 'retained desired');
+      expect(JSON.parse(retained[0]!)).toMatchObject({ version });
+    });
+
+    if (opts.limits)
+      it('an agent cannot publish retained events nor a payload above MAX_PAYLOAD_BYTES', async () => {
+        const c = await connectAs(a);
+        const before = cp.bridge.stats().received;
+        c.publish(topics.events(a.agentId), '{}', { qos: 0, retain: true });
+        await sleep(500);
+        const c2 = await connectAs(a);
+        c2.publish(topics.events(a.agentId), Buffer.alloc(MAX_PAYLOAD_BYTES + 1, 0x20), { qos: 0 });
+        await sleep(1000);
+        expect(cp.bridge.stats().received).toBe(before);
+        // The same agent's ordinary publish still gets through.
+        const c3 = await connectAs(a);
+        await c3.publishAsync(topics.status(a.agentId), JSON.stringify({ state: 'online' }), { qos: 1 });
+        await waitFor(async () => cp.bridge.stats().received > before, 5_000, 'ordinary publish');
+      });
 
     it('a wrong password is refused at CONNACK', async () => {
       await expect(connectAs(a, 'definitely-not-the-password')).rejects.toThrow();

@@ -4,5 +4,6 @@ import { brokerSuite } from './broker.suite.js';
 brokerSuite('embedded aedes broker: ACL and bridge', {
   start: () => startTestControlPlane(),
   acl: true,
+  limits: true,
   protocolVersion: 4,
 });
