@@ -134,6 +134,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const brokerOpt = opts.broker;
     if (brokerOpt.kind === 'embedded') {
       const eb = broker!;
+      // Auth reads the database, so a deleted hash is already refused; revoking drops the session.
+      provisioner = { provisionAgent: async () => {}, revokeAgent: async (id) => eb.disconnect(id) };
       agentMqttUrl = `mqtt://${urlHost(opts.host)}:${eb.port}`;
       bridge = await startBridge(
         database.db,
@@ -180,6 +182,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       db: database.db,
       clock,
       publisher: bridge,
+      provisioner,
       secureCookies: opts.secureCookies ?? false,
       signInThrottle: new SignInThrottle(() => clock().getTime(), opts.signInThrottle),
       logger,

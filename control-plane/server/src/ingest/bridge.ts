@@ -154,6 +154,23 @@ export async function startBridge(
   }
 
   const publishTimeoutMs = opts.publishTimeoutMs ?? 5_000;
+  /** Retained QoS 1 on the agent's desired topic; an empty payload clears the retained message. */
+  const publishRetained = async (agentId: string, payload: string, version: number | null) => {
+    const sent = client.publishAsync(topics.desired(agentId), payload, { qos: 1, retain: true });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => r('timeout'), publishTimeoutMs);
+    });
+    try {
+      const r = await Promise.race([sent, timedOut]);
+      if (r === 'timeout') {
+        // The stored version stays authoritative; mqtt.js keeps the message queued until reconnect.
+        log.warn({ agentId, version }, 'desired state not acknowledged yet; left queued');
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   return {
     client,
     connected: () => client.connected,
@@ -162,23 +179,9 @@ export async function startBridge(
       await ready;
       await queue;
     },
-    async publishDesired(agentId: string, state: DesiredState) {
-      const payload = encode(DesiredStateSchema, state);
-      const sent = client.publishAsync(topics.desired(agentId), payload, { qos: 1, retain: true });
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((r) => {
-        timer = setTimeout(() => r('timeout'), publishTimeoutMs);
-      });
-      try {
-        const r = await Promise.race([sent, timedOut]);
-        if (r === 'timeout') {
-          // The stored version stays authoritative; mqtt.js keeps the message queued until reconnect.
-          log.warn({ agentId, version: state.version }, 'desired state not acknowledged yet; left queued');
-        }
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    publishDesired: (agentId: string, state: DesiredState) =>
+      publishRetained(agentId, encode(DesiredStateSchema, state), state.version),
+    clearDesired: (agentId: string) => publishRetained(agentId, '', null),
     async close() {
       await queue;
       await client.endAsync();

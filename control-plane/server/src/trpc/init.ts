@@ -34,7 +34,12 @@ const t = initTRPC.context<Context>().create({
       data: {
         ...shape.data,
         // Zod input errors flattened to `{path, message}`; clients match on `path`.
-        issues: cause instanceof ZodError ? toFieldIssues(cause) : null,
+        issues:
+          cause instanceof ZodError
+            ? toFieldIssues(cause)
+            : cause instanceof DomainError
+              ? cause.issues
+              : null,
         domainCode: cause instanceof DomainError ? cause.code : null,
         errorId,
         // Never ship stack traces.

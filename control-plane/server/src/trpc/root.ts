@@ -2,6 +2,7 @@ import { createCallerFactory, router } from './init.js';
 import { agentsRouter } from './routers/agents.js';
 import { authRouter } from './routers/auth.js';
 import { organizationsRouter } from './routers/organizations.js';
+import { sipUsersRouter } from './routers/sip-users.js';
 import { sitesRouter } from './routers/sites.js';
 
 /** The whole API. The dashboard imports only its type. */
@@ -10,6 +11,7 @@ export const appRouter = router({
   organizations: organizationsRouter,
   sites: sitesRouter,
   agents: agentsRouter,
+  sipUsers: sipUsersRouter,
 });
 
 /** Type of the API for `@trpc/client` (import with `import type`). */

@@ -56,13 +56,13 @@ export function brokerSuite(name: string, opts: BrokerSuiteOptions): void {
       expect(got).toEqual(['hello']);
     });
 
-    it('pushDesired reaches the agent as a retained desired message', async () => {
-      const { version } = await fleet.owner.api.agents.pushDesired({
-        agentId: a.agentId,
+    it('a site config change reaches the agent as a retained desired message', async () => {
+      const { pushed } = await fleet.owner.api.sites.setConfig({
+        siteId: fleet.site.id,
         config: { logLevel: 'debug' },
-        users: [],
-        policies: {},
       });
+      const version = pushed.find((p) => p.agentId === a.agentId)?.version;
+      expect(version).toBe(1);
       const c = await connectAs(a);
       const got = collect(c, topics.desired(a.agentId));
       expect(await trySubscribe(c, topics.desired(a.agentId))).toBeLessThan(0x80);
