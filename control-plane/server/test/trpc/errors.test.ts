@@ -14,13 +14,11 @@ describe(`control characters in text inputs (${db})`, () => {
   let owner: SignedIn;
   let orgId: string;
   let siteId: string;
-  let agentId: string;
   beforeAll(async () => {
     cp = await startTestControlPlane();
     owner = await cp.operator('owner@nul.test');
     orgId = (await owner.api.organizations.create({ name: 'org' })).id;
     siteId = (await owner.api.sites.create({ organizationId: orgId, name: 'site' })).id;
-    agentId = (await owner.api.agents.create({ siteId, name: 'fw' })).agent.id;
   });
   afterAll(async () => {
     await cp?.close();
