@@ -1,5 +1,6 @@
 import { createCallerFactory, router } from './init.js';
 import { agentsRouter } from './routers/agents.js';
+import { auditRouter } from './routers/audit.js';
 import { authRouter } from './routers/auth.js';
 import { organizationsRouter } from './routers/organizations.js';
 import { sipUsersRouter } from './routers/sip-users.js';
@@ -12,6 +13,7 @@ export const appRouter = router({
   sites: sitesRouter,
   agents: agentsRouter,
   sipUsers: sipUsersRouter,
+  audit: auditRouter,
 });
 
 /** Type of the API for `@trpc/client` (import with `import type`). */
