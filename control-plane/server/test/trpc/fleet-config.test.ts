@@ -11,6 +11,7 @@ import {
   waitFor,
 } from '../helpers/control-plane.js';
 import { enrolledAgent } from '../helpers/fleet.js';
+import { type TrpcErrorBody, trpcPost } from '../helpers/http.js';
 import { collect, connectClient, trySubscribe } from '../helpers/mqtt-client.js';
 
 async function trpcError(p: Promise<unknown>): Promise<TRPCError> {
@@ -250,6 +251,33 @@ describe(`fleet configuration: SIP users, org/site config, versions (${process.e
       owner.api.sites.setConfig({ siteId: siteA, config: { logLevel: 'loud' as never } }),
     );
     expect(bad.code).toBe('BAD_REQUEST');
+  });
+
+  it('over HTTP, input errors carry the path and the bad value, never a password', async () => {
+    const resp = await trpcPost(
+      cp.url,
+      'sites.setConfig',
+      { siteId: siteA, config: { logLevel: 'loud', media: { portMin: 0 } } },
+      { cookie: owner.cookie },
+    );
+    expect(resp.status).toBe(400);
+    const body = (await resp.json()) as TrpcErrorBody;
+    expect(body.error.data.issues).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: 'config.logLevel', value: 'loud' }),
+        expect.objectContaining({ path: 'config.media.portMin', value: 0 }),
+      ]),
+    );
+    const pw = await trpcPost(
+      cp.url,
+      'sipUsers.create',
+      { siteId: siteA, username: 'carl', domain: 'example.com', password: { password: 'tiny' } },
+      { cookie: owner.cookie },
+    );
+    const text = await pw.text();
+    expect(pw.status).toBe(400);
+    expect(text).toContain('password');
+    expect(text).not.toContain('tiny');
   });
 
   it('rollback publishes a new version with the old content; the next change recompiles', async () => {
