@@ -14,6 +14,7 @@ export interface AgentView {
   appliedVersion: number | null;
   desiredVersion: number | null;
   reportedStatus: string | null;
+  rejectedVersion: number | null;
   errors: ReportedError[];
   enrolled: boolean;
   agentVersion: string | null;
@@ -37,6 +38,7 @@ const agentView = {
   appliedVersion: agents.appliedVersion,
   desiredVersion,
   reportedStatus: agents.reportedStatus,
+  rejectedVersion: agents.reportedRejectedVersion,
   errors: agents.reportedErrors,
   enrolled: sql<boolean>`${agents.enrollmentUsedAt} is not null`.mapWith(Boolean),
   agentVersion: agents.agentVersion,
@@ -145,6 +147,7 @@ export async function setAgentReported(
     agentId: string;
     appliedVersion: number | null;
     status: string;
+    rejectedVersion?: number | null;
     errors: ReportedError[];
     agentVersion: string;
     at: Date;
@@ -155,6 +158,7 @@ export async function setAgentReported(
     .set({
       appliedVersion: params.appliedVersion,
       reportedStatus: params.status,
+      reportedRejectedVersion: params.rejectedVersion ?? null,
       reportedErrors: params.errors,
       agentVersion: params.agentVersion,
       reportedAt: params.at,

@@ -30,6 +30,8 @@ export const agents = pgTable(
     lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
     appliedVersion: integer('applied_version'),
     reportedStatus: text('reported_status'),
+    /** For `rejected` / `reverted`: the desired version that was refused or undone. */
+    reportedRejectedVersion: integer('reported_rejected_version'),
     reportedErrors: jsonb('reported_errors').$type<ReportedError[]>().notNull().default([]),
     reportedAt: timestamp('reported_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),

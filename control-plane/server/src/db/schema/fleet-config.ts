@@ -50,3 +50,37 @@ export const siteConfig = pgTable('site_config', {
   policies: jsonb('policies').$type<PoliciesPatch>().notNull().default({}),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+export const ROLLOUT_STATES = ['canary', 'completed', 'halted'] as const;
+export type RolloutState = (typeof ROLLOUT_STATES)[number];
+
+/** One agent of a canary phase and the version it must report applied. */
+export interface RolloutTarget {
+  agentId: string;
+  version: number;
+}
+
+/**
+ * A change to many sites' overrides, staged: canary sites first, the rest only when every canary
+ * agent reported the new version applied and is online. A canary that rejects or reverts halts it.
+ */
+export const rollouts = pgTable(
+  'rollouts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    state: text('state', { enum: ROLLOUT_STATES }).notNull(),
+    /** The patch overlaid on each site's overrides: `{ config?, policies? }`. */
+    change: jsonb('change').$type<{ config?: ManagedConfig; policies?: PoliciesPatch }>().notNull(),
+    canarySiteIds: jsonb('canary_site_ids').$type<string[]>().notNull(),
+    restSiteIds: jsonb('rest_site_ids').$type<string[]>().notNull(),
+    canaryTargets: jsonb('canary_targets').$type<RolloutTarget[]>().notNull().default([]),
+    reason: text('reason'),
+    createdBy: uuid('created_by'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('rollouts_org_idx').on(t.organizationId, t.state)],
+);

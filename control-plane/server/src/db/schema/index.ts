@@ -6,3 +6,4 @@ export * from './organizations.js';
 export * from './sessions.js';
 export * from './sites.js';
 export * from './fleet-config.js';
+export * from './invitations.js';

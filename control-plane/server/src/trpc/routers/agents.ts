@@ -12,6 +12,7 @@ import {
   revokeAgentFor,
 } from '../../domain/agents.js';
 import { redactState } from '../../domain/compile.js';
+import { withConfigState } from '../../domain/config-state.js';
 import { diffVersionsFor, pushAgentFor, rollbackFor } from '../../domain/fleet-config.js';
 import { authedProcedure, router } from '../init.js';
 import { toWire } from '../wire.js';
@@ -26,7 +27,7 @@ export const agentsRouter = router({
       organizationId: input.organizationId,
       access: 'read',
     });
-    return toWire(await listAgents(ctx.db, input));
+    return toWire((await listAgents(ctx.db, input)).map(withConfigState));
   }),
   /** The agent with its config versions, newest first (HA1s hidden). */
   get: authedProcedure.input(z.object({ agentId: AgentIdSchema })).query(async ({ ctx, input }) => {
@@ -39,7 +40,7 @@ export const agentsRouter = router({
       ...v,
       payload: redactState(DesiredStateSchema.parse(v.payload)),
     }));
-    return toWire({ ...agent, configVersions: versions });
+    return toWire({ ...withConfigState(agent), configVersions: versions });
   }),
   create: authedProcedure
     .input(z.object({ siteId: z.uuid(), name: NameSchema }))
