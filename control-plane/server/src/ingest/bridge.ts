@@ -1,4 +1,4 @@
-import { type DesiredState, DesiredStateSchema, encode, topics } from '@sipwall/shared';
+import { type DesiredState, DesiredStateSchema, encode, parseAgentTopic, topics } from '@sipwall/shared';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Database } from '../db/client.js';
 import type { Clock, DesiredPublisher } from '../domain/ports.js';
@@ -43,7 +43,12 @@ export function bridgeFilters(sharedSubscriptions: boolean): string[] {
 /** Connects the bridge; rejects with `StartError('BROKER_UNREACHABLE')` if the first connect fails in time. */
 export async function startBridge(
   db: Database,
-  deps: { clock: Clock; logger: Logger },
+  deps: {
+    clock: Clock;
+    logger: Logger;
+    /** Called after an agent's `reported` message was stored (rollouts advance on it). */
+    onReported?: ((agentId: string) => Promise<void>) | undefined;
+  },
   opts: BridgeOptions,
 ): Promise<Bridge> {
   const log = deps.logger.child({ component: 'bridge' });
@@ -98,6 +103,10 @@ export async function startBridge(
         switch (outcome.kind) {
           case 'processed':
             stats.processed++;
+            if (deps.onReported) {
+              const parsed = parseAgentTopic(topic);
+              if (parsed?.kind === 'reported') await deps.onReported(parsed.agentId);
+            }
             break;
           case 'ignored':
             stats.ignored++;

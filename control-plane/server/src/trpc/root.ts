@@ -3,6 +3,7 @@ import { agentsRouter } from './routers/agents.js';
 import { auditRouter } from './routers/audit.js';
 import { authRouter } from './routers/auth.js';
 import { organizationsRouter } from './routers/organizations.js';
+import { rolloutsRouter } from './routers/rollouts.js';
 import { sipUsersRouter } from './routers/sip-users.js';
 import { sitesRouter } from './routers/sites.js';
 
@@ -13,6 +14,7 @@ export const appRouter = router({
   sites: sitesRouter,
   agents: agentsRouter,
   sipUsers: sipUsersRouter,
+  rollouts: rolloutsRouter,
   audit: auditRouter,
 });
 

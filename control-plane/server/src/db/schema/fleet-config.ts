@@ -73,7 +73,9 @@ export const rollouts = pgTable(
       .references(() => organizations.id, { onDelete: 'cascade' }),
     state: text('state', { enum: ROLLOUT_STATES }).notNull(),
     /** The patch overlaid on each site's overrides: `{ config?, policies? }`. */
-    change: jsonb('change').$type<{ config?: ManagedConfig; policies?: PoliciesPatch }>().notNull(),
+    change: jsonb('change')
+      .$type<{ config?: ManagedConfig | undefined; policies?: PoliciesPatch | undefined }>()
+      .notNull(),
     canarySiteIds: jsonb('canary_site_ids').$type<string[]>().notNull(),
     restSiteIds: jsonb('rest_site_ids').$type<string[]>().notNull(),
     canaryTargets: jsonb('canary_targets').$type<RolloutTarget[]>().notNull().default([]),
