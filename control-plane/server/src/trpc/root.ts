@@ -2,6 +2,7 @@ import { createCallerFactory, router } from './init.js';
 import { agentsRouter } from './routers/agents.js';
 import { auditRouter } from './routers/audit.js';
 import { authRouter } from './routers/auth.js';
+import { invitationsRouter, membersRouter } from './routers/members.js';
 import { organizationsRouter } from './routers/organizations.js';
 import { rolloutsRouter } from './routers/rollouts.js';
 import { sipUsersRouter } from './routers/sip-users.js';
@@ -15,6 +16,8 @@ export const appRouter = router({
   agents: agentsRouter,
   sipUsers: sipUsersRouter,
   rollouts: rolloutsRouter,
+  members: membersRouter,
+  invitations: invitationsRouter,
   audit: auditRouter,
 });
 
