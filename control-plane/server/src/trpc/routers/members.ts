@@ -50,13 +50,11 @@ export const invitationsRouter = router({
     .input(z.object({ invitationId: z.uuid() }))
     .mutation(({ ctx, input }) => revokeInvitationFor(ctx.db, { operatorId: ctx.operator.id, ...input })),
   /** For the signed-in invitee (whose email must be the invited one). */
-  accept: authedProcedure
-    .input(z.object({ token: text().min(1).max(200) }))
-    .mutation(({ ctx, input }) =>
-      acceptInvitation(ctx.db, ctx.clock, {
-        operatorId: ctx.operator.id,
-        operatorEmail: ctx.operator.email,
-        token: input.token,
-      }),
-    ),
+  accept: authedProcedure.input(z.object({ token: text().min(1).max(200) })).mutation(({ ctx, input }) =>
+    acceptInvitation(ctx.db, ctx.clock, {
+      operatorId: ctx.operator.id,
+      operatorEmail: ctx.operator.email,
+      token: input.token,
+    }),
+  ),
 });
