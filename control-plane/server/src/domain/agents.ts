@@ -125,7 +125,7 @@ export async function renameAgentFor(
 }
 
 /** Voids the agent's broker credentials and drops its session; the row stays (re-issue to come back). */
-async function revoke(db: Database, deps: AgentDeps, agentId: string): Promise<void> {
+export async function revokeAgentCredentials(db: Database, deps: AgentDeps, agentId: string): Promise<void> {
   await clearMqttPassword(db, { agentId });
   await deps.provisioner.revokeAgent(agentId);
 }
@@ -137,7 +137,7 @@ export async function deleteAgentFor(
   params: { operatorId: string; agentId: string },
 ) {
   const agent = await loadAgentFor(db, { ...params, access: 'write' });
-  await revoke(db, deps, agent.id);
+  await revokeAgentCredentials(db, deps, agent.id);
   await deleteAgent(db, { agentId: agent.id });
   await deps.publisher.clearDesired(agent.id);
   await appendAudit(db, {
@@ -157,7 +157,7 @@ export async function revokeAgentFor(
   params: { operatorId: string; agentId: string },
 ) {
   const agent = await loadAgentFor(db, { ...params, access: 'write' });
-  await revoke(db, deps, agent.id);
+  await revokeAgentCredentials(db, deps, agent.id);
   await appendAudit(db, {
     organizationId: agent.organizationId,
     operatorId: params.operatorId,
@@ -177,7 +177,7 @@ export async function reissueEnrollmentFor(
   params: { operatorId: string; agentId: string },
 ) {
   const agent = await loadAgentFor(db, { ...params, access: 'write' });
-  await revoke(db, deps, agent.id);
+  await revokeAgentCredentials(db, deps, agent.id);
   const enrollmentToken = randomToken();
   const expiresAt = new Date(deps.clock().getTime() + ENROLLMENT_TTL_MS);
   await setEnrollmentToken(db, { agentId: agent.id, tokenHash: hashToken(enrollmentToken), expiresAt });

@@ -156,7 +156,7 @@ export async function advanceRollout(
   rolloutId: string,
 ): Promise<RolloutRow | null> {
   const rollout = await getRollout(db, { rolloutId });
-  if (!rollout || rollout.state !== 'canary') return rollout;
+  if (rollout?.state !== 'canary') return rollout;
   const verdicts = await Promise.all(
     rollout.canaryTargets.map(async (t) => canaryVerdict(t, await getAgent(db, { agentId: t.agentId }))),
   );

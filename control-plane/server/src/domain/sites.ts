@@ -4,7 +4,7 @@ import { appendAudit } from '../db/queries/audit.js';
 import { createSite, deleteSite, getSite, renameSite } from '../db/queries/sites.js';
 import { DomainError, uniqueOr } from '../errors.js';
 import { type Access, requireAccess } from './access.js';
-import type { AgentDeps } from './agents.js';
+import { type AgentDeps, revokeAgentCredentials } from './agents.js';
 
 const siteNameConflict = (name: string) => ({
   constraint: 'sites_org_name_key',
@@ -63,12 +63,10 @@ export async function deleteSiteFor(
 ) {
   const site = await loadSiteFor(db, { ...params, access: 'write' });
   const agentIds = await agentIdsOfSite(db, { siteId: site.id });
+  // Revoke first: if the broker refuses, nothing is deleted yet and the call can be retried.
+  for (const agentId of agentIds) await revokeAgentCredentials(db, deps, agentId);
   await deleteSite(db, { siteId: site.id });
-  for (const agentId of agentIds) {
-    // The rows are gone, so the embedded broker already refuses them; this drops sessions / dynsec clients.
-    await deps.provisioner.revokeAgent(agentId);
-    await deps.publisher.clearDesired(agentId);
-  }
+  for (const agentId of agentIds) await deps.publisher.clearDesired(agentId);
   await appendAudit(db, {
     organizationId: site.organizationId,
     operatorId: params.operatorId,

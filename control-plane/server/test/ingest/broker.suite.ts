@@ -194,6 +194,16 @@ export function brokerSuite(name: string, opts: BrokerSuiteOptions): void {
       await expect(fleet.owner.api.agents.get({ agentId: doomed.agentId })).rejects.toThrow(/not found/);
     });
 
+    it("deleting a site revokes its agents' credentials", async () => {
+      const site = await fleet.owner.api.sites.create({ organizationId: fleet.org.id, name: 'doomed site' });
+      const doomed = await enrolledAgent(cp, fleet.owner, site.id, 'fw-in-doomed-site');
+      const c = await connectAs(doomed);
+      const gone = closed(c);
+      await fleet.owner.api.sites.delete({ siteId: site.id });
+      await gone;
+      await expect(connectAs(doomed)).rejects.toThrow();
+    });
+
     it('revoke voids the credentials; a re-issued token enrolls again and the old token stays dead', async () => {
       const { agent, enrollmentToken } = await fleet.owner.api.agents.create({
         siteId: fleet.site.id,
