@@ -19,12 +19,14 @@ import {
   sameContent,
   contentOf,
 } from './compile.js';
+import type { Logger } from '../logger.js';
 import type { Clock, DesiredPublisher } from './ports.js';
 
 /** What publishing needs. */
 export interface PublishDeps {
   clock: Clock;
   publisher: DesiredPublisher;
+  logger: Logger;
 }
 
 /** The outcome for one agent: its desired version now, and whether this call created it. */
@@ -123,7 +125,15 @@ async function underSiteLock(
     if (!site) return [];
     return fn(tx as unknown as Database, site.organizationId);
   });
-  for (const r of results) if (r.state) await deps.publisher.publishDesired(r.push.agentId, r.state);
+  for (const r of results) {
+    if (!r.state) continue;
+    await deps.publisher.publishDesired(r.push.agentId, r.state);
+    // Counts only: users' HA1s never reach a log line.
+    deps.logger.info(
+      { agentId: r.push.agentId, siteId, version: r.state.version, users: r.state.users.length },
+      'desired version published',
+    );
+  }
   return results.map((r) => r.push);
 }
 

@@ -117,7 +117,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 describe(`every procedure checks tenant and role (${process.env['DATABASE_URL'] ? 'postgres' : 'pglite'})`, () => {
   let cp: TestControlPlane;
   let f: Fixture;
-  const as: Partial<Record<Role | 'stranger', SignedIn>> = {};
+  const as: Partial<Record<Role | 'stranger' | 'strangerOperator', SignedIn>> = {};
 
   beforeAll(async () => {
     cp = await startTestControlPlane();
@@ -128,7 +128,8 @@ describe(`every procedure checks tenant and role (${process.env['DATABASE_URL'] 
       as[role] = await cp.operator(`${role}@a.test`, [{ organizationId: orgId, role }]);
     // The stranger is an owner — of another organization.
     as.stranger = await cp.operator('owner@b.test');
-    await as.stranger.api.organizations.create({ name: 'B' });
+    const orgB = (await as.stranger.api.organizations.create({ name: 'B' })).id;
+    as.strangerOperator = await cp.operator('operator@b.test', [{ organizationId: orgB, role: 'operator' }]);
     const siteId = (await owner.api.sites.create({ organizationId: orgId, name: 'HQ' })).id;
     const agentId = (await owner.api.agents.create({ siteId, name: 'fw' })).agent.id;
     const user = await owner.api.sipUsers.create({
@@ -163,9 +164,13 @@ describe(`every procedure checks tenant and role (${process.env['DATABASE_URL'] 
     expect(paths).toEqual(covered);
   });
 
-  it.each(Object.entries(TABLE))('%s: another organization’s owner gets NOT_FOUND', async (path, rule) => {
-    expect(await codeOf(call(as.stranger!.api, path, rule.input(f)))).toBe('NOT_FOUND');
-  });
+  it.each(Object.entries(TABLE))(
+    '%s: another organization’s operator and owner get NOT_FOUND',
+    async (path, rule) => {
+      expect(await codeOf(call(as.strangerOperator!.api, path, rule.input(f)))).toBe('NOT_FOUND');
+      expect(await codeOf(call(as.stranger!.api, path, rule.input(f)))).toBe('NOT_FOUND');
+    },
+  );
 
   it.each(Object.entries(TABLE).filter(([, r]) => LOWER[r.role].length > 0))(
     '%s: every role below the needed one gets FORBIDDEN',
