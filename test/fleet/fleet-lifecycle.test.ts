@@ -78,13 +78,12 @@ describe('fleet lifecycle: create, enroll, online, push config, applied, offline
 
     await eventually('agent online in the control plane', async () => (await listed())?.online);
 
-    const { version } = await api.agents.pushDesired.mutate({
-      agentId: agent.id,
+    const { pushed } = await api.sites.setConfig.mutate({
+      siteId: site.id,
       config: { domains: ['branch.example.test', 'voice.example.test'] },
-      users: [],
-      policies: {},
     });
-    expect(version).toBeGreaterThanOrEqual(1);
+    const version = pushed.find((p) => p.agentId === agent.id)?.version;
+    expect(version).toBe(1);
     const applied = await eventually('desired version reported applied', async () => {
       const a = await listed();
       return a?.appliedVersion === version ? a : undefined;

@@ -7,6 +7,7 @@ import { createApp } from './app.js';
 import { type DatabaseHandle, type DatabaseTarget, openDatabase } from './db/client.js';
 import { getMqttPasswordHash } from './db/queries/agents.js';
 import { type BootstrapResult, ensureAdmin } from './domain/bootstrap.js';
+import { advanceRollouts } from './domain/rollouts.js';
 import type { AgentProvisioner, Clock } from './domain/ports.js';
 import { StartError } from './errors.js';
 import { type Bridge, startBridge } from './ingest/bridge.js';
@@ -45,6 +46,8 @@ export interface ControlPlaneOptions {
   signInThrottle?: Partial<SignInThrottleOptions> | undefined;
   logger: Logger;
   clock?: Clock;
+  /** How often canary rollouts are re-checked besides on every `reported` (ms, default 10 000). */
+  rolloutCheckMs?: number | undefined;
 }
 
 /** A running control plane. */
@@ -128,48 +131,50 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       writeFileSync(file, `email: ${bootstrap.email}\npassword: ${bootstrap.password}\n`, { mode: 0o600 });
     }
 
+    // Rollouts advance when a `reported` arrives and on a periodic check; wired once the API exists.
+    let advance: (agentId?: string) => Promise<void> = async () => {};
+    const bridgeDeps = {
+      clock,
+      logger,
+      onReported: (agentId: string) =>
+        advance(agentId).catch((e: unknown) => logger.error({ err: e, agentId }, 'rollout check failed')),
+    };
     let bridge: Bridge;
     let provisioner: AgentProvisioner = noopProvisioner;
     let agentMqttUrl: string;
     const brokerOpt = opts.broker;
     if (brokerOpt.kind === 'embedded') {
       const eb = broker!;
+      // Auth reads the database, so a deleted hash is already refused; revoking drops the session.
+      provisioner = { provisionAgent: async () => {}, revokeAgent: async (id) => eb.disconnect(id) };
       agentMqttUrl = `mqtt://${urlHost(opts.host)}:${eb.port}`;
-      bridge = await startBridge(
-        database.db,
-        { clock, logger },
-        {
-          url: `mqtt://${urlHost(dialHost(opts.host))}:${eb.port}`,
-          username: eb.service.username,
-          password: eb.service.password,
-          protocolVersion: 4,
-          sharedSubscriptions: false, // aedes v1 has no `$share`; one control plane per embedded broker anyway
-        },
-      );
+      bridge = await startBridge(database.db, bridgeDeps, {
+        url: `mqtt://${urlHost(dialHost(opts.host))}:${eb.port}`,
+        username: eb.service.username,
+        password: eb.service.password,
+        protocolVersion: 4,
+        sharedSubscriptions: false, // aedes v1 has no `$share`; one control plane per embedded broker anyway
+      });
     } else {
       const ext = splitCredentials(brokerOpt.url);
       agentMqttUrl = ext.url;
       let dynsec: DynsecClient | null = null;
       const provisioning = brokerOpt.provisioning;
-      bridge = await startBridge(
-        database.db,
-        { clock, logger },
-        {
-          url: ext.url,
-          username: ext.username,
-          password: ext.password,
-          protocolVersion: 5,
-          sharedSubscriptions: true,
-          beforeSubscribe:
-            provisioning === 'dynsec'
-              ? async (client) => {
-                  dynsec ??= new DynsecClient(client, logger);
-                  await dynsec.attach();
-                  return ext.username ? dynsec.grantControlPlane(ext.username) : 'ok';
-                }
-              : undefined,
-        },
-      );
+      bridge = await startBridge(database.db, bridgeDeps, {
+        url: ext.url,
+        username: ext.username,
+        password: ext.password,
+        protocolVersion: 5,
+        sharedSubscriptions: true,
+        beforeSubscribe:
+          provisioning === 'dynsec'
+            ? async (client) => {
+                dynsec ??= new DynsecClient(client, logger);
+                await dynsec.attach();
+                return ext.username ? dynsec.grantControlPlane(ext.username) : 'ok';
+              }
+            : undefined,
+      });
       if (dynsec) provisioner = dynsecProvisioner(dynsec);
     }
     const br = bridge;
@@ -180,10 +185,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       db: database.db,
       clock,
       publisher: bridge,
+      provisioner,
       secureCookies: opts.secureCookies ?? false,
       signInThrottle: new SignInThrottle(() => clock().getTime(), opts.signInThrottle),
       logger,
     };
+    advance = (agentId) => advanceRollouts(database.db, api, agentId === undefined ? {} : { agentId });
+    const rolloutTimer = setInterval(() => {
+      advance().catch((e: unknown) => logger.error({ err: e }, 'rollout check failed'));
+    }, opts.rolloutCheckMs ?? 10_000);
+    rolloutTimer.unref();
+    cleanups.push(async () => clearInterval(rolloutTimer));
     const app = createApp({
       api,
       enroll: { clock, provisioner, publisher: bridge, agentMqttUrl },

@@ -3,10 +3,27 @@ import { getRole } from '../db/queries/organizations.js';
 import type { Role } from '../db/schema/index.js';
 import { DomainError } from '../errors.js';
 
-const RANK: Record<Role, number> = { viewer: 0, admin: 1, owner: 2 };
+/** Each role can do everything the roles below it can. */
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2, owner: 3 };
 
-/** Which role an action needs: reading needs membership, mutating needs admin or owner. */
-export type Access = 'read' | 'write';
+/**
+ * The role an action needs: `'read'` = any member (viewer), `'write'` = admin, or a role by name
+ * (`'operator'` for SIP users and pushes, `'owner'` for owner-only changes). The table of which
+ * procedure needs which role is in the server README ("Roles").
+ */
+export type Access = 'read' | 'write' | Role;
+
+/** The lowest role that grants `access`. */
+export function neededRole(access: Access): Role {
+  if (access === 'read') return 'viewer';
+  if (access === 'write') return 'admin';
+  return access;
+}
+
+/** True when `role` is at least `needed`. */
+export function roleAtLeast(role: Role, needed: Role): boolean {
+  return RANK[role] >= RANK[needed];
+}
 
 /**
  * Checks the operator's membership of the organization. A non-member gets `not-found` (tenants
@@ -18,8 +35,9 @@ export async function requireAccess(
 ): Promise<Role> {
   const role = await getRole(db, params);
   if (role === null) throw new DomainError('not-found', `${params.what ?? 'organization'} not found`);
-  if (params.access === 'write' && RANK[role] < RANK.admin) {
-    throw new DomainError('forbidden', `role ${role} cannot change this organization`);
+  const needed = neededRole(params.access);
+  if (!roleAtLeast(role, needed)) {
+    throw new DomainError('forbidden', `role ${role} cannot do this (needs ${needed})`);
   }
   return role;
 }

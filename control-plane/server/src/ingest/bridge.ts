@@ -1,4 +1,4 @@
-import { type DesiredState, DesiredStateSchema, encode, topics } from '@sipwall/shared';
+import { type DesiredState, DesiredStateSchema, encode, parseAgentTopic, topics } from '@sipwall/shared';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Database } from '../db/client.js';
 import type { Clock, DesiredPublisher } from '../domain/ports.js';
@@ -43,7 +43,12 @@ export function bridgeFilters(sharedSubscriptions: boolean): string[] {
 /** Connects the bridge; rejects with `StartError('BROKER_UNREACHABLE')` if the first connect fails in time. */
 export async function startBridge(
   db: Database,
-  deps: { clock: Clock; logger: Logger },
+  deps: {
+    clock: Clock;
+    logger: Logger;
+    /** Called after an agent's `reported` message was stored (rollouts advance on it). */
+    onReported?: ((agentId: string) => Promise<void>) | undefined;
+  },
   opts: BridgeOptions,
 ): Promise<Bridge> {
   const log = deps.logger.child({ component: 'bridge' });
@@ -98,6 +103,10 @@ export async function startBridge(
         switch (outcome.kind) {
           case 'processed':
             stats.processed++;
+            if (deps.onReported) {
+              const parsed = parseAgentTopic(topic);
+              if (parsed?.kind === 'reported') await deps.onReported(parsed.agentId);
+            }
             break;
           case 'ignored':
             stats.ignored++;
@@ -154,6 +163,23 @@ export async function startBridge(
   }
 
   const publishTimeoutMs = opts.publishTimeoutMs ?? 5_000;
+  /** Retained QoS 1 on the agent's desired topic; an empty payload clears the retained message. */
+  const publishRetained = async (agentId: string, payload: string, version: number | null) => {
+    const sent = client.publishAsync(topics.desired(agentId), payload, { qos: 1, retain: true });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => r('timeout'), publishTimeoutMs);
+    });
+    try {
+      const r = await Promise.race([sent, timedOut]);
+      if (r === 'timeout') {
+        // The stored version stays authoritative; mqtt.js keeps the message queued until reconnect.
+        log.warn({ agentId, version }, 'desired state not acknowledged yet; left queued');
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   return {
     client,
     connected: () => client.connected,
@@ -162,23 +188,9 @@ export async function startBridge(
       await ready;
       await queue;
     },
-    async publishDesired(agentId: string, state: DesiredState) {
-      const payload = encode(DesiredStateSchema, state);
-      const sent = client.publishAsync(topics.desired(agentId), payload, { qos: 1, retain: true });
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((r) => {
-        timer = setTimeout(() => r('timeout'), publishTimeoutMs);
-      });
-      try {
-        const r = await Promise.race([sent, timedOut]);
-        if (r === 'timeout') {
-          // The stored version stays authoritative; mqtt.js keeps the message queued until reconnect.
-          log.warn({ agentId, version: state.version }, 'desired state not acknowledged yet; left queued');
-        }
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    publishDesired: (agentId: string, state: DesiredState) =>
+      publishRetained(agentId, encode(DesiredStateSchema, state), state.version),
+    clearDesired: (agentId: string) => publishRetained(agentId, '', null),
     async close() {
       await queue;
       await client.endAsync();

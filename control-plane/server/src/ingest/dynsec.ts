@@ -195,8 +195,24 @@ export function dynsecProvisioner(dynsec: DynsecClient): AgentProvisioner {
       }
       await dynsec.run([{ command: 'addClientRole', username: agentId, rolename, priority: 0 }]);
     },
+    async revokeAgent(agentId) {
+      // Deleting the client makes Mosquitto disconnect its live session too.
+      await dynsec.run(
+        [
+          { command: 'deleteClient', username: agentId },
+          { command: 'deleteRole', rolename: `agent-${agentId}` },
+        ],
+        NOT_FOUND,
+      );
+    },
   };
 }
 
+/** Revoking something already gone is fine. */
+const NOT_FOUND = /not found/i;
+
 /** Provisioner for brokers that authenticate against our database (embedded) or are managed elsewhere. */
-export const noopProvisioner: AgentProvisioner = { provisionAgent: async () => {} };
+export const noopProvisioner: AgentProvisioner = {
+  provisionAgent: async () => {},
+  revokeAgent: async () => {},
+};

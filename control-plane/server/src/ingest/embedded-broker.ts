@@ -19,6 +19,8 @@ export interface EmbeddedBroker {
   readonly host: string;
   readonly port: number;
   readonly service: ServiceCredentials;
+  /** Drops the agent's live session (after its credentials were revoked in the database). */
+  disconnect(agentId: string): void;
   close(): Promise<void>;
 }
 
@@ -139,6 +141,13 @@ export async function startEmbeddedBroker(params: {
     host: params.host,
     port,
     service,
+    disconnect(agentId) {
+      const client = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[agentId];
+      if (client) {
+        logger.info({ agentId }, 'revoked agent disconnected');
+        client.close();
+      }
+    },
     async close() {
       const closed = new Promise<void>((r) => server.close(() => r()));
       for (const s of sockets) s.destroy();

@@ -61,6 +61,7 @@ export async function handleAgentMessage(
         agentId,
         appliedVersion: r.value.appliedVersion,
         status: r.value.status,
+        rejectedVersion: r.value.rejectedVersion ?? null,
         errors: r.value.errors,
         agentVersion: r.value.agentVersion,
         at,

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { SignInThrottle } from '../security/sign-in-throttle.js';
 import type { OperatorView } from '../db/queries/operators.js';
 import { findSessionOperator } from '../db/queries/sessions.js';
-import type { Clock, DesiredPublisher } from '../domain/ports.js';
+import type { AgentProvisioner, Clock, DesiredPublisher } from '../domain/ports.js';
 import { hashToken } from '../security/tokens.js';
 
 /** Name of the session cookie. */
@@ -15,6 +15,8 @@ export interface ApiDeps {
   db: Database;
   clock: Clock;
   publisher: DesiredPublisher;
+  /** Revokes agents' broker credentials (dynsec on Mosquitto; disconnect on the embedded broker). */
+  provisioner: AgentProvisioner;
   /** Always adds `Secure` to the session cookie (`SIPWALL_SECURE_COOKIES`); see `RequestFacts.secure`. */
   secureCookies: boolean;
   signInThrottle: SignInThrottle;

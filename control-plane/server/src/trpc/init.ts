@@ -1,4 +1,4 @@
-import { toFieldIssues } from '@sipwall/shared';
+import { type FieldIssue, toFieldIssues } from '@sipwall/shared';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import { DomainError, type DomainErrorCode } from '../errors.js';
@@ -18,11 +18,33 @@ const DOMAIN_TO_TRPC: Record<DomainErrorCode, TrpcCode> = {
   'rate-limited': 'TOO_MANY_REQUESTS',
 };
 
+/** Input fields whose values are never echoed back in an error. */
+const SECRET_KEY = /password|token|secret|ha1/i;
+
+/**
+ * Adds the offending value to each zod issue (`value`), so a client sees what was wrong and not
+ * only where; never for secret fields, and bounded in size.
+ */
+function withValues(issues: FieldIssue[], error: ZodError, input: unknown) {
+  return issues.map((issue, i) => {
+    const path = error.issues[i]?.path ?? [];
+    if (path.some((k) => SECRET_KEY.test(String(k)))) return issue;
+    let cur: unknown = input;
+    for (const k of path) {
+      if (cur === null || typeof cur !== 'object') return issue;
+      cur = (cur as Record<PropertyKey, unknown>)[k];
+    }
+    if (cur === undefined) return issue;
+    const text = JSON.stringify(cur);
+    return { ...issue, value: text.length > 200 ? `${text.slice(0, 197)}...` : cur };
+  });
+}
+
 /** What a client sees of an internal error: never database text, parameters or stacks. */
 export const INTERNAL_ERROR_MESSAGE = 'internal error';
 
 const t = initTRPC.context<Context>().create({
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, input }) {
     const cause = error.cause;
     // Unexpected failures (a database error, a bug) keep their text server-side: the client gets a
     // generic message and an id that app.ts logs with the full error.
@@ -34,7 +56,12 @@ const t = initTRPC.context<Context>().create({
       data: {
         ...shape.data,
         // Zod input errors flattened to `{path, message}`; clients match on `path`.
-        issues: cause instanceof ZodError ? toFieldIssues(cause) : null,
+        issues:
+          cause instanceof ZodError
+            ? withValues(toFieldIssues(cause), cause, input)
+            : cause instanceof DomainError
+              ? cause.issues
+              : null,
         domainCode: cause instanceof DomainError ? cause.code : null,
         errorId,
         // Never ship stack traces.

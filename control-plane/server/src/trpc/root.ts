@@ -1,7 +1,11 @@
 import { createCallerFactory, router } from './init.js';
 import { agentsRouter } from './routers/agents.js';
+import { auditRouter } from './routers/audit.js';
 import { authRouter } from './routers/auth.js';
+import { invitationsRouter, membersRouter } from './routers/members.js';
 import { organizationsRouter } from './routers/organizations.js';
+import { rolloutsRouter } from './routers/rollouts.js';
+import { sipUsersRouter } from './routers/sip-users.js';
 import { sitesRouter } from './routers/sites.js';
 
 /** The whole API. The dashboard imports only its type. */
@@ -10,6 +14,11 @@ export const appRouter = router({
   organizations: organizationsRouter,
   sites: sitesRouter,
   agents: agentsRouter,
+  sipUsers: sipUsersRouter,
+  rollouts: rolloutsRouter,
+  members: membersRouter,
+  invitations: invitationsRouter,
+  audit: auditRouter,
 });
 
 /** Type of the API for `@trpc/client` (import with `import type`). */

@@ -89,7 +89,10 @@ describe('POST /api/enroll', () => {
     });
     const failing = {
       clock: () => new Date(),
-      provisioner: { provisionAgent: async () => Promise.reject(new Error('broker down')) },
+      provisioner: {
+        provisionAgent: async () => Promise.reject(new Error('broker down')),
+        revokeAgent: async () => {},
+      },
       publisher: cp.bridge,
       agentMqttUrl: cp.mqttUrl,
     };

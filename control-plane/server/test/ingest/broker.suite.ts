@@ -3,7 +3,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestControlPlane } from '../helpers/control-plane.js';
 import { waitFor } from '../helpers/control-plane.js';
-import { createFleet, enrolledAgent } from '../helpers/fleet.js';
+import { createFleet, enrolledAgent, postEnroll } from '../helpers/fleet.js';
 import { collect, connectClient, sleep, trySubscribe } from '../helpers/mqtt-client.js';
 
 export interface BrokerSuiteOptions {
@@ -72,13 +72,13 @@ export function brokerSuite(name: string, opts: BrokerSuiteOptions): void {
       );
     });
 
-    it('pushDesired reaches the agent as a retained desired message', async () => {
-      const { version } = await fleet.owner.api.agents.pushDesired({
-        agentId: a.agentId,
+    it('a site config change reaches the agent as a retained desired message', async () => {
+      const { pushed } = await fleet.owner.api.sites.setConfig({
+        siteId: fleet.site.id,
         config: { logLevel: 'debug' },
-        users: [],
-        policies: {},
       });
+      const version = pushed.find((p) => p.agentId === a.agentId)?.version;
+      expect(version).toBe(1);
       const c = await connectAs(a);
       const got = collect(c, topics.desired(a.agentId));
       expect(await trySubscribe(c, topics.desired(a.agentId))).toBeLessThan(0x80);
@@ -241,6 +241,64 @@ export function brokerSuite(name: string, opts: BrokerSuiteOptions): void {
           protocolVersion: opts.protocolVersion,
         }),
       ).rejects.toThrow();
+    });
+
+    /** Resolves when the client's connection closes (bounded). */
+    const closed = (c: MqttClient) =>
+      c.connected
+        ? new Promise<void>((resolve, reject) => {
+            const t = setTimeout(() => reject(new Error('session not dropped within 5 s')), 5_000);
+            c.once('close', () => {
+              clearTimeout(t);
+              resolve();
+            });
+          })
+        : Promise.resolve();
+
+    it('deleting an agent revokes it: its session is dropped and its credentials are refused', async () => {
+      const doomed = await enrolledAgent(cp, fleet.owner, fleet.site.id, 'fw-doomed');
+      const c = await connectAs(doomed);
+      const gone = closed(c);
+      await fleet.owner.api.agents.delete({ agentId: doomed.agentId });
+      await gone;
+      await expect(connectAs(doomed)).rejects.toThrow();
+      await expect(fleet.owner.api.agents.get({ agentId: doomed.agentId })).rejects.toThrow(/not found/);
+    });
+
+    it("deleting a site revokes its agents' credentials", async () => {
+      const site = await fleet.owner.api.sites.create({ organizationId: fleet.org.id, name: 'doomed site' });
+      const doomed = await enrolledAgent(cp, fleet.owner, site.id, 'fw-in-doomed-site');
+      const c = await connectAs(doomed);
+      const gone = closed(c);
+      await fleet.owner.api.sites.delete({ siteId: site.id });
+      await gone;
+      await expect(connectAs(doomed)).rejects.toThrow();
+    });
+
+    it('revoke voids the credentials; a re-issued token enrolls again and the old token stays dead', async () => {
+      const { agent, enrollmentToken } = await fleet.owner.api.agents.create({
+        siteId: fleet.site.id,
+        name: 'fw-reissued',
+      });
+      const first = await postEnroll(cp, { token: enrollmentToken, agentVersion: 'test-1.0' });
+      expect(first.status).toBe(200);
+      const old = { agentId: agent.id, creds: (await first.json()) as typeof a.creds };
+      const c = await connectAs(old);
+      const gone = closed(c);
+      await fleet.owner.api.agents.revoke({ agentId: agent.id });
+      await gone;
+      await expect(connectAs(old)).rejects.toThrow();
+
+      const reissued = await fleet.owner.api.agents.reissueEnrollment({ agentId: agent.id });
+      expect(reissued.enrollmentToken).not.toBe(enrollmentToken);
+      const stale = await postEnroll(cp, { token: enrollmentToken, agentVersion: 'test-1.0' });
+      expect(stale.status).toBeGreaterThanOrEqual(400);
+      const again = await postEnroll(cp, { token: reissued.enrollmentToken, agentVersion: 'test-1.0' });
+      expect(again.status).toBe(200);
+      const fresh = { agentId: agent.id, creds: (await again.json()) as typeof a.creds };
+      const c2 = await connectAs(fresh);
+      expect(c2.connected).toBe(true);
+      await expect(connectAs(old)).rejects.toThrow();
     });
   });
 }

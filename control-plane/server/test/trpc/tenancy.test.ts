@@ -78,7 +78,7 @@ describe(`tRPC tenancy and roles (${process.env['DATABASE_URL'] ? 'postgres' : '
     expect((await trpcError(api.agents.list({ organizationId: orgB }))).code).toBe('NOT_FOUND');
     expect((await trpcError(api.agents.get({ agentId: agentB }))).code).toBe('NOT_FOUND');
     expect((await trpcError(api.agents.create({ siteId: siteB, name: 'evil' }))).code).toBe('NOT_FOUND');
-    const push = api.agents.pushDesired({ agentId: agentB, config: {}, users: [], policies: {} });
+    const push = api.sites.setConfig({ siteId: siteB, config: { logLevel: 'debug' } });
     expect((await trpcError(push)).code).toBe('NOT_FOUND');
     // And B's data is untouched.
     expect(await bob.api.agents.list({ organizationId: orgB })).toHaveLength(1);
@@ -93,23 +93,18 @@ describe(`tRPC tenancy and roles (${process.env['DATABASE_URL'] ? 'postgres' : '
     expect((await trpcError(vera.api.agents.create({ siteId: siteA, name: 'x' }))).code).toBe('FORBIDDEN');
   });
 
-  it('agents.create returns a one-time token and a valid id; pushDesired stores versions', async () => {
+  it('agents.create returns a one-time token and a valid id; config changes store versions', async () => {
     const created = await alice.api.agents.create({ siteId: siteA, name: 'fw-a' });
     expect(created.agent.id).toMatch(/^ag-[a-z2-7]{12}$/);
     expect(created.enrollmentToken.length).toBeGreaterThanOrEqual(32);
-    const v1 = await alice.api.agents.pushDesired({
-      agentId: created.agent.id,
-      config: { logLevel: 'info' },
-      users: [],
-      policies: {},
-    });
-    const v2 = await alice.api.agents.pushDesired({
-      agentId: created.agent.id,
-      config: {},
-      users: [],
-      policies: {},
-    });
-    expect([v1.version, v2.version]).toEqual([1, 2]);
+    const v1 = await alice.api.sites.setConfig({ siteId: siteA, config: { logLevel: 'info' } });
+    const v2 = await alice.api.sites.setConfig({ siteId: siteA, config: { logLevel: 'warn' } });
+    const same = await alice.api.sites.setConfig({ siteId: siteA, config: { logLevel: 'warn' } });
+    expect([v1, v2, same].map((r) => r.pushed)).toEqual([
+      [{ agentId: created.agent.id, version: 1, changed: true }],
+      [{ agentId: created.agent.id, version: 2, changed: true }],
+      [{ agentId: created.agent.id, version: 2, changed: false }],
+    ]);
     const got = await alice.api.agents.get({ agentId: created.agent.id });
     expect(got.configVersions.map((v) => v.version)).toEqual([2, 1]);
     const [listed] = (await alice.api.agents.list({ organizationId: orgA })).filter(
@@ -122,13 +117,8 @@ describe(`tRPC tenancy and roles (${process.env['DATABASE_URL'] ? 'postgres' : '
       desiredVersion: 2,
       appliedVersion: null,
     });
-    // Viewer cannot push.
-    const push = vera.api.agents.pushDesired({
-      agentId: created.agent.id,
-      config: {},
-      users: [],
-      policies: {},
-    });
+    // Viewer cannot change config.
+    const push = vera.api.sites.setConfig({ siteId: siteA, config: {} });
     expect((await trpcError(push)).code).toBe('FORBIDDEN');
   });
 
@@ -158,20 +148,25 @@ describe(`tRPC tenancy and roles (${process.env['DATABASE_URL'] ? 'postgres' : '
   });
 });
 
-describe('concurrent pushDesired', () => {
-  it('gives distinct consecutive versions', async () => {
+describe('concurrent config changes', () => {
+  it('give distinct consecutive versions, the last one matching the stored config', async () => {
     const cp = await startTestControlPlane();
     try {
       const owner = await cp.operator('owner@race.test');
       const org = await owner.api.organizations.create({ name: 'race' });
       const site = await owner.api.sites.create({ organizationId: org.id, name: 's' });
       const { agent } = await owner.api.agents.create({ siteId: site.id, name: 'fw' });
-      const results = await Promise.all(
-        Array.from({ length: 4 }, () =>
-          owner.api.agents.pushDesired({ agentId: agent.id, config: {}, users: [], policies: {} }),
-        ),
+      const levels = ['trace', 'debug', 'info', 'warn'] as const;
+      await Promise.all(
+        levels.map((logLevel) => owner.api.sites.setConfig({ siteId: site.id, config: { logLevel } })),
       );
-      expect(results.map((r) => r.version).sort()).toEqual([1, 2, 3, 4]);
+      const got = await owner.api.agents.get({ agentId: agent.id });
+      const versions = got.configVersions.map((v) => v.version);
+      expect(versions).toEqual([...versions].sort((a, b) => b - a));
+      expect(new Set(versions).size).toBe(versions.length);
+      expect(versions[0]).toBe(versions.length);
+      const stored = await owner.api.sites.getConfig({ siteId: site.id });
+      expect(got.configVersions[0]?.payload.config.logLevel).toBe(stored.site.config.logLevel);
     } finally {
       await cp.close();
     }

@@ -61,11 +61,7 @@ export function AgentDetailPanel({ agent, onClose }: AgentDetailPanelProps) {
         <p className="muted">Loading config history…</p>
       ) : (
         // Mounted once the history is known, so the form starts from the latest pushed values.
-        <PushConfigForm
-          agentId={agent.id}
-          appliedVersion={agent.appliedVersion}
-          latestPayload={versions[0]?.payload}
-        />
+        <PushConfigForm siteId={agent.siteId} agentId={agent.id} appliedVersion={agent.appliedVersion} />
       )}
       <ErrorMessage error={detail.error} title="Could not load the agent's config history" />
       <ConfigVersionList versions={versions} appliedVersion={agent.appliedVersion} />

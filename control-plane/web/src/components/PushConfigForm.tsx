@@ -1,4 +1,4 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import { useTRPC } from '../trpc.js';
 import { ErrorMessage } from './ErrorMessage.js';
@@ -7,25 +7,9 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
 
 interface PushConfigFormProps {
+  siteId: string;
   agentId: string;
   appliedVersion: number | null;
-  /** The latest pushed `DesiredState` (opaque JSON), used to prefill the form. */
-  latestPayload: unknown;
-}
-
-/** Reads `config.domains` / `config.logLevel` out of a stored desired state, if present. */
-function previousConfig(payload: unknown): { domains: string[]; logLevel: LogLevel } {
-  const fallback = { domains: [] as string[], logLevel: 'info' as LogLevel };
-  if (typeof payload !== 'object' || payload === null || !('config' in payload)) return fallback;
-  const config = payload.config;
-  if (typeof config !== 'object' || config === null) return fallback;
-  const domains =
-    'domains' in config && Array.isArray(config.domains)
-      ? config.domains.filter((d): d is string => typeof d === 'string')
-      : [];
-  const level = 'logLevel' in config ? config.logLevel : undefined;
-  const logLevel = LOG_LEVELS.find((l) => l === level) ?? 'info';
-  return { domains, logLevel };
 }
 
 /** "a.example, b.example\nc.example" → ["a.example", "b.example", "c.example"]. */
@@ -36,43 +20,71 @@ export function parseDomains(text: string): string[] {
     .filter((d) => d.length > 0);
 }
 
-/** Pushes a new immutable desired-state version (domains + log level; no users or policies yet). */
-export function PushConfigForm({ agentId, appliedVersion, latestPayload }: PushConfigFormProps) {
+/**
+ * Edits the site's managed domains and log level through `sites.setConfig`: the control plane
+ * recompiles the site (its SIP users and policies stay as they are) and pushes every agent of the
+ * site whose content changed. Other managed settings of the site are kept.
+ */
+export function PushConfigForm({ siteId, agentId, appliedVersion }: PushConfigFormProps) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const initial = previousConfig(latestPayload);
-  const [domains, setDomains] = useState(initial.domains.join('\n'));
-  const [logLevel, setLogLevel] = useState<LogLevel>(initial.logLevel);
+  const current = useQuery(trpc.sites.getConfig.queryOptions({ siteId }));
+  if (current.isPending) return <p className="muted">Loading the site's config…</p>;
+  if (current.error) return <ErrorMessage error={current.error} title="Could not load the site's config" />;
+  return (
+    <SiteConfigForm
+      siteId={siteId}
+      agentId={agentId}
+      appliedVersion={appliedVersion}
+      siteConfig={current.data.site.config}
+      inherited={current.data.organization.config}
+      onSaved={() =>
+        Promise.all([
+          queryClient.invalidateQueries({ queryKey: trpc.agents.list.queryKey() }),
+          queryClient.invalidateQueries({ queryKey: trpc.agents.get.queryKey({ agentId }) }),
+          queryClient.invalidateQueries({ queryKey: trpc.sites.getConfig.queryKey({ siteId }) }),
+        ])
+      }
+    />
+  );
+}
+
+type ManagedConfig = { domains?: string[] | undefined; logLevel?: LogLevel | undefined } & Record<
+  string,
+  unknown
+>;
+
+function SiteConfigForm(props: {
+  siteId: string;
+  agentId: string;
+  appliedVersion: number | null;
+  siteConfig: ManagedConfig;
+  inherited: ManagedConfig;
+  onSaved: () => Promise<unknown>;
+}) {
+  const { siteId, agentId, appliedVersion, siteConfig, inherited } = props;
+  const trpc = useTRPC();
+  const [domains, setDomains] = useState((siteConfig.domains ?? []).join('\n'));
+  const [logLevel, setLogLevel] = useState<LogLevel>(siteConfig.logLevel ?? inherited.logLevel ?? 'info');
   const domainsId = useId();
   const levelId = useId();
 
-  const push = useMutation(
-    trpc.agents.pushDesired.mutationOptions({
-      onSuccess: async () => {
-        await Promise.all([
-          queryClient.invalidateQueries({ queryKey: trpc.agents.list.queryKey() }),
-          queryClient.invalidateQueries({ queryKey: trpc.agents.get.queryKey({ agentId }) }),
-        ]);
-      },
-    }),
-  );
+  const push = useMutation(trpc.sites.setConfig.mutationOptions({ onSuccess: props.onSaved }));
 
   function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const list = parseDomains(domains);
-    push.mutate({
-      agentId,
-      // An empty list would be invalid; leaving `domains` out keeps the agent's local value.
-      config: list.length > 0 ? { domains: list, logLevel } : { logLevel },
-      users: [],
-      policies: {},
-    });
+    // The site's other managed settings stay; an empty list drops the site's domains (inherit).
+    const { domains: _old, ...rest } = siteConfig;
+    push.mutate({ siteId, config: { ...rest, ...(list.length > 0 ? { domains: list } : {}), logLevel } });
   }
 
-  const pushed = push.data?.version;
+  const mine = push.data?.pushed.find((p) => p.agentId === agentId);
+  const pushed = mine?.version ?? undefined;
   return (
     <form className="push-config" onSubmit={onSubmit}>
-      <h3>Push config</h3>
+      <h3>Site config</h3>
+      <p className="hint">Applies to every agent of this site; SIP users and policies are kept.</p>
       <div className="field">
         <label htmlFor={domainsId}>Domains</label>
         <textarea
@@ -82,7 +94,9 @@ export function PushConfigForm({ agentId, appliedVersion, latestPayload }: PushC
           onChange={(e) => setDomains(e.target.value)}
           placeholder={'sip.example.com\npbx.example.com'}
         />
-        <span className="hint">One per line (or comma-separated). Leave empty to keep the agent's own.</span>
+        <span className="hint">
+          One per line (or comma-separated). Leave empty to inherit (organization, else the agent's own).
+        </span>
       </div>
       <div className="field">
         <label htmlFor={levelId}>Log level</label>
@@ -97,7 +111,7 @@ export function PushConfigForm({ agentId, appliedVersion, latestPayload }: PushC
       <ErrorMessage error={push.error} title="Push failed" />
       {pushed !== undefined ? (
         <p className="success" role="status" data-testid="pushed-version">
-          Pushed version v{pushed}
+          {mine?.changed ? 'Pushed version' : 'No change; the agent already has version'} v{pushed}
           {appliedVersion === pushed ? ' — applied by the agent.' : ' — waiting for the agent to apply it…'}
         </p>
       ) : null}

@@ -14,6 +14,7 @@ export interface AgentView {
   appliedVersion: number | null;
   desiredVersion: number | null;
   reportedStatus: string | null;
+  rejectedVersion: number | null;
   errors: ReportedError[];
   enrolled: boolean;
   agentVersion: string | null;
@@ -37,6 +38,7 @@ const agentView = {
   appliedVersion: agents.appliedVersion,
   desiredVersion,
   reportedStatus: agents.reportedStatus,
+  rejectedVersion: agents.reportedRejectedVersion,
   errors: agents.reportedErrors,
   enrolled: sql<boolean>`${agents.enrollmentUsedAt} is not null`.mapWith(Boolean),
   agentVersion: agents.agentVersion,
@@ -145,6 +147,7 @@ export async function setAgentReported(
     agentId: string;
     appliedVersion: number | null;
     status: string;
+    rejectedVersion?: number | null;
     errors: ReportedError[];
     agentVersion: string;
     at: Date;
@@ -155,6 +158,7 @@ export async function setAgentReported(
     .set({
       appliedVersion: params.appliedVersion,
       reportedStatus: params.status,
+      reportedRejectedVersion: params.rejectedVersion ?? null,
       reportedErrors: params.errors,
       agentVersion: params.agentVersion,
       reportedAt: params.at,
@@ -168,4 +172,39 @@ export async function setAgentReported(
 /** Touches lastSeenAt (e.g. on an events batch). */
 export async function touchAgent(db: Database, params: { agentId: string; at: Date }): Promise<void> {
   await db.update(agents).set({ lastSeenAt: params.at }).where(eq(agents.id, params.agentId));
+}
+
+/** Agent ids of a site (to revoke them before the site goes). */
+export async function agentIdsOfSite(db: Database, params: { siteId: string }): Promise<string[]> {
+  const rows = await db.select({ id: agents.id }).from(agents).where(eq(agents.siteId, params.siteId));
+  return rows.map((r) => r.id);
+}
+
+export async function renameAgent(db: Database, params: { agentId: string; name: string }): Promise<void> {
+  await db.update(agents).set({ name: params.name }).where(eq(agents.id, params.agentId));
+}
+
+/** Deletes an agent and its config versions (cascade). */
+export async function deleteAgent(db: Database, params: { agentId: string }): Promise<void> {
+  await db.delete(agents).where(eq(agents.id, params.agentId));
+}
+
+/** Replaces the enrollment token (the old one stops working at once) and makes it usable again. */
+export async function setEnrollmentToken(
+  db: Database,
+  params: { agentId: string; tokenHash: string; expiresAt: Date },
+): Promise<void> {
+  await db
+    .update(agents)
+    .set({
+      enrollmentTokenHash: params.tokenHash,
+      enrollmentExpiresAt: params.expiresAt,
+      enrollmentUsedAt: null,
+    })
+    .where(eq(agents.id, params.agentId));
+}
+
+/** Voids the agent's MQTT password (the embedded broker reads it at every connect). */
+export async function clearMqttPassword(db: Database, params: { agentId: string }): Promise<void> {
+  await db.update(agents).set({ mqttPasswordHash: null }).where(eq(agents.id, params.agentId));
 }

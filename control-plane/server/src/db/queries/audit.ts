@@ -1,6 +1,6 @@
-import { and, desc, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt } from 'drizzle-orm';
 import type { Database } from '../client.js';
-import { auditLog } from '../schema/index.js';
+import { auditLog, operators } from '../schema/index.js';
 
 /** Audit actions that are security events (target: the account's email, lowercased). */
 export const SECURITY_ACTIONS = {
@@ -34,5 +34,31 @@ export async function listSecurityEvents(db: Database, params: { email: string; 
       ),
     )
     .orderBy(desc(auditLog.at), desc(auditLog.id))
+    .limit(params.limit);
+}
+
+/** An organization's audit entries, newest first; `beforeId` pages further back. */
+export async function listAudit(
+  db: Database,
+  params: { organizationId: string; limit: number; beforeId?: number | undefined },
+) {
+  const where =
+    params.beforeId === undefined
+      ? eq(auditLog.organizationId, params.organizationId)
+      : and(eq(auditLog.organizationId, params.organizationId), lt(auditLog.id, params.beforeId));
+  return db
+    .select({
+      id: auditLog.id,
+      operatorId: auditLog.operatorId,
+      operatorEmail: operators.email,
+      action: auditLog.action,
+      target: auditLog.target,
+      detail: auditLog.detail,
+      at: auditLog.at,
+    })
+    .from(auditLog)
+    .leftJoin(operators, eq(operators.id, auditLog.operatorId))
+    .where(where)
+    .orderBy(desc(auditLog.id))
     .limit(params.limit);
 }

@@ -19,3 +19,17 @@ export async function getSite(db: Database, params: { siteId: string }) {
   const [row] = await db.select().from(sites).where(eq(sites.id, params.siteId));
   return row ?? null;
 }
+
+export async function renameSite(db: Database, params: { siteId: string; name: string }) {
+  const [row] = await db
+    .update(sites)
+    .set({ name: params.name })
+    .where(eq(sites.id, params.siteId))
+    .returning();
+  return row ?? null;
+}
+
+/** Deletes a site; its agents, SIP users, overrides and versions go with it (foreign keys cascade). */
+export async function deleteSite(db: Database, params: { siteId: string }): Promise<void> {
+  await db.delete(sites).where(eq(sites.id, params.siteId));
+}

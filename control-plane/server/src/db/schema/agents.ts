@@ -1,4 +1,4 @@
-import { boolean, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { sites } from './sites.js';
 
 /** One error the agent reported for its most recent desired version. */
@@ -10,6 +10,7 @@ export interface ReportedError {
 /**
  * An agent (one site firewall). Enrollment token and MQTT password are stored as hashes only:
  * the token as SHA-256 (high-entropy, looked up by hash), the MQTT password as scrypt.
+ * Names are unique per site.
  */
 export const agents = pgTable(
   'agents',
@@ -29,9 +30,11 @@ export const agents = pgTable(
     lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
     appliedVersion: integer('applied_version'),
     reportedStatus: text('reported_status'),
+    /** For `rejected` / `reverted`: the desired version that was refused or undone. */
+    reportedRejectedVersion: integer('reported_rejected_version'),
     reportedErrors: jsonb('reported_errors').$type<ReportedError[]>().notNull().default([]),
     reportedAt: timestamp('reported_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('agents_site_idx').on(t.siteId)],
+  (t) => [index('agents_site_idx').on(t.siteId), unique('agents_site_name_key').on(t.siteId, t.name)],
 );

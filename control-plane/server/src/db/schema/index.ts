@@ -5,3 +5,5 @@ export * from './operators.js';
 export * from './organizations.js';
 export * from './sessions.js';
 export * from './sites.js';
+export * from './fleet-config.js';
+export * from './invitations.js';

@@ -10,7 +10,8 @@ export const operators = pgTable('operators', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-export const ROLES = ['owner', 'admin', 'viewer'] as const;
+/** Highest first; what each may do: README "Roles". */
+export const ROLES = ['owner', 'admin', 'operator', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 export const roleEnum = pgEnum('role', ROLES);
 

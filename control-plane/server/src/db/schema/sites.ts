@@ -1,7 +1,7 @@
-import { index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { index, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { organizations } from './organizations.js';
 
-/** A customer location; holds agents. */
+/** A customer location; holds agents. Names are unique per organization. */
 export const sites = pgTable(
   'sites',
   {
@@ -12,5 +12,8 @@ export const sites = pgTable(
     name: text('name').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('sites_org_idx').on(t.organizationId)],
+  (t) => [
+    index('sites_org_idx').on(t.organizationId),
+    unique('sites_org_name_key').on(t.organizationId, t.name),
+  ],
 );

@@ -57,3 +57,12 @@ export const EmailSchema = text().max(320).pipe(z.email());
 export const PasswordSchema = text().min(1).max(1024);
 
 export const AgentIdSchema = z.string().refine(isValidAgentId, 'not a valid agent id');
+
+/** A SIP password the operator types: plain text, 8–128 characters. */
+export const SipPasswordSchema = text().min(8, 'must be at least 8 characters').max(128);
+
+/** Either the operator's password or `{ generate: true }` for a strong one, returned once. */
+export const PasswordChoiceSchema = z.union([
+  z.object({ password: SipPasswordSchema }).strict(),
+  z.object({ generate: z.literal(true) }).strict(),
+]);
