@@ -187,12 +187,12 @@ export function brokerSuite(name: string, opts: BrokerSuiteOptions): void {
     });
 
     it('an agent cannot publish on its own desired topic, retained or not', async () => {
-      const { version } = await fleet.owner.api.agents.pushDesired({
-        agentId: a.agentId,
+      const { pushed } = await fleet.owner.api.sites.setConfig({
+        siteId: fleet.site.id,
         config: { logLevel: 'warn' },
-        users: [],
-        policies: {},
       });
+      const version = pushed.find((p) => p.agentId === a.agentId)?.version;
+      if (version == null) throw new Error('the site config change pushed nothing to agent a');
       const self = await connectAs(a);
       const live = collect(self, topics.desired(a.agentId));
       expect(await trySubscribe(self, topics.desired(a.agentId))).toBeLessThan(0x80);
