@@ -17,6 +17,7 @@ import { type BackoffOptions, backoffDelay } from './backoff.js';
 import type { Credentials } from './credentials-store.js';
 import type { DesiredApplier } from './desired-applier.js';
 import { obtainCredentials } from './obtain-credentials.js';
+import type { RpcResponder } from './rpc-responder.js';
 
 export interface ControlLinkDeps {
   controlPlane: z.output<typeof ControlPlaneLinkSchema>;
@@ -31,6 +32,8 @@ export interface ControlLinkDeps {
   backoff: BackoffOptions;
   /** Called once with an error the link cannot recover from (refused token, bad credentials file). */
   onFatal: (error: unknown) => void;
+  /** Answers live queries on `rpc/+` (replies go to `reply`); absent: not subscribed. */
+  rpc?: RpcResponder | undefined;
 }
 
 export interface ControlLink {
@@ -92,6 +95,7 @@ export function startControlLink(deps: ControlLinkDeps): ControlLink {
     agentId = id;
     const url = deps.controlPlane.mqttUrl ?? credentials.mqtt.url;
     const desiredTopic = topics.desired(id);
+    const rpcPrefix = topics.rpc(id, '');
     log.info({ agentId: id, url }, 'connecting to control plane broker');
     const c = mqtt.connect(url, {
       protocolVersion,
@@ -118,6 +122,7 @@ export function startControlLink(deps: ControlLinkDeps): ControlLink {
         try {
           await c.publishAsync(topics.status(id), statusPayload('online'), { qos: 1, retain: true });
           await c.subscribeAsync(desiredTopic, { qos: 1 });
+          if (deps.rpc !== undefined) await c.subscribeAsync(topics.rpc(id, '+'), { qos: 1 });
           publishReport(deps.applier.currentReport());
         } catch (e) {
           log.warn({ err: (e as Error).message }, 'cannot announce on the broker');
@@ -125,6 +130,15 @@ export function startControlLink(deps: ControlLinkDeps): ControlLink {
       })();
     });
     c.on('message', (topic, payload) => {
+      if (deps.rpc !== undefined && topic.startsWith(rpcPrefix)) {
+        deps.rpc
+          .handle(topic.slice(rpcPrefix.length), payload)
+          .then(async (reply) => {
+            if (reply !== null) await c.publishAsync(topics.reply(id), reply, { qos: 1 });
+          })
+          .catch((e: Error) => log.warn({ err: e.message }, 'cannot answer rpc request'));
+        return;
+      }
       if (topic !== desiredTopic) return;
       deps.applier
         .handle(payload)
