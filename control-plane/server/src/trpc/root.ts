@@ -1,6 +1,7 @@
 import { createCallerFactory, router } from './init.js';
 import { agentsRouter } from './routers/agents.js';
 import { authRouter } from './routers/auth.js';
+import { liveRouter } from './routers/live.js';
 import { organizationsRouter } from './routers/organizations.js';
 import { sitesRouter } from './routers/sites.js';
 
@@ -10,6 +11,7 @@ export const appRouter = router({
   organizations: organizationsRouter,
   sites: sitesRouter,
   agents: agentsRouter,
+  live: liveRouter,
 });
 
 /** Type of the API for `@trpc/client` (import with `import type`). */
