@@ -5,13 +5,16 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 import { type DatabaseHandle, type DatabaseTarget, openDatabase } from './db/client.js';
-import { getMqttPasswordHash } from './db/queries/agents.js';
+import { getAgent, getMqttPasswordHash } from './db/queries/agents.js';
+import { fleetCounts } from './db/queries/fleet-metrics.js';
 import { type BootstrapResult, ensureAdmin } from './domain/bootstrap.js';
 import type { AgentProvisioner, Clock } from './domain/ports.js';
 import { StartError } from './errors.js';
 import { type Bridge, startBridge } from './ingest/bridge.js';
 import { DynsecClient, dynsecProvisioner, noopProvisioner } from './ingest/dynsec.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from './ingest/embedded-broker.js';
+import { OutboxGauge, type OutboxReport } from './ingest/outbox-gauge.js';
+import { createRpcClient, type RpcClient } from './ingest/rpc-client.js';
 import { TrustedProxies } from './http/client.js';
 import { type Logger, redactUrl } from './logger.js';
 import { SignInThrottle, type SignInThrottleOptions } from './security/sign-in-throttle.js';
@@ -41,6 +44,10 @@ export interface ControlPlaneOptions {
   trustedProxies?: readonly string[] | undefined;
   /** Largest request body on any route, bytes (`SIPWALL_MAX_BODY_BYTES`, default 1 MiB). */
   maxBodyBytes?: number | undefined;
+  /** Bearer token for `GET /metrics` (`SIPWALL_METRICS_TOKEN`); without it only loopback clients may scrape. */
+  metricsToken?: string | undefined;
+  /** How long a live query waits for the agent's reply (default 5 s). */
+  rpcTimeoutMs?: number | undefined;
   /** Sign-in throttle limits (defaults in security/sign-in-throttle.ts). */
   signInThrottle?: Partial<SignInThrottleOptions> | undefined;
   logger: Logger;
@@ -59,6 +66,7 @@ export interface ControlPlane {
   database: DatabaseHandle;
   api: ApiDeps;
   bridge: Bridge;
+  rpc: RpcClient;
   stop(): Promise<void>;
 }
 
@@ -128,48 +136,59 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       writeFileSync(file, `email: ${bootstrap.email}\npassword: ${bootstrap.password}\n`, { mode: 0o600 });
     }
 
-    let bridge: Bridge;
+    // Live queries use the bridge's connection; replies arrive through its one `reply` subscription.
+    let bridge: Bridge | undefined;
+    const outbox = new OutboxGauge();
+    const rpc = createRpcClient({
+      publish: async (topic, payload) => {
+        await bridge?.client.publishAsync(topic, payload, { qos: 1, retain: false });
+      },
+      connected: () => bridge?.connected() ?? false,
+      isOnline: async (agentId) => (await getAgent(database.db, { agentId }))?.online ?? false,
+      now: () => clock().getTime(),
+      logger,
+      timeoutMs: opts.rpcTimeoutMs,
+    });
+    cleanups.push(async () => rpc.close());
+    const bridgeDeps = {
+      clock,
+      logger,
+      onReply: (topic: string, payload: Uint8Array) => rpc.handleReply(topic, payload),
+      observe: { outbox: (agentId: string, o: OutboxReport) => outbox.record(agentId, o, clock().getTime()) },
+    };
     let provisioner: AgentProvisioner = noopProvisioner;
     let agentMqttUrl: string;
     const brokerOpt = opts.broker;
     if (brokerOpt.kind === 'embedded') {
       const eb = broker!;
       agentMqttUrl = `mqtt://${urlHost(opts.host)}:${eb.port}`;
-      bridge = await startBridge(
-        database.db,
-        { clock, logger },
-        {
-          url: `mqtt://${urlHost(dialHost(opts.host))}:${eb.port}`,
-          username: eb.service.username,
-          password: eb.service.password,
-          protocolVersion: 4,
-          sharedSubscriptions: false, // aedes v1 has no `$share`; one control plane per embedded broker anyway
-        },
-      );
+      bridge = await startBridge(database.db, bridgeDeps, {
+        url: `mqtt://${urlHost(dialHost(opts.host))}:${eb.port}`,
+        username: eb.service.username,
+        password: eb.service.password,
+        protocolVersion: 4,
+        sharedSubscriptions: false, // aedes v1 has no `$share`; one control plane per embedded broker anyway
+      });
     } else {
       const ext = splitCredentials(brokerOpt.url);
       agentMqttUrl = ext.url;
       let dynsec: DynsecClient | null = null;
       const provisioning = brokerOpt.provisioning;
-      bridge = await startBridge(
-        database.db,
-        { clock, logger },
-        {
-          url: ext.url,
-          username: ext.username,
-          password: ext.password,
-          protocolVersion: 5,
-          sharedSubscriptions: true,
-          beforeSubscribe:
-            provisioning === 'dynsec'
-              ? async (client) => {
-                  dynsec ??= new DynsecClient(client, logger);
-                  await dynsec.attach();
-                  return ext.username ? dynsec.grantControlPlane(ext.username) : 'ok';
-                }
-              : undefined,
-        },
-      );
+      bridge = await startBridge(database.db, bridgeDeps, {
+        url: ext.url,
+        username: ext.username,
+        password: ext.password,
+        protocolVersion: 5,
+        sharedSubscriptions: true,
+        beforeSubscribe:
+          provisioning === 'dynsec'
+            ? async (client) => {
+                dynsec ??= new DynsecClient(client, logger);
+                await dynsec.attach();
+                return ext.username ? dynsec.grantControlPlane(ext.username) : 'ok';
+              }
+            : undefined,
+      });
       if (dynsec) provisioner = dynsecProvisioner(dynsec);
     }
     const br = bridge;
@@ -182,6 +201,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       publisher: bridge,
       secureCookies: opts.secureCookies ?? false,
       signInThrottle: new SignInThrottle(() => clock().getTime(), opts.signInThrottle),
+      live: rpc,
       logger,
     };
     const app = createApp({
@@ -191,6 +211,16 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         database: { kind: database.kind, ok: await database.ping() },
         broker: { kind: opts.broker.kind, connected: br.connected() },
       }),
+      metrics: {
+        token: opts.metricsToken,
+        snapshot: async () => ({
+          fleet: await fleetCounts(database.db),
+          ingest: br.stats(),
+          outbox: outbox.totals(clock().getTime()),
+          broker: { connected: br.connected() },
+          rpc: { pending: rpc.pending() },
+        }),
+      },
       logger,
       dashboardDir: opts.dashboardDir,
       maxBodyBytes: opts.maxBodyBytes,
@@ -240,6 +270,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       database,
       api,
       bridge,
+      rpc,
       stop: () => {
         stopping ??= cleanup();
         return stopping;
