@@ -9,7 +9,6 @@ import {
 import { TRPCError } from '@trpc/server';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControlPlaneOptions } from '../../src/server.js';
 import {
   type SignedIn,
   startTestControlPlane,
@@ -17,13 +16,11 @@ import {
   waitFor,
 } from '../helpers/control-plane.js';
 import { createFleet, enrolledAgent } from '../helpers/fleet.js';
+import { brokerUnderTest } from '../helpers/broker-under-test.js';
 import { connectClient } from '../helpers/mqtt-client.js';
 
-const mqttUrl = process.env['MQTT_URL'];
-const broker: Partial<ControlPlaneOptions> = mqttUrl
-  ? { broker: { kind: 'external', url: mqttUrl, provisioning: 'none' } }
-  : {};
-const label = `${process.env['DATABASE_URL'] ? 'postgres' : 'pglite'} + ${mqttUrl ? 'Mosquitto (MQTT 5)' : 'aedes (MQTT 3.1.1)'}`;
+const broker = await brokerUnderTest();
+const label = `${process.env['DATABASE_URL'] ? 'postgres' : 'pglite'} + ${broker.label}`;
 
 async function trpcError(p: Promise<unknown>): Promise<TRPCError> {
   try {
@@ -74,7 +71,7 @@ describe(`live queries over MQTT rpc (${label})`, () => {
       clientId: creds.clientId,
       username: creds.username,
       password: creds.password,
-      protocolVersion: mqttUrl ? 5 : 4,
+      protocolVersion: broker.protocolVersion,
       clean: true,
     });
     clients.push(c);
@@ -87,7 +84,7 @@ describe(`live queries over MQTT rpc (${label})`, () => {
   }
 
   beforeAll(async () => {
-    cp = await startTestControlPlane({ ...broker, rpcTimeoutMs: 1000 });
+    cp = await startTestControlPlane({ ...broker.options, rpcTimeoutMs: 1000 });
     const fleet = await createFleet(cp, 'owner@live.test');
     owner = fleet.owner;
     viewer = await cp.operator('viewer@live.test', [{ organizationId: fleet.org.id, role: 'viewer' }]);
@@ -125,6 +122,7 @@ describe(`live queries over MQTT rpc (${label})`, () => {
   afterAll(async () => {
     for (const c of clients) await c.endAsync(true).catch(() => {});
     await cp?.close();
+    await broker.stop();
   });
 
   it("returns the agent's answer, asked with QoS 1, not retained, with the page in the payload", async () => {
