@@ -260,6 +260,32 @@ describe('createRpcResponder', () => {
     expect(warned[1]).toMatchObject({ suppressed: 4 });
   });
 
+  it('refuses queries beyond its in-flight bound as unavailable, and serves again once they finish', async () => {
+    const clock = new ManualClock(NOW);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const r = createRpcResponder({
+      views: {
+        ...views([]),
+        sessionsFor: async () => {
+          await gate;
+          return [];
+        },
+      },
+      clock,
+      logger: pino({ level: 'silent' }),
+      maxInFlight: 2,
+    });
+    const first = [r.handle('calls', Buffer.from(request())), r.handle('calls', Buffer.from(request()))];
+    const third = JSON.parse((await r.handle('calls', Buffer.from(request())))!);
+    expect(third).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+    release();
+    for (const out of await Promise.all(first)) expect(JSON.parse(out!).ok).toBe(true);
+    expect(JSON.parse((await r.handle('calls', Buffer.from(request())))!).ok).toBe(true);
+  });
+
   it('answers internal when a view fails', async () => {
     const clock = new ManualClock(NOW);
     const r = createRpcResponder({

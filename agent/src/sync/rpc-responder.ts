@@ -106,6 +106,8 @@ export interface RpcResponderDeps {
   readonly logger: Logger;
   /** Default `RPC_MAX_REPLY_BYTES`. */
   readonly maxReplyBytes?: number;
+  /** Queries answered at once; more are refused `unavailable` (default 4). */
+  readonly maxInFlight?: number;
 }
 
 /** Answers live queries; `handle` returns the `reply` payload to publish, or null for none. */
@@ -114,11 +116,14 @@ export interface RpcResponder {
 }
 
 const INVALID_LOG_INTERVAL_MS = 60_000;
+const DEFAULT_MAX_IN_FLIGHT = 4;
 
 export function createRpcResponder(deps: RpcResponderDeps): RpcResponder {
   const log = deps.logger;
   const maxBytes = deps.maxReplyBytes ?? RPC_MAX_REPLY_BYTES;
   const invalidLog = new LogThrottle(INVALID_LOG_INTERVAL_MS);
+  const maxInFlight = deps.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  let inFlight = 0;
   const refusal = (id: string, code: RpcErrorCode, message: string) =>
     encode(RpcReplySchema, { v: 1, id, ok: false, error: { code, message } } satisfies RpcReply);
 
@@ -161,6 +166,11 @@ export function createRpcResponder(deps: RpcResponderDeps): RpcResponder {
           return refusal(decision.id, decision.code, decision.message);
         case 'query': {
           const { id, page } = decision;
+          // Reading media counters costs a driver round trip per call: a burst of queries waits its turn
+          // at the control plane, not here.
+          if (inFlight >= maxInFlight)
+            return refusal(id, 'unavailable', 'too many live queries at once; retry');
+          inFlight++;
           try {
             const result = await answer(decision.method, page);
             return encodePageReply(
@@ -171,6 +181,8 @@ export function createRpcResponder(deps: RpcResponderDeps): RpcResponder {
           } catch (e) {
             log.error({ err: e, method, id }, 'rpc request failed');
             return refusal(id, 'internal', 'the agent could not answer');
+          } finally {
+            inFlight--;
           }
         }
       }

@@ -105,6 +105,11 @@ describe('createRpcClient', () => {
     const e1 = await h.failure(p1);
     expect([e1.code, e1.agentCode]).toEqual(['agent-error', 'unknown-method']);
 
+    const busy = h.client.call(AGENT, 'calls', {});
+    await tick();
+    h.reply(AGENT, { v: 1, id: h.lastId(), ok: false, error: { code: 'unavailable', message: 'retry' } });
+    expect((await h.failure(busy)).code).toBe('busy');
+
     const p2 = h.client.call(AGENT, 'registrations', {});
     await tick();
     h.reply(AGENT, { v: 1, id: h.lastId(), ok: true, result: { rows: 'not a page' } });

@@ -25,7 +25,7 @@ export type RpcFailure =
   | 'agent-error'
   /** The agent answered something that is not a valid result for the method. */
   | 'invalid-reply'
-  /** Too many queries in flight on this control plane. */
+  /** Too many queries in flight on this control plane, or on the agent (it answered `unavailable`). */
   | 'busy';
 
 export class RpcError extends Error {
@@ -75,6 +75,7 @@ export interface RpcClientDeps {
 
 export const DEFAULT_RPC_TIMEOUT_MS = 5000;
 const DEFAULT_MAX_PENDING = 256;
+const INVALID_LOG_INTERVAL_MS = 60_000;
 
 interface Waiter {
   readonly agentId: string;
@@ -94,6 +95,8 @@ export function createRpcClient(deps: RpcClientDeps): RpcClient {
   const timeoutMs = deps.timeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
   const maxPending = deps.maxPending ?? DEFAULT_MAX_PENDING;
   const waiting = new Map<string, Waiter>();
+  let lastInvalidLogAt = Number.NEGATIVE_INFINITY;
+  let invalidSinceLog = 0;
 
   const settle = (id: string) => {
     const w = waiting.get(id);
@@ -131,7 +134,16 @@ export function createRpcClient(deps: RpcClientDeps): RpcClient {
       const from = parseAgentTopic(topic);
       const reply = decode(RpcReplySchema, payload);
       if (from === null || from.kind !== 'reply' || !reply.ok) {
-        log.warn({ topic, error: reply.ok ? undefined : reply.error }, 'invalid rpc reply dropped');
+        // An agent may publish on its reply topic at will: one line a minute, not one per message.
+        const now = deps.now();
+        if (now - lastInvalidLogAt >= INVALID_LOG_INTERVAL_MS) {
+          log.warn(
+            { topic, error: reply.ok ? undefined : reply.error, dropped: invalidSinceLog + 1 },
+            'invalid rpc reply dropped',
+          );
+          lastInvalidLogAt = now;
+          invalidSinceLog = 0;
+        } else invalidSinceLog++;
         return;
       }
       const w = waiting.get(reply.value.id);
@@ -143,7 +155,8 @@ export function createRpcClient(deps: RpcClientDeps): RpcClient {
       settle(reply.value.id);
       const r = reply.value;
       if (!r.ok) {
-        w.reject(new RpcError('agent-error', r.error.message || r.error.code, r.error.code));
+        const code = r.error.code === 'unavailable' ? 'busy' : 'agent-error';
+        w.reject(new RpcError(code, r.error.message || r.error.code, r.error.code));
         return;
       }
       const result = RPC_RESULT_SCHEMAS[w.method].safeParse(r.result);
