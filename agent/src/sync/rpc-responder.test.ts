@@ -286,6 +286,11 @@ describe('createRpcResponder', () => {
     expect(JSON.parse((await r.handle('calls', Buffer.from(request())))!).ok).toBe(true);
   });
 
+  it('answers internal rather than send a row the control plane would refuse', async () => {
+    const { reply } = responder([{ ...registrationRow(0), aor: `sip:${'x'.repeat(3000)}@example.com` }]);
+    expect(await reply('registrations', request())).toMatchObject({ ok: false, error: { code: 'internal' } });
+  });
+
   it('answers internal when a view fails', async () => {
     const clock = new ManualClock(NOW);
     const r = createRpcResponder({

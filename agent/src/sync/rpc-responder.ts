@@ -6,6 +6,7 @@ import {
   type LiveCall,
   type LiveRegistration,
   RPC_MAX_REPLY_BYTES,
+  RPC_RESULT_SCHEMAS,
   type RpcErrorCode,
   type RpcMethod,
   type RpcPageParams,
@@ -166,18 +167,22 @@ export function createRpcResponder(deps: RpcResponderDeps): RpcResponder {
           return refusal(decision.id, decision.code, decision.message);
         case 'query': {
           const { id, page } = decision;
-          // Reading media counters costs a driver round trip per call: a burst of queries waits its turn
-          // at the control plane, not here.
+          // Reading media counters costs a driver round trip per call: a burst beyond the bound is
+          // refused at once (the caller may retry), never queued here.
           if (inFlight >= maxInFlight)
             return refusal(id, 'unavailable', 'too many live queries at once; retry');
           inFlight++;
           try {
             const result = await answer(decision.method, page);
-            return encodePageReply(
-              id,
-              { total: result.total, offset: page.offset, rows: result.rows },
-              maxBytes,
-            );
+            // Nothing invalid leaves the agent: the control plane would refuse the whole page.
+            const checked: { total: number; offset: number; rows: readonly unknown[] } = RPC_RESULT_SCHEMAS[
+              decision.method
+            ].parse({
+              ...result,
+              offset: page.offset,
+              truncated: false,
+            });
+            return encodePageReply(id, checked, maxBytes);
           } catch (e) {
             log.error({ err: e, method, id }, 'rpc request failed');
             return refusal(id, 'internal', 'the agent could not answer');
