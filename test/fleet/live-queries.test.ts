@@ -213,6 +213,7 @@ describe.skipIf(!haveSipp)(`live queries to a real agent over MQTT rpc${SKIP_SUF
       source: `${INSIDE_IP}:${bobPort}`,
       transport: 'udp',
       mode: 'main',
+      userAgent: 'sipwall-test-phone',
     });
     const left = Date.parse(row.expiresAt) - Date.now();
     expect(left).toBeGreaterThan(590_000);

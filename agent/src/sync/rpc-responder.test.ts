@@ -30,6 +30,7 @@ function registrationRow(i: number): RegistrationRow {
     regId: null,
     mode: 'main',
     registeredAt: NOW - 60_000,
+    userAgent: i === 0 ? null : `sipwall-test-phone/${i}`,
   };
 }
 
@@ -194,6 +195,7 @@ describe('createRpcResponder', () => {
     const page = LiveRegistrationsPageSchema.parse(r?.ok && r.result);
     expect(page).toMatchObject({ total: 5, offset: 1, truncated: false });
     expect(page.rows.map((x) => x.aor)).toEqual(['sip:1001@example.com', 'sip:1002@example.com']);
+    expect(page.rows.map((x) => x.userAgent)).toEqual(['sipwall-test-phone/1', 'sipwall-test-phone/2']);
     expect(page.rows[0]).toMatchObject({
       source: '192.0.2.2:5060',
       transport: 'udp',

@@ -27,6 +27,7 @@ export function liveRegistration(row: RegistrationRow, now: number): LiveRegistr
     registeredAt: iso(row.registeredAt),
     expiresAt: iso(now + row.expiresSec * 1000),
     instanceId: row.instanceId,
+    ...(row.userAgent === null ? {} : { userAgent: row.userAgent }),
   };
 }
 
