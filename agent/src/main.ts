@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { adminExposure, readAdminToken } from './admin/access.js';
 import { createAdminApp } from './admin/app.js';
 import type { AgentHealth } from './admin/health.js';
-import { pageFromFirst } from './admin/paging.js';
+import { type PageRequest, pageFromFirst } from './admin/paging.js';
 import { type AdminServer, startAdminServer } from './admin/server.js';
 import { EXIT } from './config/cli-args.js';
 import type { LoadedConfig } from './config/load-config.js';
@@ -30,6 +30,7 @@ import { DEFAULT_BACKOFF } from './sync/backoff.js';
 import { type AppliedConfig, type ConfigStore, createConfigStore } from './sync/config-store.js';
 import { type ControlLink, startControlLink } from './sync/control-link.js';
 import { ControlLinkError } from './sync/control-link-error.js';
+import { createRpcResponder } from './sync/rpc-responder.js';
 import { createDesiredApplier, type DesiredApplier } from './sync/desired-applier.js';
 import { readRevertRecord } from './sync/desired-store.js';
 import { restoreAppliedConfig, restoreRevertTarget } from './sync/restore-desired.js';
@@ -149,28 +150,28 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
     const exposure = adminExposure(adminConfig.address);
     if (exposure !== undefined) logger.warn({ address: adminConfig.address }, exposure);
     const noRows = { total: 0, rows: [] };
+    // The monitoring views, served by the admin API and answered to the control plane's live queries.
+    const views = {
+      registrations: (page: PageRequest) => registrar?.registrations(page) ?? noRows,
+      calls: (page: PageRequest) =>
+        proxy === undefined
+          ? noRows
+          : pageFromFirst(proxy.counts().activeCalls, proxy.calls(page.offset + page.limit), page),
+      sessions: async (page: PageRequest) =>
+        media === undefined
+          ? noRows
+          : {
+              total: media.counts().activeSessions,
+              rows: await media.sessions(page.limit, page.offset),
+            },
+      sessionsFor: async (callIds: readonly string[]) =>
+        media === undefined ? [] : media.sessionsFor(callIds),
+    };
     admin = await startAdminServer(
-      createAdminApp(
-        health,
-        {
-          registrations: (page) => registrar?.registrations(page) ?? noRows,
-          calls: (page) =>
-            proxy === undefined
-              ? noRows
-              : pageFromFirst(proxy.counts().activeCalls, proxy.calls(page.offset + page.limit), page),
-          sessions: async (page) =>
-            media === undefined
-              ? noRows
-              : {
-                  total: media.counts().activeSessions,
-                  rows: await media.sessions(page.limit, page.offset),
-                },
-        },
-        {
-          bound: () => admin ?? adminConfig,
-          token: await readAdminToken(adminConfig, dirname(loaded.path)),
-        },
-      ),
+      createAdminApp(health, views, {
+        bound: () => admin ?? adminConfig,
+        token: await readAdminToken(adminConfig, dirname(loaded.path)),
+      }),
       adminConfig.address,
       adminConfig.port,
     );
@@ -284,6 +285,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
         logger: logger.child({ component: 'sync' }),
         backoff: DEFAULT_BACKOFF,
         onFatal,
+        rpc: createRpcResponder({ views, clock, logger: logger.child({ component: 'rpc' }) }),
       });
     }
   } catch (e) {

@@ -11,5 +11,6 @@ export * from './mqtt/desired.js';
 export * from './mqtt/reported.js';
 export * from './mqtt/status.js';
 export * from './mqtt/events.js';
+export * from './mqtt/rpc.js';
 export * from './mqtt/codec.js';
 export * from './enroll/enroll.js';

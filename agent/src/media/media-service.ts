@@ -46,6 +46,8 @@ export interface MediaService {
   readonly driver: PinholeDriverKind | 'none';
   /** Active sessions `offset` … `offset + limit − 1` with their counters and quality. */
   sessions(limit?: number, offset?: number): Promise<MediaSessionRow[]>;
+  /** The active sessions of these calls (calls without anchored media have none). */
+  sessionsFor(callIds: readonly string[]): Promise<MediaSessionRow[]>;
   counts(): MediaHealth;
   /**
    * Follows a config change: a new media port range applies to new allocations (pairs in use by
@@ -82,6 +84,7 @@ function unanchored(logger: Logger): MediaService {
     bridge: identityMedia,
     driver: 'none',
     sessions: async () => [],
+    sessionsFor: async () => [],
     counts: () => ({ driver: 'none', activeSessions: 0, ...mediaCounters() }),
     reconfigure: () => {},
     stop: async () => {},
@@ -167,6 +170,7 @@ export async function startMediaService(deps: MediaServiceDeps): Promise<MediaSe
     bridge: sessions,
     driver: driver.kind,
     sessions: (limit, offset) => sessions.rows(limit, offset),
+    sessionsFor: (callIds) => sessions.rowsFor(callIds),
     counts: () => ({ driver: driver.kind, activeSessions: sessions.activeSessions, ...sessions.counters }),
     reconfigure,
     async stop() {

@@ -296,8 +296,17 @@ export class MediaSessions implements MediaBridge {
 
   /** Active sessions for the admin API, with counters and quality: rows `offset` … `offset + limit − 1` (in start order); counters are read for those only. */
   async rows(limit = 1000, offset = 0): Promise<MediaSessionRow[]> {
+    return this.rowsOf([...this.sessions.values()].slice(offset, offset + limit));
+  }
+
+  /** The active sessions of these calls (those that have one), with counters and quality. */
+  async rowsFor(callIds: readonly string[]): Promise<MediaSessionRow[]> {
+    const sessions = callIds.map((id) => this.sessions.get(id));
+    return this.rowsOf(sessions.filter((s): s is Session => s !== undefined && !s.ended));
+  }
+
+  private async rowsOf(sessions: readonly Session[]): Promise<MediaSessionRow[]> {
     const now = this.deps.clock.now();
-    const sessions = [...this.sessions.values()].slice(offset, offset + limit);
     const ids = sessions.flatMap((s) =>
       s.streams.flatMap((st) => st?.open.filter((id) => !isRtcpId(id)) ?? []),
     );

@@ -41,6 +41,17 @@ export interface Binding {
   readonly flow: Flow;
   /** When this binding was first added (ms), kept across refreshes. */
   readonly registeredAt: number;
+  /** The phone's `User-Agent` from its latest REGISTER (cut to `MAX_USER_AGENT` characters), for monitoring. */
+  readonly userAgent?: string | undefined;
+}
+
+/** Longest User-Agent kept per binding: enough to tell models and firmware apart, bounded in memory. */
+export const MAX_USER_AGENT = 128;
+
+/** The first User-Agent value of a REGISTER, trimmed and bounded; `undefined` when absent or empty (pure). */
+export function userAgentOf(values: readonly string[]): string | undefined {
+  const v = values[0]?.trim().slice(0, MAX_USER_AGENT);
+  return v === undefined || v === '' ? undefined : v;
 }
 
 /** Seconds left before `b` expires, rounded up; 0 once expired. */
@@ -82,5 +93,6 @@ export function compactBinding(b: Binding, sameAor?: string): Binding {
       ...(b.flow.connectionId === undefined ? {} : { connectionId: b.flow.connectionId }),
     },
     registeredAt: b.registeredAt,
+    userAgent: b.userAgent === undefined ? undefined : detachString(b.userAgent),
   };
 }

@@ -23,6 +23,8 @@ interface BindingRecord {
   r?: number;
   f: [FlowTransport, string, number, number?];
   g: number;
+  /** User-Agent. */
+  u?: string;
 }
 
 const TRANSPORTS: ReadonlySet<string> = new Set(['udp', 'tcp', 'tls', 'ws']);
@@ -46,6 +48,7 @@ function toRecord(b: Binding): BindingRecord {
   if (b.q !== undefined) rec.q = b.q;
   if (b.instanceId !== undefined) rec.n = b.instanceId;
   if (b.regId !== undefined) rec.r = b.regId;
+  if (b.userAgent !== undefined) rec.u = b.userAgent;
   return rec;
 }
 
@@ -68,6 +71,7 @@ function fromRecord(v: unknown): Binding | undefined {
   if (r['q'] !== undefined && !isInt(r['q'], 0, 1000)) return undefined;
   if (r['n'] !== undefined && !isStr(r['n'])) return undefined;
   if (r['r'] !== undefined && !isInt(r['r'], 1, 2 ** 31)) return undefined;
+  if (r['u'] !== undefined && !isStr(r['u'])) return undefined;
   const f = r['f'];
   if (!Array.isArray(f) || f.length < 3 || f.length > 4) return undefined;
   const [transport, address, port, connectionId] = f as unknown[];
@@ -98,6 +102,7 @@ function fromRecord(v: unknown): Binding | undefined {
     regId: r['r'] as number | undefined,
     flow,
     registeredAt: r['g'],
+    userAgent: r['u'] as string | undefined,
   };
 }
 

@@ -1,7 +1,7 @@
-import { getContacts, getExpires } from '../sip/accessors.js';
+import { getContacts, getExpires, getHeaders } from '../sip/accessors.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import { canonicalAor } from './aor.js';
-import type { Binding, Flow } from './binding.js';
+import { type Binding, type Flow, userAgentOf } from './binding.js';
 import type { BindingUpsert } from './process-register.js';
 import { type RequestedContact, readContact } from './register-contact.js';
 
@@ -76,6 +76,7 @@ export function learnFromRegisterOk(
           regId: mine.regId ?? c.regId,
           flow,
           registeredAt: existing?.registeredAt ?? now,
+          userAgent: userAgentOf(getHeaders(request, 'user-agent')),
         },
       });
     } else if (existing !== undefined) {

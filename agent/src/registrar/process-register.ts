@@ -1,7 +1,7 @@
 import { getContacts, getExpires, getHeaders } from '../sip/accessors.js';
 import type { SipRequest } from '../sip/message.js';
 import { canonicalAor } from './aor.js';
-import { type Binding, type Flow, renderBindingContact } from './binding.js';
+import { type Binding, type Flow, renderBindingContact, userAgentOf } from './binding.js';
 import { type RequestedContact, readContact } from './register-contact.js';
 import type { RegisterRejectReason } from './register-reject.js';
 import { type RegisterTargetConfig, registerTarget } from './register-target.js';
@@ -210,6 +210,7 @@ export function processRegister(
       regId: c.regId,
       flow,
       registeredAt: existing?.registeredAt ?? now,
+      userAgent: userAgentOf(getHeaders(req, 'user-agent')),
     };
     next.delete(c.key);
     next.set(c.key, binding);

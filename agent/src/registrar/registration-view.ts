@@ -13,6 +13,8 @@ export interface RegistrationRow {
   readonly mode: 'main' | 'passive';
   /** ms since the epoch. */
   readonly registeredAt: number;
+  /** The phone's User-Agent, when its REGISTER carried one. */
+  readonly userAgent: string | null;
 }
 
 function endpoint(address: string, port: number): string {
@@ -29,6 +31,7 @@ function rowOf(b: Binding, mode: 'main' | 'passive', now: number): RegistrationR
     regId: b.regId ?? null,
     mode,
     registeredAt: b.registeredAt,
+    userAgent: b.userAgent ?? null,
   };
 }
 

@@ -18,6 +18,7 @@ import { type BackoffOptions, backoffDelay } from './backoff.js';
 import type { Credentials } from './credentials-store.js';
 import type { DesiredApplier } from './desired-applier.js';
 import { obtainCredentials } from './obtain-credentials.js';
+import type { RpcResponder } from './rpc-responder.js';
 
 export interface ControlLinkDeps {
   controlPlane: z.output<typeof ControlPlaneLinkSchema>;
@@ -32,6 +33,8 @@ export interface ControlLinkDeps {
   backoff: BackoffOptions;
   /** Called once with an error the link cannot recover from (refused token, bad credentials file). */
   onFatal: (error: unknown) => void;
+  /** Answers live queries on `rpc/+` (replies go to `reply`); absent: not subscribed. */
+  rpc?: RpcResponder | undefined;
 }
 
 export interface ControlLink {
@@ -95,6 +98,7 @@ export function startControlLink(deps: ControlLinkDeps): ControlLink {
     agentId = id;
     const url = deps.controlPlane.mqttUrl ?? credentials.mqtt.url;
     const desiredTopic = topics.desired(id);
+    const rpcPrefix = topics.rpc(id, '');
     log.info({ agentId: id, url }, 'connecting to control plane broker');
     const c = mqtt.connect(url, {
       protocolVersion,
@@ -129,6 +133,15 @@ export function startControlLink(deps: ControlLinkDeps): ControlLink {
       })();
     });
     c.on('message', (topic, payload) => {
+      if (deps.rpc !== undefined && topic.startsWith(rpcPrefix)) {
+        deps.rpc
+          .handle(topic.slice(rpcPrefix.length), payload)
+          .then(async (reply) => {
+            if (reply !== null) await c.publishAsync(topics.reply(id), reply, { qos: 1 });
+          })
+          .catch((e: Error) => log.warn({ err: e.message }, 'cannot answer rpc request'));
+        return;
+      }
       if (topic !== desiredTopic) return;
       deps.applier
         .handle(payload)

@@ -70,6 +70,7 @@ it('GET /metrics shows registrar gauges and GET /registrations lists rows', asyn
               regId: null,
               mode: 'passive',
               registeredAt: 0,
+              userAgent: 'Yealink SIP-T46U 108.86.0.20',
             },
           ],
           page,
@@ -82,10 +83,11 @@ it('GET /metrics shows registrar gauges and GET /registrations lists rows', asyn
   expect(metrics).toContain('sipwall_agent_blocked_sources 2');
   const body = (await (await get(app, '/registrations')).json()) as {
     count: number;
-    registrations: { mode: string }[];
+    registrations: { mode: string; userAgent: string | null }[];
   };
   expect(body.count).toBe(1);
   expect(body.registrations[0]!.mode).toBe('passive');
+  expect(body.registrations[0]!.userAgent).toBe('Yealink SIP-T46U 108.86.0.20');
 });
 
 it('GET /metrics shows proxy gauges and GET /calls lists active calls', async () => {
@@ -198,6 +200,7 @@ describe('admin listings are paged', () => {
     regId: null,
     mode: 'main',
     registeredAt: 0,
+    userAgent: null,
   });
   const all = Array.from({ length: 25 }, (_, i) => row(i));
   const app = createAdminApp(

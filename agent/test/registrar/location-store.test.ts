@@ -43,6 +43,7 @@ describe('journaled store: persistence', () => {
       instanceId: '<urn:uuid:1>',
       regId: 1,
       flow: { transport: 'tcp', address: '2001:db8::1', port: 5060, connectionId: 7 },
+      userAgent: 'Grandstream GXP2170 1.0.11.3',
     });
     store.remove('sip:alice@example.com', '192.0.2.1');
     await store.flush();
@@ -57,6 +58,7 @@ describe('journaled store: persistence', () => {
       instanceId: '<urn:uuid:1>',
       regId: 1,
       flow: { transport: 'tcp', address: '2001:db8::1', port: 5060, connectionId: 7 },
+      userAgent: 'Grandstream GXP2170 1.0.11.3',
     });
     await again.close();
   });

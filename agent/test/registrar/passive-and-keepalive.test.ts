@@ -13,7 +13,10 @@ const okWith = (req: ReturnType<typeof register>, contacts: string[], extra: [st
 
 describe('learnFromRegisterOk (passive mode)', () => {
   it("learns the phone's contact with the registrar's expiry, on the phone's flow", () => {
-    const req = register({ contact: '<sip:alice@192.0.2.10:5060>' });
+    const req = register({
+      contact: '<sip:alice@192.0.2.10:5060>',
+      headers: [['User-Agent', 'Cisco-CP8845/14.2']],
+    });
     const got = learnFromRegisterOk(
       req,
       okWith(req, ['<sip:alice@192.0.2.10:5060>;expires=120']),
@@ -26,6 +29,7 @@ describe('learnFromRegisterOk (passive mode)', () => {
     expect(got!.upserts[0]!.action).toBe('added');
     expect(got!.upserts[0]!.binding.expiresAt).toBe(T0 + 120_000);
     expect(got!.upserts[0]!.binding.flow).toEqual(udpFlow);
+    expect(got!.upserts[0]!.binding.userAgent).toBe('Cisco-CP8845/14.2');
     expect(got?.removals).toEqual([]);
   });
 
@@ -106,7 +110,12 @@ describe('registrar settings and view', () => {
   });
 
   it('renders rows with remaining seconds and skips expired bindings', () => {
-    const rows = registrationRows([aBinding(), aBinding({ key: 'x', expiresAt: T0 - 1 })], 'main', T0, 100);
+    const rows = registrationRows(
+      [aBinding({ userAgent: 'Snom D785 10.1' }), aBinding({ key: 'x', expiresAt: T0 - 1 })],
+      'main',
+      T0,
+      100,
+    );
     expect(rows).toEqual([
       {
         aor: 'sip:alice@example.com',
@@ -117,6 +126,7 @@ describe('registrar settings and view', () => {
         regId: null,
         mode: 'main',
         registeredAt: T0 - 1000,
+        userAgent: 'Snom D785 10.1',
       },
     ]);
   });

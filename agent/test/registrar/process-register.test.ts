@@ -36,6 +36,18 @@ describe('processRegister — adding, refreshing, removing (RFC 3261 §10.3)', (
     expect(r.response.headers).toContainEqual(['Date', 'Tue, 14 Nov 2023 22:13:20 GMT']);
   });
 
+  it("keeps the phone's User-Agent on the binding, trimmed and bounded", () => {
+    const ua = (value: string) =>
+      ok(processRegister(register({ headers: [['User-Agent', value]] }), [], T0, cfg, udpFlow, alice))
+        .upserts[0]!.binding.userAgent;
+    expect(ua('  Yealink SIP-T46U 108.86.0.20 ')).toBe('Yealink SIP-T46U 108.86.0.20');
+    expect(ua('x'.repeat(500))).toHaveLength(128);
+    expect(ua(' ')).toBeUndefined();
+    expect(
+      ok(processRegister(register(), [], T0, cfg, udpFlow, alice)).upserts[0]!.binding.userAgent,
+    ).toBeUndefined();
+  });
+
   it('dates each 200 with the second it was made in', () => {
     const dateAt = (ms: number) =>
       ok(processRegister(register(), [], ms, cfg, udpFlow, alice)).response.headers.find(

@@ -8,6 +8,7 @@ import { type ClientFacts, resolveClient, TrustedProxies } from './http/client.j
 import { csrfGuard } from './http/csrf.js';
 import { enrollHandler } from './http/enroll.js';
 import { type HealthReport, healthzHandler } from './http/healthz.js';
+import { type MetricsAccess, type MetricsSnapshot, metricsHandler } from './http/metrics.js';
 import { DEFAULT_DASHBOARD_DIR, dashboardHandler } from './http/static.js';
 import { trpcRefusal } from './http/trpc-error.js';
 import type { Logger } from './logger.js';
@@ -26,6 +27,8 @@ export interface AppDeps {
   api: ApiDeps;
   enroll: EnrollDeps;
   health: () => Promise<HealthReport>;
+  /** `GET /metrics`: who may scrape, and the figures. */
+  metrics: MetricsAccess & { snapshot: () => Promise<MetricsSnapshot> };
   logger: Logger;
   /** Built dashboard directory; defaults to `control-plane/web/dist`. */
   dashboardDir?: string | undefined;
@@ -48,7 +51,7 @@ function peerAddress(c: HonoContext): string | undefined {
   }
 }
 
-/** Builds the hono app (no listen): `/trpc/*`, `/healthz`, `POST /api/enroll`, dashboard. */
+/** Builds the hono app (no listen): `/trpc/*`, `/healthz`, `/metrics`, `POST /api/enroll`, dashboard. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const db: Database = deps.api.db;
@@ -77,6 +80,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.get('/healthz', healthzHandler(deps.health));
+  app.get(
+    '/metrics',
+    metricsHandler(deps.metrics, (c) => c.get('request'), deps.metrics.snapshot),
+  );
   app.post(
     '/api/enroll',
     bodyLimit({

@@ -9,7 +9,15 @@ export type DomainErrorCode =
   | 'conflict'
   | 'invalid-input'
   /** Too many attempts (sign-in throttling); the response carries `Retry-After`. */
-  | 'rate-limited';
+  | 'rate-limited'
+  /** A live query to an agent that is offline: not sent, nobody would answer. */
+  | 'agent-offline'
+  /** A live query the agent did not answer in time. */
+  | 'agent-timeout'
+  /** A live query the agent answered with an error or an invalid result. */
+  | 'agent-error'
+  /** A live query not sent: broker connection down, or too many queries in flight. */
+  | 'live-unavailable';
 
 /**
  * A failure the caller can act on, identified by `code` (never by message text). `issues` name the

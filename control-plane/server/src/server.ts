@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 import { type DatabaseHandle, type DatabaseTarget, openDatabase } from './db/client.js';
-import { getMqttPasswordHash } from './db/queries/agents.js';
+import { getAgent, getMqttPasswordHash } from './db/queries/agents.js';
+import { fleetCounts } from './db/queries/fleet-metrics.js';
 import { type BootstrapResult, ensureAdmin } from './domain/bootstrap.js';
 import { advanceRollouts } from './domain/rollouts.js';
 import type { AgentProvisioner, Clock } from './domain/ports.js';
@@ -13,6 +14,8 @@ import { StartError } from './errors.js';
 import { type Bridge, startBridge } from './ingest/bridge.js';
 import { DynsecClient, dynsecProvisioner, noopProvisioner } from './ingest/dynsec.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from './ingest/embedded-broker.js';
+import { OutboxGauge, type OutboxReport } from './ingest/outbox-gauge.js';
+import { createRpcClient, type RpcClient } from './ingest/rpc-client.js';
 import { TrustedProxies } from './http/client.js';
 import { type Logger, redactUrl } from './logger.js';
 import { SignInThrottle, type SignInThrottleOptions } from './security/sign-in-throttle.js';
@@ -42,6 +45,10 @@ export interface ControlPlaneOptions {
   trustedProxies?: readonly string[] | undefined;
   /** Largest request body on any route, bytes (`SIPWALL_MAX_BODY_BYTES`, default 1 MiB). */
   maxBodyBytes?: number | undefined;
+  /** Bearer token for `GET /metrics` (`SIPWALL_METRICS_TOKEN`); without it only loopback clients may scrape. */
+  metricsToken?: string | undefined;
+  /** How long a live query waits for the agent's reply (default 5 s). */
+  rpcTimeoutMs?: number | undefined;
   /** Sign-in throttle limits (defaults in security/sign-in-throttle.ts). */
   signInThrottle?: Partial<SignInThrottleOptions> | undefined;
   logger: Logger;
@@ -62,6 +69,7 @@ export interface ControlPlane {
   database: DatabaseHandle;
   api: ApiDeps;
   bridge: Bridge;
+  rpc: RpcClient;
   stop(): Promise<void>;
 }
 
@@ -133,13 +141,28 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
     // Rollouts advance when a `reported` arrives and on a periodic check; wired once the API exists.
     let advance: (agentId?: string) => Promise<void> = async () => {};
+    // Live queries use the bridge's connection; replies arrive through its one `reply` subscription.
+    let bridge: Bridge | undefined;
+    const outbox = new OutboxGauge();
+    const rpc = createRpcClient({
+      publish: async (topic, payload) => {
+        await bridge?.client.publishAsync(topic, payload, { qos: 1, retain: false });
+      },
+      connected: () => bridge?.connected() ?? false,
+      isOnline: async (agentId) => (await getAgent(database.db, { agentId }))?.online ?? false,
+      now: () => clock().getTime(),
+      logger,
+      timeoutMs: opts.rpcTimeoutMs,
+    });
+    cleanups.push(async () => rpc.close());
     const bridgeDeps = {
       clock,
       logger,
       onReported: (agentId: string) =>
         advance(agentId).catch((e: unknown) => logger.error({ err: e, agentId }, 'rollout check failed')),
+      onReply: (topic: string, payload: Uint8Array) => rpc.handleReply(topic, payload),
+      observe: { outbox: (agentId: string, o: OutboxReport) => outbox.record(agentId, o, clock().getTime()) },
     };
-    let bridge: Bridge;
     let provisioner: AgentProvisioner = noopProvisioner;
     let agentMqttUrl: string;
     const brokerOpt = opts.broker;
@@ -188,6 +211,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       provisioner,
       secureCookies: opts.secureCookies ?? false,
       signInThrottle: new SignInThrottle(() => clock().getTime(), opts.signInThrottle),
+      live: rpc,
       logger,
     };
     advance = (agentId) => advanceRollouts(database.db, api, agentId === undefined ? {} : { agentId });
@@ -203,6 +227,16 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         database: { kind: database.kind, ok: await database.ping() },
         broker: { kind: opts.broker.kind, connected: br.connected() },
       }),
+      metrics: {
+        token: opts.metricsToken,
+        snapshot: async () => ({
+          fleet: await fleetCounts(database.db),
+          ingest: br.stats(),
+          outbox: outbox.totals(clock().getTime()),
+          broker: { connected: br.connected() },
+          rpc: { pending: rpc.pending() },
+        }),
+      },
       logger,
       dashboardDir: opts.dashboardDir,
       maxBodyBytes: opts.maxBodyBytes,
@@ -252,6 +286,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       database,
       api,
       bridge,
+      rpc,
       stop: () => {
         stopping ??= cleanup();
         return stopping;

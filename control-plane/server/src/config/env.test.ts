@@ -34,6 +34,14 @@ describe('parseEnv', () => {
     expect(r.ok).toBe(true);
   });
 
+  it('reads the metrics token, refusing a short one', () => {
+    const r = parseEnv({ SIPWALL_METRICS_TOKEN: 'a-long-enough-scrape-token' });
+    expect(r.ok && r.env.SIPWALL_METRICS_TOKEN).toBe('a-long-enough-scrape-token');
+    expect(parseEnv({ SIPWALL_METRICS_TOKEN: '' }).ok && parseEnv({}).ok).toBe(true);
+    const bad = parseEnv({ SIPWALL_METRICS_TOKEN: 'short' });
+    expect(bad.ok ? [] : bad.problems).toEqual(['SIPWALL_METRICS_TOKEN: must be at least 16 characters']);
+  });
+
   it('reads the hardening settings', () => {
     const r = parseEnv({
       SIPWALL_PUBLIC_URL: 'https://fw.example.com',

@@ -1,10 +1,17 @@
-import { type DesiredState, DesiredStateSchema, encode, parseAgentTopic, topics } from '@sipwall/shared';
+import {
+  type DesiredState,
+  DesiredStateSchema,
+  encode,
+  parseAgentTopic,
+  TOPIC_ROOT,
+  topics,
+} from '@sipwall/shared';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Database } from '../db/client.js';
 import type { Clock, DesiredPublisher } from '../domain/ports.js';
 import { StartError } from '../errors.js';
 import { type Logger, redactUrl } from '../logger.js';
-import { emptyStats, handleAgentMessage, type IngestStats } from './handle-message.js';
+import { emptyStats, handleAgentMessage, type IngestObserver, type IngestStats } from './handle-message.js';
 
 /** How the bridge reaches its broker. */
 export interface BridgeOptions {
@@ -37,8 +44,10 @@ export interface Bridge extends DesiredPublisher {
 /** Subscription filters; the shared one falls back to the plain filter where `$share` is unsupported. */
 export function bridgeFilters(sharedSubscriptions: boolean): string[] {
   const events = sharedSubscriptions ? topics.all.events : topics.all.events.replace(/^\$share\/[^/]+\//, '');
-  return [topics.all.status, topics.all.reported, events];
+  return [topics.all.status, topics.all.reported, events, topics.all.reply];
 }
+
+const isReplyTopic = (topic: string) => topic.startsWith(`${TOPIC_ROOT}/`) && topic.endsWith('/reply');
 
 /** Connects the bridge; rejects with `StartError('BROKER_UNREACHABLE')` if the first connect fails in time. */
 export async function startBridge(
@@ -48,6 +57,9 @@ export async function startBridge(
     logger: Logger;
     /** Called after an agent's `reported` message was stored (rollouts advance on it). */
     onReported?: ((agentId: string) => Promise<void>) | undefined;
+    /** Live-query replies (`topics.all.reply`) go here, not through ingestion. */
+    onReply?: ((topic: string, payload: Uint8Array) => void) | undefined;
+    observe?: IngestObserver | undefined;
   },
   opts: BridgeOptions,
 ): Promise<Bridge> {
@@ -95,11 +107,15 @@ export async function startBridge(
   });
   client.on('error', (e) => log.warn({ err: e.message, url: redactUrl(opts.url) }, 'bridge mqtt error'));
   client.on('message', (topic, payload) => {
+    if (isReplyTopic(topic)) {
+      deps.onReply?.(topic, payload);
+      return;
+    }
     stats.received++;
     // Sequential, so an agent's online→offline order is kept.
     queue = queue.then(async () => {
       try {
-        const outcome = await handleAgentMessage(db, deps.clock, topic, payload);
+        const outcome = await handleAgentMessage(db, deps.clock, topic, payload, deps.observe);
         switch (outcome.kind) {
           case 'processed':
             stats.processed++;

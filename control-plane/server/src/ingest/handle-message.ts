@@ -23,6 +23,12 @@ export function emptyStats(): IngestStats {
   return { received: 0, processed: 0, invalid: 0, unknownAgent: 0, ignored: 0 };
 }
 
+/** In-memory observers of what agents report in passing (for /metrics); no database work. */
+export interface IngestObserver {
+  /** An events batch carried the agent's outbox depth. */
+  outbox?: ((agentId: string, outbox: { depth: number; dropped: number }) => void) | undefined;
+}
+
 /** What happened to one message. */
 export type IngestOutcome =
   | { kind: 'processed' }
@@ -39,6 +45,7 @@ export async function handleAgentMessage(
   clock: Clock,
   topic: string,
   payload: Uint8Array,
+  observe: IngestObserver = {},
 ): Promise<IngestOutcome> {
   const parsed = parseAgentTopic(topic);
   if (!parsed) return { kind: 'ignored', reason: 'not an agent topic' };
@@ -72,6 +79,7 @@ export async function handleAgentMessage(
       const r = decode(EventBatchSchema, payload);
       if (!r.ok) return { kind: 'invalid', error: r.error };
       if (r.value.agentId !== agentId) return { kind: 'ignored', reason: 'agentId does not match topic' };
+      if (r.value.outbox !== undefined) observe.outbox?.(agentId, r.value.outbox);
       // Telemetry storage (call records, statistics) is not built yet; we only note liveness.
       await touchAgent(db, { agentId, at });
       known = true;

@@ -5,6 +5,7 @@ import type { SignInThrottle } from '../security/sign-in-throttle.js';
 import type { OperatorView } from '../db/queries/operators.js';
 import { findSessionOperator } from '../db/queries/sessions.js';
 import type { AgentProvisioner, Clock, DesiredPublisher } from '../domain/ports.js';
+import type { RpcClient } from '../ingest/rpc-client.js';
 import { hashToken } from '../security/tokens.js';
 
 /** Name of the session cookie. */
@@ -20,6 +21,8 @@ export interface ApiDeps {
   /** Always adds `Secure` to the session cookie (`SIPWALL_SECURE_COOKIES`); see `RequestFacts.secure`. */
   secureCookies: boolean;
   signInThrottle: SignInThrottle;
+  /** Live queries to agents (MQTT rpc). */
+  live: RpcClient;
   logger: Logger;
 }
 

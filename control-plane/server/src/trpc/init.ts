@@ -16,6 +16,10 @@ const DOMAIN_TO_TRPC: Record<DomainErrorCode, TrpcCode> = {
   conflict: 'CONFLICT',
   'invalid-input': 'BAD_REQUEST',
   'rate-limited': 'TOO_MANY_REQUESTS',
+  'agent-offline': 'PRECONDITION_FAILED',
+  'agent-timeout': 'GATEWAY_TIMEOUT',
+  'agent-error': 'BAD_GATEWAY',
+  'live-unavailable': 'SERVICE_UNAVAILABLE',
 };
 
 /** Input fields whose values are never echoed back in an error. */

@@ -3,6 +3,7 @@ import { agentsRouter } from './routers/agents.js';
 import { auditRouter } from './routers/audit.js';
 import { authRouter } from './routers/auth.js';
 import { invitationsRouter, membersRouter } from './routers/members.js';
+import { liveRouter } from './routers/live.js';
 import { organizationsRouter } from './routers/organizations.js';
 import { rolloutsRouter } from './routers/rollouts.js';
 import { sipUsersRouter } from './routers/sip-users.js';
@@ -19,6 +20,7 @@ export const appRouter = router({
   members: membersRouter,
   invitations: invitationsRouter,
   audit: auditRouter,
+  live: liveRouter,
 });
 
 /** Type of the API for `@trpc/client` (import with `import type`). */

@@ -45,6 +45,9 @@ const TABLE: Record<string, Needed> = {
   'agents.push': { role: 'operator', input: (f) => ({ agentId: f.agentId }) },
   'agents.diff': { role: 'viewer', input: (f) => ({ agentId: f.agentId, from: 1, to: 1 }) },
   'agents.rollback': { role: 'operator', input: (f) => ({ agentId: f.agentId, version: 1 }) },
+  // Live queries to the agent (it is not connected here: the needed role gets PRECONDITION_FAILED).
+  'live.registrations': { role: 'viewer', input: (f) => ({ agentId: f.agentId }) },
+  'live.calls': { role: 'viewer', input: (f) => ({ agentId: f.agentId }) },
   'sipUsers.list': { role: 'viewer', input: (f) => ({ siteId: f.siteId }) },
   'sipUsers.create': {
     role: 'operator',
