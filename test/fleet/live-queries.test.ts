@@ -243,16 +243,10 @@ describe.skipIf(!haveSipp)(`live queries to a real agent over MQTT rpc${SKIP_SUF
       localIp: CALLER_IP,
       timeoutSec: 40,
       recvTimeoutMs: 10_000,
-      // A Call-ID without an address: one naming a loopback address would count as an inside
-      // address on this all-loopback topology and be sealed by topology hiding.
-      extraArgs: [
-        '-cid_str',
-        '%u-%p@caller.test',
-        '-mi',
-        CALLER_IP,
-        '-mp',
-        String(await freeUdpPort(CALLER_IP)),
-      ],
+      // SIPp's Call-ID names the caller's loopback address, which on this all-loopback topology
+      // looks like an inside address: topology hiding seals it on the way in and must give the
+      // caller its own Call-ID back on every response, or SIPp would not match them.
+      extraArgs: ['-mi', CALLER_IP, '-mp', String(await freeUdpPort(CALLER_IP))],
     });
     try {
       const page = await eventually(

@@ -14,7 +14,10 @@ import type { Sealer } from './seal.js';
  * without any per-dialog state:
  * - Contact of an inside party → `sip:user@OUTSIDE:port;swc=<sealed contact + flow>`;
  * - the inside part of a Record-Route list → sealed into the agent's outside entry (`swr`);
- * - a Call-ID holding an inside address → `sw1<sealed Call-ID>`;
+ * - a Call-ID holding an inside address → `sw1<sealed Call-ID>`; and the other way, an outside
+ *   party's Call-ID that holds an address looking like an inside one (the caller's own LAN may use
+ *   the same private range) is sealed as `sw0<sealed Call-ID>` on its way in and opened on its way
+ *   out, so the outside party always gets back the Call-ID it chose;
  * - any other inside IPv4 literal in a header → the outside address; configured headers stripped.
  */
 
@@ -40,6 +43,8 @@ interface HiddenRoutes {
 export const CONTACT_PARAM = 'swc';
 export const ROUTE_PARAM = 'swr';
 const CALL_ID_PREFIX = 'sw1';
+/** An outside party's Call-ID, sealed on its way in because it looked like an inside one. */
+const OUTSIDE_CALL_ID_PREFIX = 'sw0';
 
 /** Headers the hiding functions handle themselves (never scrubbed generically). */
 const OWN_HEADERS = new Set([
@@ -105,27 +110,38 @@ export function hideEdits(
     (host) => opts.interfaces.forDestination(host).role === 'inside',
   );
   if (contacts !== undefined) set.push(contacts);
+  // An outside Call-ID sealed on its way in goes back out as it came, hiding on or off.
+  const restored = restoreOutsideCallId(msg, opts.sealer);
+  if (restored !== undefined) set.push(restored);
   if (!opts.hide) return set;
   const rr = hideRecordRoute(recordRoute ?? recordRoutesOf(msg), opts);
   if (rr !== undefined) set.push(rr);
-  const callId = maskCallId(msg, opts);
+  const callId = restored === undefined ? maskCallId(msg, opts) : undefined;
   if (callId !== undefined) set.push(callId);
   set.push(...scrubAndStrip(msg, opts));
   return set;
 }
 
-/** Undoes `hideForOutside` on a message coming in from the outside (Record-Route, Call-ID). */
-export function revealFromOutside<M extends SipMessage>(msg: M, opts: Pick<HideOptions, 'sealer'>): M {
+/** What `revealFromOutside` needs: the sealer, the interfaces, and whether hiding is on. */
+export type RevealOptions = Pick<HideOptions, 'sealer' | 'interfaces' | 'hide'>;
+
+/**
+ * Undoes `hideForOutside` on a message coming in from the outside (Record-Route, Call-ID), and
+ * seals an outside Call-ID that would look like an inside one (see the top of this file).
+ */
+export function revealFromOutside<M extends SipMessage>(msg: M, opts: RevealOptions): M {
   const set = revealEdits(msg, opts);
   return set.length === 0 ? msg : editHeaders(msg, { set });
 }
 
 /** The edits `revealFromOutside` makes. */
-export function revealEdits(msg: SipMessage, opts: Pick<HideOptions, 'sealer'>): HeaderSet[] {
+export function revealEdits(msg: SipMessage, opts: RevealOptions): HeaderSet[] {
   const set: HeaderSet[] = [];
   if (msg.callId.startsWith(CALL_ID_PREFIX)) {
     const real = opts.sealer.open(msg.callId.slice(CALL_ID_PREFIX.length));
     if (real !== undefined) set.push({ name: 'Call-ID', values: [real] });
+  } else if (opts.hide && hasInsideAddress(msg.callId, opts)) {
+    set.push({ name: 'Call-ID', values: [OUTSIDE_CALL_ID_PREFIX + opts.sealer.seal(msg.callId)] });
   }
   const rr = revealRecordRoute(msg, opts.sealer);
   if (rr !== undefined) set.push(rr);
@@ -282,6 +298,12 @@ function openRoutes(uri: SipUri, sealer: Sealer): HiddenRoutes | undefined {
 
 function stripParam(uriRaw: string, name: string): string {
   return uriRaw.replace(new RegExp(`;${name}=[A-Za-z0-9_-]*`, 'i'), '');
+}
+
+function restoreOutsideCallId(msg: SipMessage, sealer: Sealer): HeaderSet | undefined {
+  if (!msg.callId.startsWith(OUTSIDE_CALL_ID_PREFIX)) return undefined;
+  const real = sealer.open(msg.callId.slice(OUTSIDE_CALL_ID_PREFIX.length));
+  return real === undefined ? undefined : { name: 'Call-ID', values: [real] };
 }
 
 function maskCallId(msg: SipMessage, opts: HideOptions): HeaderSet | undefined {

@@ -29,6 +29,7 @@ import {
   hideEdits,
   outsideContactEdit,
   revealEdits,
+  type RevealOptions,
   revealFromOutside,
   selfUri,
 } from './hiding.js';
@@ -258,7 +259,7 @@ export class SipProxy {
       this.reject(tx, request, 483, 'Too Many Hops');
       return;
     }
-    const incoming = arrival.role === 'outside' ? revealFromOutside(request, this.deps) : request;
+    const incoming = arrival.role === 'outside' ? revealFromOutside(request, this.revealOptions()) : request;
     const hash = loopHash(incoming);
     if (isLoop(incoming, interfaces, hash)) {
       this.reject(tx, request, 482, 'Loop Detected');
@@ -594,6 +595,10 @@ export class SipProxy {
   }
 
   /** Hiding options when a message goes from `from` (inside) to `to` (outside); else `undefined`. */
+  private revealOptions(): RevealOptions {
+    return { sealer: this.deps.sealer, interfaces: this.deps.interfaces(), hide: this.deps.settings().hide };
+  }
+
   private hideOptions(
     from: ProxyInterface,
     to: ProxyInterface,
@@ -742,7 +747,7 @@ export class SipProxy {
     // Later edits of a header win: Via and identity last.
     const set: HeaderSet[] = [];
     if (down.role === 'outside' && up.role === 'inside') {
-      set.push(...revealEdits(response, this.deps));
+      set.push(...revealEdits(response, this.revealOptions()));
       const contact =
         hop === undefined
           ? undefined
@@ -923,7 +928,7 @@ export class SipProxy {
     const interfaces = this.deps.interfaces();
     const arrival = interfaces.get(context.transport.interfaceName) ?? interfaces.all[0]!;
     if (ack.maxForwards === 0) return;
-    const incoming = arrival.role === 'outside' ? revealFromOutside(ack, this.deps) : ack;
+    const incoming = arrival.role === 'outside' ? revealFromOutside(ack, this.revealOptions()) : ack;
     if (isLoop(incoming, interfaces)) return;
     const decision = decideRoute(incoming, this.routeContext(arrival));
     if (decision.kind !== 'forward') {
@@ -1061,7 +1066,7 @@ export class SipProxy {
     let r = replaceHeaderValues(response, 'Via', vias);
     const interfaces = this.deps.interfaces();
     const arrival = interfaces.get(context.transport.interfaceName) ?? interfaces.all[0]!;
-    if (arrival.role === 'outside') r = revealFromOutside(r, this.deps);
+    if (arrival.role === 'outside') r = revealFromOutside(r, this.revealOptions());
     const next = r.via[0]!;
     const out = interfaces.forDestination(next.received ?? next.host);
     this.deps.stack.forwardResponse(r, out.name).catch((e: unknown) => {

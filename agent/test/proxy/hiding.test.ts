@@ -107,7 +107,7 @@ describe('revealFromOutside', () => {
     // The far end answers with the Record-Route list and Call-ID it received.
     const rr = hidden.headers.find((h) => h.key === 'record-route')!.value;
     const answer = aResponse(200, hidden, { headers: [['Record-Route', rr]] });
-    const back = revealFromOutside(answer, { sealer });
+    const back = revealFromOutside(answer, opts());
     expect(back.callId).toBe('4711@192.168.77.10');
     expect(back.headers.filter((h) => h.key === 'record-route').map((h) => h.value)).toEqual([
       `<sip:${OUTSIDE}:5060;lr>`,
@@ -118,7 +118,38 @@ describe('revealFromOutside', () => {
 
   it('leaves a Call-ID that merely looks like ours alone', () => {
     const req = anInvite({ callId: 'sw1-not-a-token@x' });
-    expect(revealFromOutside(req, { sealer }).callId).toBe('sw1-not-a-token@x');
+    expect(revealFromOutside(req, opts()).callId).toBe('sw1-not-a-token@x');
+  });
+});
+
+describe('an outside Call-ID that looks like an inside one', () => {
+  // The caller's own LAN uses the site's private range: its Call-ID names 192.168.77.50.
+  const theirs = '9f1c@192.168.77.50';
+  const fromOutside = () => anInvite({ requestUri: 'sip:alice@example.test', callId: theirs });
+
+  it('is sealed on its way in and given back unchanged on everything the inside sends out', () => {
+    const inside = revealFromOutside(fromOutside(), opts());
+    expect(inside.callId).toMatch(/^sw0/);
+    expect(inside.callId).not.toContain('192.168.77.50');
+    // The inside callee answers and later hangs up with the Call-ID it was given.
+    const answer = hideForOutside(aResponse(200, inside), FLOW, opts());
+    expect(answer.callId).toBe(theirs);
+    const bye = hideForOutside(anInvite({ method: 'BYE', callId: inside.callId }), FLOW, opts());
+    expect(bye.callId).toBe(theirs);
+    // Its next in-dialog request maps to the same inside Call-ID (the seal is deterministic).
+    expect(revealFromOutside(fromOutside(), opts()).callId).toBe(inside.callId);
+  });
+
+  it('is given back even if hiding was turned off during the call', () => {
+    const inside = revealFromOutside(fromOutside(), opts());
+    expect(hideForOutside(aResponse(180, inside), FLOW, opts({ hide: false })).callId).toBe(theirs);
+  });
+
+  it('passes untouched when hiding is off, and an ordinary one passes untouched', () => {
+    expect(revealFromOutside(fromOutside(), opts({ hide: false })).callId).toBe(theirs);
+    const plain = anInvite({ callId: 'abc@203.0.113.9' });
+    expect(revealFromOutside(plain, opts()).callId).toBe('abc@203.0.113.9');
+    expect(hideForOutside(aResponse(200, plain), FLOW, opts()).callId).toBe('abc@203.0.113.9');
   });
 });
 
