@@ -34,6 +34,7 @@ async function main(): Promise<void> {
       publicUrl: env.SIPWALL_PUBLIC_URL,
       trustedProxies: env.SIPWALL_TRUSTED_PROXIES,
       maxBodyBytes: env.SIPWALL_MAX_BODY_BYTES,
+      retentionDays: env.SIPWALL_RETENTION_DAYS,
       logger,
     });
   } catch (e) {

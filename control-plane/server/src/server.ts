@@ -9,7 +9,9 @@ import { getMqttPasswordHash } from './db/queries/agents.js';
 import { type BootstrapResult, ensureAdmin } from './domain/bootstrap.js';
 import type { AgentProvisioner, Clock } from './domain/ports.js';
 import { StartError } from './errors.js';
+import { startRetention } from './domain/retention.js';
 import { type Bridge, startBridge } from './ingest/bridge.js';
+import type { EventIngestOptions } from './ingest/event-ingest.js';
 import { DynsecClient, dynsecProvisioner, noopProvisioner } from './ingest/dynsec.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from './ingest/embedded-broker.js';
 import { TrustedProxies } from './http/client.js';
@@ -43,6 +45,10 @@ export interface ControlPlaneOptions {
   maxBodyBytes?: number | undefined;
   /** Sign-in throttle limits (defaults in security/sign-in-throttle.ts). */
   signInThrottle?: Partial<SignInThrottleOptions> | undefined;
+  /** Days raw telemetry is kept (`SIPWALL_RETENTION_DAYS`, default 90); roll-ups stay. */
+  retentionDays?: number | undefined;
+  /** Telemetry ingest tuning (tests). */
+  events?: Partial<EventIngestOptions> | undefined;
   logger: Logger;
   clock?: Clock;
 }
@@ -128,6 +134,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       writeFileSync(file, `email: ${bootstrap.email}\npassword: ${bootstrap.password}\n`, { mode: 0o600 });
     }
 
+    // PGlite has one connection: one writer; Postgres takes several transactions at once.
+    const events: Partial<EventIngestOptions> = { writers: database.kind === 'pglite' ? 1 : 4 };
     let bridge: Bridge;
     let provisioner: AgentProvisioner = noopProvisioner;
     let agentMqttUrl: string;
@@ -144,6 +152,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
           password: eb.service.password,
           protocolVersion: 4,
           sharedSubscriptions: false, // aedes v1 has no `$share`; one control plane per embedded broker anyway
+          events: { ...events, ...opts.events },
         },
       );
     } else {
@@ -168,12 +177,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
                   return ext.username ? dynsec.grantControlPlane(ext.username) : 'ok';
                 }
               : undefined,
+          events: { ...events, ...opts.events },
         },
       );
       if (dynsec) provisioner = dynsecProvisioner(dynsec);
     }
     const br = bridge;
     cleanups.push(() => br.close());
+    const stopRetention = startRetention(database.db, { clock, logger }, opts.retentionDays ?? 90);
+    cleanups.push(async () => stopRetention());
     agentMqttUrl = opts.agentMqttUrl ?? agentMqttUrl;
 
     const api: ApiDeps = {

@@ -1,9 +1,10 @@
-import { type DesiredState, DesiredStateSchema, encode, topics } from '@sipwall/shared';
+import { type DesiredState, DesiredStateSchema, encode, parseAgentTopic, topics } from '@sipwall/shared';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Database } from '../db/client.js';
 import type { Clock, DesiredPublisher } from '../domain/ports.js';
 import { StartError } from '../errors.js';
 import { type Logger, redactUrl } from '../logger.js';
+import { createEventIngest, type EventIngestOptions } from './event-ingest.js';
 import { emptyStats, handleAgentMessage, type IngestStats } from './handle-message.js';
 
 /** How the bridge reaches its broker. */
@@ -22,6 +23,8 @@ export interface BridgeOptions {
   beforeSubscribe?: ((client: MqttClient) => Promise<'ok' | 'reconnect'>) | undefined;
   connectTimeoutMs?: number;
   publishTimeoutMs?: number;
+  /** Telemetry ingest tuning (queue bound, records per transaction, writers). */
+  events?: Partial<EventIngestOptions> | undefined;
 }
 
 /** The control plane's single MQTT client: ingests agent messages, publishes desired state. */
@@ -36,7 +39,7 @@ export interface Bridge extends DesiredPublisher {
 
 /** Subscription filters; the shared one falls back to the plain filter where `$share` is unsupported. */
 export function bridgeFilters(sharedSubscriptions: boolean): string[] {
-  const events = sharedSubscriptions ? topics.all.events : topics.all.events.replace(/^\$share\/[^/]+\//, '');
+  const events = sharedSubscriptions ? topics.all.events : topics.all.eventsUnshared;
   return [topics.all.status, topics.all.reported, events];
 }
 
@@ -89,8 +92,31 @@ export async function startBridge(
     );
   });
   client.on('error', (e) => log.warn({ err: e.message, url: redactUrl(opts.url) }, 'bridge mqtt error'));
+  const events = createEventIngest(
+    {
+      db,
+      clock: deps.clock,
+      logger: log,
+      stats,
+      publishAck: (agentId, payload) =>
+        client.publishAsync(topics.ack(agentId), payload, { qos: 1 }).then(() => {}),
+    },
+    opts.events,
+  );
   client.on('message', (topic, payload) => {
     stats.received++;
+    const parsed = parseAgentTopic(topic);
+    if (parsed?.kind === 'events') {
+      // Telemetry: many batches in flight, not ordered behind status messages.
+      const outcome = events.accept(parsed.agentId, payload);
+      if (outcome.kind === 'invalid') {
+        stats.invalid++;
+        log.warn({ topic, error: outcome.error }, 'invalid events batch dropped');
+      } else if (outcome.kind === 'ignored') stats.ignored++;
+      else if (outcome.kind === 'overflow')
+        log.warn({ topic }, 'events queue full: batch left for the agent to send again');
+      return;
+    }
     // Sequential, so an agent's online→offline order is kept.
     queue = queue.then(async () => {
       try {
@@ -161,6 +187,7 @@ export async function startBridge(
     idle: async () => {
       await ready;
       await queue;
+      await events.idle();
     },
     async publishDesired(agentId: string, state: DesiredState) {
       const payload = encode(DesiredStateSchema, state);
@@ -181,6 +208,7 @@ export async function startBridge(
     },
     async close() {
       await queue;
+      await events.close();
       await client.endAsync();
     },
   };

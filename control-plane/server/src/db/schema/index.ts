@@ -5,3 +5,4 @@ export * from './operators.js';
 export * from './organizations.js';
 export * from './sessions.js';
 export * from './sites.js';
+export * from './telemetry.js';

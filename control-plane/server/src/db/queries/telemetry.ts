@@ -1,0 +1,332 @@
+import type { TelemetryRecord } from '@sipwall/shared';
+import { and, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import { HOUR, type PeakKey, type RecordTenant, rollup, type StatsScope } from '../../domain/stats-rollup.js';
+import type { Database } from '../client.js';
+import {
+  agents,
+  callRecords,
+  registrationEvents,
+  securityEvents,
+  sites,
+  statsHourly,
+} from '../schema/index.js';
+
+/** An agent's place in the tenant tree. */
+export interface AgentTenant extends RecordTenant {
+  agentId: string;
+}
+
+export async function agentTenants(db: Database, agentIds: readonly string[]): Promise<AgentTenant[]> {
+  if (agentIds.length === 0) return [];
+  return db
+    .select({ agentId: agents.id, siteId: agents.siteId, organizationId: sites.organizationId })
+    .from(agents)
+    .innerJoin(sites, eq(sites.id, agents.siteId))
+    .where(inArray(agents.id, [...agentIds]));
+}
+
+export interface StoreItem {
+  record: TelemetryRecord;
+  tenant: AgentTenant;
+}
+
+/** Rows per INSERT (call records have 25 columns; Postgres allows 65535 parameters). */
+const CHUNK = 1000;
+
+type CallRecordKind = Extract<TelemetryRecord, { kind: 'call' }>;
+type RegistrationKind = Extract<TelemetryRecord, { kind: 'registration' }>;
+type SecurityKind = Extract<TelemetryRecord, { kind: 'security' }>;
+
+const callRow = (r: CallRecordKind, t: AgentTenant) => ({
+  id: r.id,
+  agentId: t.agentId,
+  siteId: t.siteId,
+  organizationId: t.organizationId,
+  callId: r.callId,
+  fromUri: r.from,
+  toUri: r.to,
+  direction: r.direction,
+  startedAt: new Date(r.startedAt),
+  answeredAt: r.answeredAt === null ? null : new Date(r.answeredAt),
+  endedAt: new Date(r.endedAt),
+  status: r.status,
+  disposition:
+    r.disposition ?? (r.answeredAt !== null ? 'answered' : r.status >= 500 ? 'failed' : 'rejected'),
+  endReason: r.endReason ?? null,
+  durationSec:
+    r.durationSec ??
+    (r.answeredAt === null
+      ? 0
+      : Math.max(0, Math.round((Date.parse(r.endedAt) - Date.parse(r.answeredAt)) / 1000))),
+  codes: r.codes ?? [],
+  packetsIn: r.media?.packetsIn ?? null,
+  packetsOut: r.media?.packetsOut ?? null,
+  bytesIn: r.media?.bytesIn ?? null,
+  bytesOut: r.media?.bytesOut ?? null,
+  oneWay: r.media?.oneWay ?? null,
+  mos: r.media?.mos ?? null,
+});
+
+const registrationRow = (r: RegistrationKind, t: AgentTenant) => ({
+  id: r.id,
+  agentId: t.agentId,
+  siteId: t.siteId,
+  organizationId: t.organizationId,
+  at: new Date(r.at),
+  aor: r.aor,
+  contact: r.contact,
+  action: r.action,
+  expiresSec: r.expiresSec,
+  source: r.source,
+  transport: r.transport,
+});
+
+const securityRow = (r: SecurityKind, t: AgentTenant) => ({
+  id: r.id,
+  agentId: t.agentId,
+  siteId: t.siteId,
+  organizationId: t.organizationId,
+  at: new Date(r.at),
+  event: r.event,
+  source: r.source,
+  detail: r.detail,
+});
+
+const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * Stores records idempotently (`ON CONFLICT (id) DO NOTHING RETURNING id`) and, in the same
+ * transaction, adds the newly stored ones — never the duplicates — to the hourly roll-ups.
+ * Rows are written in id and key order, so concurrent writers take locks in one order.
+ * Returns the ids that were new. Records of other kinds (dialog, media) are not stored.
+ */
+export async function storeRecords(db: Database, items: readonly StoreItem[]): Promise<Set<string>> {
+  const calls: StoreItem[] = [];
+  const regs: StoreItem[] = [];
+  const secs: StoreItem[] = [];
+  for (const it of items) {
+    if (it.record.kind === 'call') calls.push(it);
+    else if (it.record.kind === 'registration') regs.push(it);
+    else if (it.record.kind === 'security') secs.push(it);
+  }
+  return db.transaction(async (tx) => {
+    const inserted = new Set<string>();
+    const insertAll = async <Row extends { id: string }>(
+      rows: Row[],
+      insert: (chunk: Row[]) => Promise<{ id: string }[]>,
+    ) => {
+      rows.sort(byId);
+      for (let i = 0; i < rows.length; i += CHUNK)
+        for (const r of await insert(rows.slice(i, i + CHUNK))) inserted.add(r.id);
+    };
+    await insertAll(
+      calls.map((it) => callRow(it.record as CallRecordKind, it.tenant)),
+      (chunk) => tx.insert(callRecords).values(chunk).onConflictDoNothing().returning({ id: callRecords.id }),
+    );
+    await insertAll(
+      regs.map((it) => registrationRow(it.record as RegistrationKind, it.tenant)),
+      (chunk) =>
+        tx
+          .insert(registrationEvents)
+          .values(chunk)
+          .onConflictDoNothing()
+          .returning({ id: registrationEvents.id }),
+    );
+    await insertAll(
+      secs.map((it) => securityRow(it.record as SecurityKind, it.tenant)),
+      (chunk) =>
+        tx.insert(securityEvents).values(chunk).onConflictDoNothing().returning({ id: securityEvents.id }),
+    );
+    const fresh = items.filter((it) => inserted.has(it.record.id));
+    const rows = rollup(fresh);
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      await tx
+        .insert(statsHourly)
+        .values(rows.slice(i, i + CHUNK))
+        .onConflictDoUpdate({
+          target: [statsHourly.scope, statsHourly.scopeId, statsHourly.hour],
+          set: {
+            calls: sql`${statsHourly.calls} + excluded.calls`,
+            answered: sql`${statsHourly.answered} + excluded.answered`,
+            answeredSec: sql`${statsHourly.answeredSec} + excluded.answered_sec`,
+            oneWayCalls: sql`${statsHourly.oneWayCalls} + excluded.one_way_calls`,
+            failedAuths: sql`${statsHourly.failedAuths} + excluded.failed_auths`,
+            securityEvents: sql`${statsHourly.securityEvents} + excluded.security_events`,
+            registrations: sql`${statsHourly.registrations} + excluded.registrations`,
+          },
+        });
+    }
+    return inserted;
+  });
+}
+
+/**
+ * Recomputes one hour's peak of concurrent calls from the stored calls' [start, end) intervals
+ * (a sweep: +1 at each start, −1 at each end, ends first at equal instants), and keeps the higher
+ * of it and the stored value (calls pruned by retention cannot lower a peak).
+ */
+export async function recomputePeak(db: Database, key: PeakKey): Promise<number> {
+  const from = key.hour;
+  const to = new Date(key.hour.getTime() + HOUR);
+  const scopeColumn = key.scope === 'site' ? callRecords.siteId : callRecords.organizationId;
+  const overlaps = sql`${scopeColumn} = ${key.scopeId} and ${callRecords.endedAt} > ${from} and ${callRecords.startedAt} < ${to}`;
+  const result = await db.execute<{ peak: number | string | null }>(sql`
+    with ev as (
+      select greatest(${callRecords.startedAt}, ${from}::timestamptz) as t, 1 as d from ${callRecords} where ${overlaps}
+      union all
+      select least(${callRecords.endedAt}, ${to}::timestamptz) as t, -1 as d from ${callRecords} where ${overlaps}
+    )
+    select coalesce(max(c), 0) as peak from (select sum(d) over (order by t, d rows unbounded preceding) as c from ev) s`);
+  const rows = (result as unknown as { rows: { peak: number | string | null }[] }).rows;
+  const peak = Number(rows[0]?.peak ?? 0);
+  await db
+    .insert(statsHourly)
+    .values({
+      scope: key.scope,
+      scopeId: key.scopeId,
+      organizationId: key.organizationId,
+      hour: key.hour,
+      peakConcurrent: peak,
+    })
+    .onConflictDoUpdate({
+      target: [statsHourly.scope, statsHourly.scopeId, statsHourly.hour],
+      set: { peakConcurrent: sql`greatest(${statsHourly.peakConcurrent}, excluded.peak_concurrent)` },
+    });
+  return peak;
+}
+
+/** Deletes raw records older than `before` (roll-ups stay). */
+export async function pruneRecords(
+  db: Database,
+  before: Date,
+): Promise<{ calls: number; registrations: number; security: number }> {
+  const calls = await db
+    .delete(callRecords)
+    .where(lt(callRecords.endedAt, before))
+    .returning({ id: callRecords.id });
+  const registrations = await db
+    .delete(registrationEvents)
+    .where(lt(registrationEvents.at, before))
+    .returning({ id: registrationEvents.id });
+  const security = await db
+    .delete(securityEvents)
+    .where(lt(securityEvents.at, before))
+    .returning({ id: securityEvents.id });
+  return { calls: calls.length, registrations: registrations.length, security: security.length };
+}
+
+export interface StatsPoint {
+  /** Start of the hour or UTC day. */
+  at: Date;
+  calls: number;
+  answered: number;
+  /** Answer-seizure ratio, 0…1; null without calls. */
+  asr: number | null;
+  /** Average call duration of answered calls, seconds; null without answered calls. */
+  acdSec: number | null;
+  answeredSec: number;
+  peakConcurrent: number;
+  failedAuths: number;
+  securityEvents: number;
+  oneWayCalls: number;
+  registrations: number;
+}
+
+/**
+ * The roll-ups of one site or organization over [from, to), per hour or per UTC day. A day's peak
+ * is the highest of its hours' peaks (a peak is an instant, so this is exact).
+ */
+export async function statsSeries(
+  db: Database,
+  p: { scope: StatsScope; scopeId: string; from: Date; to: Date; bucket: 'hour' | 'day' },
+): Promise<StatsPoint[]> {
+  const bucket =
+    p.bucket === 'hour' ? sql`${statsHourly.hour}` : sql`date_trunc('day', ${statsHourly.hour}, 'UTC')`;
+  const rows = await db
+    .select({
+      at: sql<Date>`${bucket}`.mapWith((v: string | Date) => new Date(v)),
+      calls: sql<number>`sum(${statsHourly.calls})`.mapWith(Number),
+      answered: sql<number>`sum(${statsHourly.answered})`.mapWith(Number),
+      answeredSec: sql<number>`sum(${statsHourly.answeredSec})`.mapWith(Number),
+      peakConcurrent: sql<number>`max(${statsHourly.peakConcurrent})`.mapWith(Number),
+      failedAuths: sql<number>`sum(${statsHourly.failedAuths})`.mapWith(Number),
+      securityEvents: sql<number>`sum(${statsHourly.securityEvents})`.mapWith(Number),
+      oneWayCalls: sql<number>`sum(${statsHourly.oneWayCalls})`.mapWith(Number),
+      registrations: sql<number>`sum(${statsHourly.registrations})`.mapWith(Number),
+    })
+    .from(statsHourly)
+    .where(
+      and(
+        eq(statsHourly.scope, p.scope),
+        eq(statsHourly.scopeId, p.scopeId),
+        gte(statsHourly.hour, p.from),
+        lt(statsHourly.hour, p.to),
+      ),
+    )
+    .groupBy(bucket)
+    .orderBy(bucket);
+  return rows.map((r) => ({
+    ...r,
+    asr: r.calls === 0 ? null : r.answered / r.calls,
+    acdSec: r.answered === 0 ? null : r.answeredSec / r.answered,
+  }));
+}
+
+export async function recentCallRecords(db: Database, p: { siteId: string; limit: number; offset: number }) {
+  const rows = await db
+    .select({
+      id: callRecords.id,
+      agentId: callRecords.agentId,
+      callId: callRecords.callId,
+      from: callRecords.fromUri,
+      to: callRecords.toUri,
+      direction: callRecords.direction,
+      startedAt: callRecords.startedAt,
+      answeredAt: callRecords.answeredAt,
+      endedAt: callRecords.endedAt,
+      status: callRecords.status,
+      disposition: callRecords.disposition,
+      endReason: callRecords.endReason,
+      durationSec: callRecords.durationSec,
+      codes: callRecords.codes,
+      packetsIn: callRecords.packetsIn,
+      packetsOut: callRecords.packetsOut,
+      bytesIn: callRecords.bytesIn,
+      bytesOut: callRecords.bytesOut,
+      oneWay: callRecords.oneWay,
+      mos: callRecords.mos,
+    })
+    .from(callRecords)
+    .where(eq(callRecords.siteId, p.siteId))
+    .orderBy(desc(callRecords.endedAt), desc(callRecords.id))
+    .limit(p.limit)
+    .offset(p.offset);
+  const [total] = await db
+    .select({ n: sql<number>`count(*)`.mapWith(Number) })
+    .from(callRecords)
+    .where(eq(callRecords.siteId, p.siteId));
+  return { total: total?.n ?? 0, rows };
+}
+
+export async function recentSecurityEvents(
+  db: Database,
+  p: { scope: StatsScope; scopeId: string; limit: number; offset: number },
+) {
+  const where =
+    p.scope === 'site' ? eq(securityEvents.siteId, p.scopeId) : eq(securityEvents.organizationId, p.scopeId);
+  return db
+    .select({
+      id: securityEvents.id,
+      siteId: securityEvents.siteId,
+      agentId: securityEvents.agentId,
+      at: securityEvents.at,
+      event: securityEvents.event,
+      source: securityEvents.source,
+      detail: securityEvents.detail,
+    })
+    .from(securityEvents)
+    .where(where)
+    .orderBy(desc(securityEvents.at), desc(securityEvents.id))
+    .limit(p.limit)
+    .offset(p.offset);
+}
