@@ -97,11 +97,16 @@ export async function startCallAgent(
     agent,
     inside: `127.0.0.1:${inside}`,
     adminPort,
-    async metric(metric) {
-      const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
-      const m = new RegExp(`^${metric} (\\d+)$`, 'm').exec(text);
-      return m === null ? undefined : Number(m[1]);
-    },
+    metric: metricAt(adminPort),
+  };
+}
+
+/** Reads an unlabelled gauge or counter from an agent's `/metrics`. */
+export function metricAt(adminPort: number) {
+  return async (metric: string): Promise<number | undefined> => {
+    const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+    const m = new RegExp(`^${metric} (\\d+)$`, 'm').exec(text);
+    return m === null ? undefined : Number(m[1]);
   };
 }
 

@@ -209,7 +209,16 @@ export async function startBridge(
     async close() {
       await queue;
       await events.close();
-      await client.endAsync();
+      // A clean disconnect flushes what is in flight; with the broker away that would wait for good.
+      let timer: NodeJS.Timeout | undefined;
+      const clean = await Promise.race([
+        client.endAsync().then(() => true),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(false), publishTimeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!clean) await client.endAsync(true);
     },
   };
 }

@@ -199,7 +199,9 @@ export function createEventIngest(
         stats.processed++;
         stats.lagMs = Math.max(0, at.getTime() - Date.parse(q.batch.sentAt));
         const ack = encode(EventAckSchema, { v: 1, msgId: q.batch.msgId, stored: fresh, duplicates: dup });
-        await deps.publishAck(q.agentId, ack).then(
+        // Not awaited: while the broker is away mqtt.js holds the ack until it reconnects, and a
+        // lost ack only makes the agent send the batch again (stored once).
+        void deps.publishAck(q.agentId, ack).then(
           () => {
             stats.batchesAcked++;
           },

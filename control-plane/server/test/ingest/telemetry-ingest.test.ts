@@ -180,9 +180,9 @@ describe(`telemetry ingest: idempotent storage, hourly roll-ups, acks, statistic
       recordsStored: 8,
       recordsDuplicate: 0,
       recordsSkipped: 1,
-      batchesAcked: 1,
     });
     expect(stats.queuedRecords).toBe(0);
+    await waitFor(async () => cp.bridge.stats().batchesAcked === 1, 5_000, 'ack publish confirmed');
   });
 
   it('hourly statistics per site: calls, answered, ASR, ACD, peak, failed auths, one-way, registrations', async () => {
