@@ -98,7 +98,7 @@ describe.skipIf(!haveSipp)(`telemetry survives a broker and control plane outage
 
     const results = await Promise.all(runs);
     callee.stop();
-    results.forEach((r) => expect(successfulCalls(r), r.output).toBe(CALLS));
+    for (const r of results) expect(successfulCalls(r), r.output).toBe(CALLS);
     // Agent A restarts while the control plane is away: its outbox is on disk.
     const a = agents[0]!;
     await a.agent.stop();
