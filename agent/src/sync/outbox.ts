@@ -146,6 +146,12 @@ export class Outbox {
       await truncate(path, scan.validBytes);
     }
     const count = scan.payloads.length;
+    // Records lost between segments (a damaged segment cut short) can never be acknowledged:
+    // count them as done, or the cursor would wait for them and the outbox never shrink.
+    if (firstSeq > this.nextSeq && this.nextSeq >= this.acks.cursor) {
+      this.deps.logger.warn({ from: this.nextSeq, to: firstSeq }, 'outbox records missing between segments');
+      this.acks.ack(this.nextSeq, firstSeq);
+    }
     if (firstSeq + count <= this.acks.cursor) {
       await rm(path, { force: true });
       return;
@@ -247,8 +253,11 @@ export class Outbox {
       seg.count += items.length;
       seg.bytes += bytes;
     } catch (e) {
-      // The records stay appended in memory and are written with the next flush.
+      // The records stay appended in memory and are written with the next flush, into a new
+      // segment: a partial write left at this one's tail reads as a torn tail after a restart.
       this.deps.logger.error({ err: (e as Error).message }, 'cannot write the telemetry outbox');
+      await this.active?.close().catch(() => {});
+      this.active = undefined;
       this.buffered = [...items, ...this.buffered];
       this.bufferedBytes += bytes;
       this.flushTimer ??= this.deps.clock.setTimeout(() => void this.flush(), 1000);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode, type EventBatch, EventBatchSchema, type TelemetryRecord } from '@sipwall/shared';
@@ -247,6 +247,25 @@ describe('Outbox', () => {
     await tick();
     expect(f.sent[0]!.outbox).toEqual({ depth: s.depth, dropped: s.dropped });
     await ob.close();
+  });
+
+  it('a segment missing in the middle (damaged disk) does not stall trimming', async () => {
+    await mkdir(dir, { recursive: true });
+    const seg = (records: TelemetryRecord[]) =>
+      Buffer.concat(records.map((r) => encodeFrame(Buffer.from(JSON.stringify(r)))));
+    await writeFile(join(dir, '0000000000000000.seg'), seg([security(1), security(2), security(3)]));
+    await writeFile(join(dir, '0000000000000010.seg'), seg([security(4), security(5)]));
+    const ob = await open();
+    const f = fakeLink();
+    ob.connected(f.link);
+    await tick();
+    expect(f.sent.flatMap((b) => b.records.map((r) => r.detail))).toEqual(
+      [1, 2, 3, 4, 5].map((n) => `attempt ${n}`),
+    );
+    for (const b of f.sent) ob.acked(ack(b));
+    await ob.close();
+    expect(ob.stats().depth).toBe(0);
+    expect((await readdir(dir)).filter((n) => n.endsWith('.seg'))).toEqual([]);
   });
 
   it('drops and counts a record the wire schema refuses instead of poisoning a batch', async () => {
