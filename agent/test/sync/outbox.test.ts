@@ -259,7 +259,7 @@ describe('Outbox', () => {
     const f = fakeLink();
     ob.connected(f.link);
     await tick();
-    expect(f.sent.flatMap((b) => b.records.map((r) => r.detail))).toEqual(
+    expect(f.sent.flatMap((b) => b.records.map((r) => (r.kind === 'security' ? r.detail : r.kind)))).toEqual(
       [1, 2, 3, 4, 5].map((n) => `attempt ${n}`),
     );
     for (const b of f.sent) ob.acked(ack(b));
