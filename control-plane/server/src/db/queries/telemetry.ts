@@ -30,69 +30,106 @@ export interface StoreItem {
   tenant: AgentTenant;
 }
 
-/** Rows per INSERT (call records have 25 columns; Postgres allows 65535 parameters). */
+/** Roll-up rows per upsert (10 columns each; Postgres allows 65535 parameters). */
 const CHUNK = 1000;
 
 type CallRecordKind = Extract<TelemetryRecord, { kind: 'call' }>;
 type RegistrationKind = Extract<TelemetryRecord, { kind: 'registration' }>;
 type SecurityKind = Extract<TelemetryRecord, { kind: 'security' }>;
 
-const callRow = (r: CallRecordKind, t: AgentTenant) => ({
-  id: r.id,
-  agentId: t.agentId,
-  siteId: t.siteId,
-  organizationId: t.organizationId,
-  callId: r.callId,
-  fromUri: r.from,
-  toUri: r.to,
-  direction: r.direction,
-  startedAt: new Date(r.startedAt),
-  answeredAt: r.answeredAt === null ? null : new Date(r.answeredAt),
-  endedAt: new Date(r.endedAt),
-  status: r.status,
-  disposition:
-    r.disposition ?? (r.answeredAt !== null ? 'answered' : r.status >= 500 ? 'failed' : 'rejected'),
-  endReason: r.endReason ?? null,
-  durationSec:
-    r.durationSec ??
-    (r.answeredAt === null
-      ? 0
-      : Math.max(0, Math.round((Date.parse(r.endedAt) - Date.parse(r.answeredAt)) / 1000))),
-  codes: r.codes ?? [],
-  packetsIn: r.media?.packetsIn ?? null,
-  packetsOut: r.media?.packetsOut ?? null,
-  bytesIn: r.media?.bytesIn ?? null,
-  bytesOut: r.media?.bytesOut ?? null,
-  oneWay: r.media?.oneWay ?? null,
-  mos: r.media?.mos ?? null,
-});
+/** A column filled from a record: its SQL name, its Postgres array type, and the value. */
+type Column<R> = readonly [name: string, type: string, value: (r: R, t: AgentTenant) => unknown];
 
-const registrationRow = (r: RegistrationKind, t: AgentTenant) => ({
-  id: r.id,
-  agentId: t.agentId,
-  siteId: t.siteId,
-  organizationId: t.organizationId,
-  at: new Date(r.at),
-  aor: r.aor,
-  contact: r.contact,
-  action: r.action,
-  expiresSec: r.expiresSec,
-  source: r.source,
-  transport: r.transport,
-});
+const tenantColumns: Column<unknown>[] = [
+  ['agent_id', 'text', (_r, t) => t.agentId],
+  ['site_id', 'uuid', (_r, t) => t.siteId],
+  ['organization_id', 'uuid', (_r, t) => t.organizationId],
+];
 
-const securityRow = (r: SecurityKind, t: AgentTenant) => ({
-  id: r.id,
-  agentId: t.agentId,
-  siteId: t.siteId,
-  organizationId: t.organizationId,
-  at: new Date(r.at),
-  event: r.event,
-  source: r.source,
-  detail: r.detail,
-});
+const callColumns: Column<CallRecordKind>[] = [
+  ['id', 'uuid', (r) => r.id],
+  ...tenantColumns,
+  ['call_id', 'text', (r) => r.callId],
+  ['from_uri', 'text', (r) => r.from],
+  ['to_uri', 'text', (r) => r.to],
+  ['direction', 'text', (r) => r.direction],
+  ['started_at', 'timestamptz', (r) => r.startedAt],
+  ['answered_at', 'timestamptz', (r) => r.answeredAt],
+  ['ended_at', 'timestamptz', (r) => r.endedAt],
+  ['status', 'int4', (r) => r.status],
+  // Records from agents before `disposition` existed: derived from the answer time and status.
+  [
+    'disposition',
+    'text',
+    (r) => r.disposition ?? (r.answeredAt !== null ? 'answered' : r.status >= 500 ? 'failed' : 'rejected'),
+  ],
+  ['end_reason', 'text', (r) => r.endReason ?? null],
+  [
+    'duration_sec',
+    'int4',
+    (r) =>
+      r.durationSec ??
+      (r.answeredAt === null
+        ? 0
+        : Math.max(0, Math.round((Date.parse(r.endedAt) - Date.parse(r.answeredAt)) / 1000))),
+  ],
+  ['codes', 'jsonb', (r) => JSON.stringify(r.codes ?? [])],
+  ['packets_in', 'int8', (r) => r.media?.packetsIn ?? null],
+  ['packets_out', 'int8', (r) => r.media?.packetsOut ?? null],
+  ['bytes_in', 'int8', (r) => r.media?.bytesIn ?? null],
+  ['bytes_out', 'int8', (r) => r.media?.bytesOut ?? null],
+  ['one_way', 'bool', (r) => r.media?.oneWay ?? null],
+  ['mos', 'float4', (r) => r.media?.mos ?? null],
+];
 
-const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const registrationColumns: Column<RegistrationKind>[] = [
+  ['id', 'uuid', (r) => r.id],
+  ...tenantColumns,
+  ['at', 'timestamptz', (r) => r.at],
+  ['aor', 'text', (r) => r.aor],
+  ['contact', 'text', (r) => r.contact],
+  ['action', 'text', (r) => r.action],
+  ['expires_sec', 'int4', (r) => r.expiresSec],
+  ['source', 'text', (r) => r.source],
+  ['transport', 'text', (r) => r.transport],
+];
+
+const securityColumns: Column<SecurityKind>[] = [
+  ['id', 'uuid', (r) => r.id],
+  ...tenantColumns,
+  ['at', 'timestamptz', (r) => r.at],
+  ['event', 'text', (r) => r.event],
+  ['source', 'text', (r) => r.source],
+  ['detail', 'text', (r) => r.detail],
+];
+
+type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
+
+/**
+ * One `INSERT … SELECT * FROM unnest($1::uuid[], $2::text[], …) ON CONFLICT (id) DO NOTHING
+ * RETURNING id` for all rows: one parameter per column instead of one per value, so thousands of
+ * rows cost one statement. Names and types come from the constant column lists above, never from input.
+ */
+async function insertNew<R extends TelemetryRecord>(
+  tx: Tx,
+  table: string,
+  columns: readonly Column<R>[],
+  items: readonly StoreItem[],
+): Promise<string[]> {
+  if (items.length === 0) return [];
+  const sorted = [...items].sort((a, b) =>
+    a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0,
+  );
+  const arrays = columns.map(
+    ([, type, value]) =>
+      sql`${sql.param(sorted.map((it) => value(it.record as R, it.tenant)))}::${sql.raw(type)}[]`,
+  );
+  const names = sql.raw(columns.map(([name]) => `"${name}"`).join(', '));
+  const result = await tx.execute(
+    sql`insert into ${sql.raw(`"${table}"`)} (${names}) select * from unnest(${sql.join(arrays, sql`, `)}) on conflict (id) do nothing returning id`,
+  );
+  return (result as unknown as { rows: { id: string }[] }).rows.map((r) => r.id);
+}
 
 /**
  * Stores records idempotently (`ON CONFLICT (id) DO NOTHING RETURNING id`) and, in the same
@@ -110,33 +147,11 @@ export async function storeRecords(db: Database, items: readonly StoreItem[]): P
     else if (it.record.kind === 'security') secs.push(it);
   }
   return db.transaction(async (tx) => {
-    const inserted = new Set<string>();
-    const insertAll = async <Row extends { id: string }>(
-      rows: Row[],
-      insert: (chunk: Row[]) => Promise<{ id: string }[]>,
-    ) => {
-      rows.sort(byId);
-      for (let i = 0; i < rows.length; i += CHUNK)
-        for (const r of await insert(rows.slice(i, i + CHUNK))) inserted.add(r.id);
-    };
-    await insertAll(
-      calls.map((it) => callRow(it.record as CallRecordKind, it.tenant)),
-      (chunk) => tx.insert(callRecords).values(chunk).onConflictDoNothing().returning({ id: callRecords.id }),
-    );
-    await insertAll(
-      regs.map((it) => registrationRow(it.record as RegistrationKind, it.tenant)),
-      (chunk) =>
-        tx
-          .insert(registrationEvents)
-          .values(chunk)
-          .onConflictDoNothing()
-          .returning({ id: registrationEvents.id }),
-    );
-    await insertAll(
-      secs.map((it) => securityRow(it.record as SecurityKind, it.tenant)),
-      (chunk) =>
-        tx.insert(securityEvents).values(chunk).onConflictDoNothing().returning({ id: securityEvents.id }),
-    );
+    const inserted = new Set<string>([
+      ...(await insertNew(tx, 'call_records', callColumns, calls)),
+      ...(await insertNew(tx, 'registration_events', registrationColumns, regs)),
+      ...(await insertNew(tx, 'security_events', securityColumns, secs)),
+    ]);
     const fresh = items.filter((it) => inserted.has(it.record.id));
     const rows = rollup(fresh);
     for (let i = 0; i < rows.length; i += CHUNK) {
