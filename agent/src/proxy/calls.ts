@@ -115,6 +115,15 @@ export class CallTable {
     return toTag === undefined ? undefined : this.calls.get(key(callId, toTag));
   }
 
+  /**
+   * Ends every call because the agent stops (`agent`): answered calls as 200, calls still ringing
+   * as 503, so each still gets its record; a call that outlives a restart has lost its state here.
+   */
+  endAll(now: number): void {
+    for (const c of [...this.calls.values()])
+      this.end(c, c.answeredAt === undefined ? 503 : 200, now, 'agent');
+  }
+
   /** Ends calls older than the lifetime limit. */
   sweep(now: number): void {
     for (const c of [...this.calls.values()]) {

@@ -233,6 +233,7 @@ export class SipProxy {
   stop(): void {
     this.deps.clock.clearTimeout(this.sweep);
     this.expiry.clear();
+    this.calls.endAll(this.deps.clock.now());
     for (const ptx of this.byServer.values()) this.clearTimers(ptx);
   }
 

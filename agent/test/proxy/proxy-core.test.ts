@@ -247,6 +247,29 @@ describe('SipProxy: what a call record says of an unanswered call', () => {
     ]);
   });
 
+  it('a call still up when the agent stops gets its record, ended by the agent', () => {
+    const h = harness({ bindings: 1 });
+    h.request(fromOutside(), 'outside', '198.51.100.7');
+    h.answer(h.sent[0]!, 200);
+    h.request(
+      anInvite({
+        callId: 'ringing@far.example',
+        from: '<sip:dan@far.example>;tag=d1',
+        requestUri: 'sip:alice@example.test',
+        via: ['SIP/2.0/UDP 198.51.100.8:5060;branch=z9hG4bKdan;rport=5060;received=198.51.100.8'],
+        to: '<sip:alice@example.test>',
+      }),
+      'outside',
+      '198.51.100.8',
+    );
+    h.clock.advance(5000);
+    h.proxy.stop();
+    expect(h.ended.map((c) => [c.callId, c.status, c.endReason, callDisposition(c)])).toEqual([
+      ['call-42@far.example', 200, 'agent', 'answered'],
+      ['ringing@far.example', 503, undefined, 'failed'],
+    ]);
+  });
+
   it('cancelled by the caller: 487, marked cancelled', () => {
     const h = harness({ bindings: 1 });
     const tx = h.request(fromOutside(), 'outside', '198.51.100.7');
