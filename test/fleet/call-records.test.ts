@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ControlPlane } from '@sipwall/control-plane';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { haveSipp, SKIP_SUFFIX } from '../../agent/test/helpers/sipp.js';
+import { haveSipp, runSipp, SKIP_SUFFIX } from '../../agent/test/helpers/sipp.js';
+import { digestRegister } from '../../agent/test/sipp/register-scenarios.js';
 import {
   startMosquittoDynsec,
   type TestMosquitto,
@@ -62,8 +63,23 @@ describe.skipIf(!haveSipp)(`call records from SIPp calls through an agent${SKIP_
       siteId: site.id,
       name: 'call-fw',
     });
-    agent = await startCallAgent(dir, 'calls', cp.url, enrollmentToken);
+    agent = await startCallAgent(dir, 'calls', cp.url, enrollmentToken, [
+      { user: 'alice', password: 'alice-pw-1234' },
+    ]);
     await eventually('agent online', async () => (await api.agents.get.query({ agentId: a.id })).online);
+
+    // A phone registers (digest): one registration record.
+    const domain = 'calls.example.test';
+    const reg = await runSipp({
+      scenario: {
+        xml: digestRegister({ user: 'alice', domain, password: 'alice-pw-1234' }),
+        name: 'alice.xml',
+      },
+      dir,
+      remote: agent.inside,
+      authUri: domain,
+    });
+    expect(reg.code, reg.output).toBe(0);
 
     const answer = await startCallee(dir, 'answer', 60);
     const busy = await startCallee(dir, 'busy', 60);
@@ -125,7 +141,7 @@ describe.skipIf(!haveSipp)(`call records from SIPp calls through an agent${SKIP_
     // The agent's outbox is drained: every record acknowledged.
     const ag = agent;
     await eventually('outbox drained', async () => (await ag.metric('sipwall_agent_outbox_depth')) === 0);
-    expect(await ag.metric('sipwall_agent_outbox_acked_total')).toBe(7);
+    expect(await ag.metric('sipwall_agent_outbox_acked_total')).toBe(8); // 7 calls + 1 registration
     expect(await ag.metric('sipwall_agent_outbox_dropped_total')).toBe(0);
   });
 });

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { type ControlPlane, type ControlPlaneOptions, startControlPlane } from '@sipwall/control-plane';
 import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
+import { ha1Of } from '../../agent/test/auth/digest-client.js';
 import { type SpawnedAgent, startAgent } from '../../agent/test/helpers/spawn-agent.js';
 import { freeUdpPort, type SippRun, startSipp } from '../../agent/test/helpers/sipp.js';
 
@@ -42,11 +43,18 @@ export interface CallAgent {
   metric(name: string): Promise<number | undefined>;
 }
 
+/** A phone that may register at the agent (`<name>.example.test`). */
+export interface PhoneUser {
+  readonly user: string;
+  readonly password: string;
+}
+
 export async function startCallAgent(
   dir: string,
   name: string,
   cpUrl: string,
   token: string,
+  phones: readonly PhoneUser[] = [],
 ): Promise<CallAgent> {
   const [inside, outside] = [await freeUdpPort('127.0.0.1'), await freeUdpPort('127.0.0.2')];
   const configFile = join(dir, `${name}.yaml`);
@@ -90,6 +98,11 @@ export async function startCallAgent(
           maxCallAttemptsPerSecPerSite: 10_000,
         },
       },
+      users: phones.map((p) => ({
+        username: p.user,
+        domain: `${name}.example.test`,
+        ha1: { md5: ha1Of('md5', p.user, `${name}.example.test`, p.password) },
+      })),
     }),
   );
   const { agent, adminPort } = await startAgent(['--config', configFile, '--admin-port', '0']);
