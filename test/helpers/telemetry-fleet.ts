@@ -14,6 +14,7 @@ import { type SpawnedAgent, startAgent } from '../../agent/test/helpers/spawn-ag
 import { freeUdpPort, type SippRun, startSipp } from '../../agent/test/helpers/sipp.js';
 
 const SIPP_DIR = fileURLToPath(new URL('../fleet/sipp/', import.meta.url));
+const BENCH_UAS = fileURLToPath(new URL('../../bench/lib/sipp/call-uas.xml', import.meta.url));
 export const UAS_ADDR = '127.0.0.3';
 export const ADMIN = { email: 'admin@telemetry.test', password: 'telemetry-e2e-password-1234' };
 
@@ -127,7 +128,8 @@ export function metricAt(adminPort: number) {
 export async function startCallee(dir: string, kind: 'answer' | 'busy', timeoutSec: number) {
   const port = await freeUdpPort(UAS_ADDR);
   const s = await startSipp({
-    scenario: { file: join(SIPP_DIR, kind === 'answer' ? 'answer-uas.xml' : 'busy-uas.xml') },
+    // The answering callee is bench/proxy's (180, 200 with SDP, waits for the BYE).
+    scenario: { file: kind === 'answer' ? BENCH_UAS : join(SIPP_DIR, 'busy-uas.xml') },
     dir,
     localIp: UAS_ADDR,
     localPort: port,
