@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { TelemetryRecord } from '@sipwall/shared';
 import type { Logger } from 'pino';
 import { adminExposure, readAdminToken } from './admin/access.js';
@@ -17,14 +17,13 @@ import { isAgentError } from './errors.js';
 import { createLogger } from './log/logger.js';
 import { type MediaService, startMediaService } from './media/media-service.js';
 import type { MediaSessionSummary } from './media/sessions.js';
-import { toCallRecord, toDialogRecord, toMediaRecord } from './proxy/call-records.js';
+import { CallRecordJoin, DEFAULT_CALL_RECORD_JOIN } from './proxy/call-record-join.js';
 import type { Call } from './proxy/calls.js';
 import { createProxyService, type ProxyService } from './proxy/proxy-service.js';
 import { createTransparentMode, nftCli, type TransparentMode } from './proxy/transparent.js';
 import { toRegistrationRecord } from './registrar/events.js';
 import { DEFAULT_KEEPALIVE } from './registrar/keepalive-runner.js';
 import { openRegistrarService, type RegistrarService } from './registrar/registrar-service.js';
-import { DEFAULT_BATCHER, TelemetryBatcher } from './registrar/telemetry-batcher.js';
 import { type SipService, startSipService } from './sip-service.js';
 import { DEFAULT_BACKOFF } from './sync/backoff.js';
 import { type AppliedConfig, type ConfigStore, createConfigStore } from './sync/config-store.js';
@@ -33,6 +32,7 @@ import { ControlLinkError } from './sync/control-link-error.js';
 import { createRpcResponder } from './sync/rpc-responder.js';
 import { createDesiredApplier, type DesiredApplier } from './sync/desired-applier.js';
 import { readRevertRecord } from './sync/desired-store.js';
+import { DEFAULT_OUTBOX, Outbox } from './sync/outbox.js';
 import { restoreAppliedConfig, restoreRevertTarget } from './sync/restore-desired.js';
 import { secureStateDir } from './sync/state-dir.js';
 import { createSystemClock } from './util/clock.js';
@@ -87,6 +87,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
   let transparent: TransparentMode | undefined;
   let link: ControlLink | undefined;
   let applier: DesiredApplier | undefined;
+  let outbox: Outbox | undefined;
   let stopping: Promise<number> | undefined;
   let resolveStopped: (code: number) => void = () => {};
   const stopped = new Promise<number>((r) => {
@@ -96,13 +97,14 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
   const stop = (exitCode: number = EXIT.ok): Promise<number> => {
     stopping ??= (async () => {
       logger.info({ exitCode }, 'agent stopping');
-      telemetry.flush();
       const sipThenRegistrar = (async () => {
         proxy?.stop();
         await media?.stop();
         await transparent?.stop();
         await sip?.stop();
         await registrar?.close();
+        callRecords.flush();
+        await outbox?.close();
       })();
       applier?.stop();
       const steps = [link?.stop(), sipThenRegistrar, admin?.close()].map((p) =>
@@ -118,13 +120,9 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
     return stopping;
   };
 
-  // Registration and security events, batched for the control link (dropped when standalone).
-  const telemetry = new TelemetryBatcher<TelemetryRecord>(DEFAULT_BATCHER, clock, (batch) => {
-    if (link === undefined) return;
-    void link.publishEvents(batch).then((sent) => {
-      if (!sent) logger.debug({ records: batch.length }, 'control link away: events dropped');
-    });
-  });
+  // Telemetry goes to the durable outbox, which the control link drains (none when standalone).
+  const telemetry = (records: readonly TelemetryRecord[]) => outbox?.append(records);
+  const callRecords = new CallRecordJoin(DEFAULT_CALL_RECORD_JOIN, clock, randomUUID, (r) => telemetry([r]));
 
   const onFatal = (e: unknown) => {
     const refused = e instanceof ControlLinkError && e.code === 'AGENT_ERR_ENROLL_REFUSED';
@@ -133,6 +131,11 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
   };
 
   try {
+    if (cp !== undefined)
+      outbox = await Outbox.open(
+        { ...DEFAULT_OUTBOX, dir: join(fileConfig.stateDir, 'outbox'), maxBytes: cp.outbox.maxBytes },
+        { clock, logger: logger.child({ component: 'outbox' }) },
+      );
     const health = (): AgentHealth => ({
       site: store.current().config.site,
       version: AGENT_VERSION,
@@ -145,6 +148,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       ...(registrar === undefined ? {} : { registrar: registrar.counts() }),
       ...(proxy === undefined ? {} : { proxy: proxy.counts() }),
       ...(media === undefined ? {} : { media: media.counts() }),
+      ...(outbox === undefined ? {} : { outbox: outbox.stats() }),
     });
     const adminConfig = fileConfig.admin;
     const exposure = adminExposure(adminConfig.address);
@@ -183,7 +187,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
         if (e.event === 'source-blocked') log.warn({ source: e.source, detail: e.detail }, 'source blocked');
         else log.debug({ event: e.event, source: e.source, detail: e.detail }, 'security event');
       }
-      telemetry.add(events.map((e) => toSecurityRecord(e, randomUUID())));
+      telemetry(events.map((e) => toSecurityRecord(e, randomUUID())));
     };
     // Nonce randomness from a pool refilled in bulk (one randomFillSync per 64 KiB, not per challenge).
     const randomPool = createRandomPool();
@@ -204,19 +208,17 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
         maxFailures: fileConfig.sip.registrar.keepAliveMaxFailures,
       },
       resolveHost: async (host) => (isIP(host) !== 0 ? host : (await lookup(host)).address),
-      onRegistrationEvents: (events) =>
-        telemetry.add(events.map((e) => toRegistrationRecord(e, randomUUID()))),
+      onRegistrationEvents: (events) => telemetry(events.map((e) => toRegistrationRecord(e, randomUUID()))),
       onSecurityEvents: securityEvents(registrarLog),
     });
     const reg = registrar;
     store.onConfig((a) => reg.reconfigure(a.config));
     const proxyLog = logger.child({ component: 'proxy' });
     const proxySecurityEvents = securityEvents(proxyLog);
-    const calls = (state: 'started' | 'answered' | 'ended') => (c: Call) => {
-      if (cp === undefined) return; // Standalone: no control plane to send records to.
-      const now = clock.now();
-      telemetry.add([toDialogRecord(c, state, randomUUID(), now)]);
-      if (state === 'ended') telemetry.add([toCallRecord(c, randomUUID())]);
+    // One call record per call, when it ends, with its media totals folded in. Dialog records
+    // (live state) are not sent: the fleet view asks for live calls over rpc instead.
+    const onCallEnded = (c: Call) => {
+      if (cp !== undefined) callRecords.callEnded(c);
     };
     const md = await startMediaService({
       config: store.current().config,
@@ -226,8 +228,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       ...(cp === undefined
         ? {}
         : {
-            onSessionEnded: (summary: MediaSessionSummary) =>
-              telemetry.add([toMediaRecord(summary, randomUUID(), clock.now())]),
+            onSessionEnded: (summary: MediaSessionSummary) => callRecords.mediaEnded(summary),
           }),
     });
     media = md;
@@ -238,7 +239,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       clock,
       logger: proxyLog,
       registrar: reg,
-      callEvents: { onStarted: calls('started'), onAnswered: calls('answered'), onEnded: calls('ended') },
+      callEvents: { onStarted: () => {}, onAnswered: () => {}, onEnded: onCallEnded },
       onSecurityEvent: (e) => proxySecurityEvents([e]),
       media: md.bridge,
     });
@@ -286,6 +287,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
         backoff: DEFAULT_BACKOFF,
         onFatal,
         rpc: createRpcResponder({ views, clock, logger: logger.child({ component: 'rpc' }) }),
+        ...(outbox === undefined ? {} : { events: outbox }),
       });
     }
   } catch (e) {

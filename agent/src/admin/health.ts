@@ -1,6 +1,7 @@
 import type { MediaHealth } from '../media/media-service.js';
 import type { ProxyHealth } from '../proxy/proxy-service.js';
 import type { SipListening } from '../sip-service.js';
+import type { OutboxStats } from '../sync/outbox.js';
 
 /** How the agent relates to its control plane right now. */
 export type ControlPlaneState = 'standalone' | 'connected' | 'disconnected';
@@ -23,6 +24,8 @@ export interface AgentHealth {
   proxy?: ProxyHealth;
   /** Media layer gauges and counters; absent until the media layer runs. */
   media?: MediaHealth;
+  /** The telemetry outbox; absent for a standalone agent (no control plane, no outbox). */
+  outbox?: OutboxStats;
 }
 
 export type { ProxyHealth } from '../proxy/proxy-service.js';

@@ -58,6 +58,27 @@ export function renderMetrics(h: AgentHealth): string {
       `sipwall_agent_calls_refused_total ${p.callsRefused}`,
     );
   }
+  if (h.outbox !== undefined) {
+    const o = h.outbox;
+    lines.push(
+      '# HELP sipwall_agent_outbox_depth Telemetry records in the outbox not yet acknowledged by the control plane.',
+      '# TYPE sipwall_agent_outbox_depth gauge',
+      `sipwall_agent_outbox_depth ${o.depth}`,
+      '# HELP sipwall_agent_outbox_bytes Bytes the telemetry outbox holds on disk (and about to write).',
+      '# TYPE sipwall_agent_outbox_bytes gauge',
+      `sipwall_agent_outbox_bytes ${o.diskBytes}`,
+      '# HELP sipwall_agent_outbox_dropped_total Telemetry records dropped past the outbox disk quota.',
+      '# TYPE sipwall_agent_outbox_dropped_total counter',
+      `sipwall_agent_outbox_dropped_total ${o.dropped}`,
+      '# HELP sipwall_agent_outbox_acked_total Telemetry records the control plane acknowledged as stored.',
+      '# TYPE sipwall_agent_outbox_acked_total counter',
+      `sipwall_agent_outbox_acked_total ${o.recordsAcked}`,
+      '# HELP sipwall_agent_outbox_batches_total Event batches published, first time and again (no ack in time or reconnect).',
+      '# TYPE sipwall_agent_outbox_batches_total counter',
+      `sipwall_agent_outbox_batches_total{attempt="first"} ${o.batchesSent}`,
+      `sipwall_agent_outbox_batches_total{attempt="again"} ${o.batchesResent}`,
+    );
+  }
   if (h.media !== undefined) {
     const m = h.media;
     lines.push(

@@ -16,6 +16,14 @@ describe('parseConfigText', () => {
     expect(r.ok && r.value.admin).toEqual({ address: '127.0.0.1', port: 9090 });
   });
 
+  it('gives the telemetry outbox a 64 MiB disk quota unless set', () => {
+    const cp = `${base}controlPlane: { url: 'https://cp.example.test' }\n`;
+    const r = parseConfigText(cp, 'a.yaml', '/');
+    expect(r.ok && r.value.controlPlane?.outbox).toEqual({ maxBytes: 64 * 1024 * 1024 });
+    const set = parseConfigText(cp.replace("' }", "', outbox: { maxBytes: 2097152 } }"), 'a.yaml', '/');
+    expect(set.ok && set.value.controlPlane?.outbox.maxBytes).toBe(2_097_152);
+  });
+
   it('keeps an absolute stateDir', () => {
     const r = parseConfigText(`${base}stateDir: /var/lib/x\n`, 'a.yaml', '/etc');
     expect(r.ok && r.value.stateDir).toBe('/var/lib/x');
@@ -26,6 +34,11 @@ describe('parseConfigText', () => {
     ['unknown key', `${base}bogus: 1\n`, '(root)'],
     ['bad address', base.replace('127.0.0.1', 'not-an-ip'), 'sip.interfaces.0.address'],
     ['missing sip', 'site: x\n', 'sip'],
+    [
+      'outbox quota too small',
+      `${base}controlPlane: { url: 'https://cp.example.test', outbox: { maxBytes: 1000 } }\n`,
+      'controlPlane.outbox.maxBytes',
+    ],
   ])('rejects %s naming the field', (_name, text, path) => {
     const r = parseConfigText(text, 'a.yaml', '/');
     expect(r.ok).toBe(false);

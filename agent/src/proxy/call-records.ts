@@ -1,5 +1,5 @@
 import type { MediaSessionSummary } from '../media/sessions.js';
-import type { Call } from './calls.js';
+import { type Call, MAX_CALL_CODES } from './calls.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -17,8 +17,21 @@ export function toDialogRecord(c: Call, state: 'started' | 'answered' | 'ended',
   };
 }
 
-/** The call record of an ended call for `CallRecordSchema`. */
-export function toCallRecord(c: Call, id: string) {
+type Disposition = 'answered' | 'busy' | 'no-answer' | 'cancelled' | 'rejected' | 'failed';
+
+/** How a call ended, from its final status (pure; one table, as the control plane's statistics read it). */
+export function callDisposition(c: Pick<Call, 'answeredAt' | 'cancelled' | 'status'>): Disposition {
+  if (c.answeredAt !== undefined) return 'answered';
+  const status = c.status ?? 500;
+  if (c.cancelled || status === 487) return 'cancelled';
+  if (status === 486 || status === 600) return 'busy';
+  if (status === 408 || status === 480) return 'no-answer';
+  if (status >= 500 && status < 600) return 'failed';
+  return 'rejected';
+}
+
+/** The call record of an ended call for `CallRecordSchema`, with its media totals when it was anchored. */
+export function toCallRecord(c: Call, id: string, media?: MediaSessionSummary) {
   const ended = c.endedAt ?? c.startedAt;
   return {
     id,
@@ -32,22 +45,22 @@ export function toCallRecord(c: Call, id: string) {
     answeredAt: c.answeredAt === undefined ? null : iso(c.answeredAt),
     endedAt: iso(ended),
     status: c.status ?? 500,
+    disposition: callDisposition(c),
+    ...(c.endReason === undefined ? {} : { endReason: c.endReason }),
+    durationSec: c.answeredAt === undefined ? 0 : Math.max(0, Math.round((ended - c.answeredAt) / 1000)),
+    ...(c.codes.length === 0 ? {} : { codes: c.codes.slice(0, MAX_CALL_CODES) }),
+    ...(media === undefined ? {} : { media: mediaTotals(media) }),
   };
 }
 
-/** A call's media totals when its session ends, for `MediaCountersRecordSchema`. */
-export function toMediaRecord(m: MediaSessionSummary, id: string, at: number) {
+/** A call's media totals when its session ends (one-way: a stream carried packets one way only). */
+function mediaTotals(m: MediaSessionSummary) {
   return {
-    id,
-    at: iso(at),
-    kind: 'media' as const,
-    callId: m.callId.slice(0, 256),
     packetsIn: m.packetsIn,
     packetsOut: m.packetsOut,
     bytesIn: m.bytesIn,
     bytesOut: m.bytesOut,
-    oneWayStreams: m.oneWayStreams,
-    droppedFromStrangers: m.droppedFromStrangers,
+    oneWay: m.oneWayStreams > 0,
     ...(m.mos === undefined ? {} : { mos: Math.round(m.mos * 100) / 100 }),
   };
 }

@@ -1,3 +1,9 @@
+/** Who or what ended an answered call (`CallRecordSchema.endReason`). */
+export type CallEndReason = 'bye-caller' | 'bye-callee' | 'session-expired' | 'lifetime' | 'agent';
+
+/** The SIP codes a call record keeps, at most. */
+export const MAX_CALL_CODES = 16;
+
 /** Which way a call crosses the firewall. */
 export type CallDirection = 'inbound' | 'outbound' | 'internal';
 
@@ -17,6 +23,12 @@ export interface Call {
   toTag: string | undefined;
   endedAt: number | undefined;
   status: number | undefined;
+  /** Why an answered call ended. */
+  endReason: CallEndReason | undefined;
+  /** The caller cancelled the INVITE. */
+  cancelled: boolean;
+  /** SIP codes of the INVITE's branches (above 100), in arrival order, at most `MAX_CALL_CODES`. */
+  readonly codes: number[];
 }
 
 /** What the admin API shows of an active call. */
@@ -54,13 +66,18 @@ export class CallTable {
     return this.calls.size;
   }
 
-  start(call: Omit<Call, 'answeredAt' | 'toTag' | 'endedAt' | 'status'>): Call {
+  start(
+    call: Omit<Call, 'answeredAt' | 'toTag' | 'endedAt' | 'status' | 'endReason' | 'cancelled' | 'codes'>,
+  ): Call {
     const full: Call = {
       ...call,
       answeredAt: undefined,
       toTag: undefined,
       endedAt: undefined,
       status: undefined,
+      endReason: undefined,
+      cancelled: false,
+      codes: [],
     };
     this.calls.set(key(call.callId, call.fromTag), full);
     this.events.onStarted(full);
@@ -74,11 +91,17 @@ export class CallTable {
     this.events.onAnswered(call);
   }
 
+  /** Notes a SIP code a branch of the call's INVITE received. */
+  code(call: Call, status: number): void {
+    if (status > 100 && call.codes.length < MAX_CALL_CODES) call.codes.push(status);
+  }
+
   /** Ends `call` (once). */
-  end(call: Call, status: number, now: number): void {
+  end(call: Call, status: number, now: number, reason?: CallEndReason): void {
     if (call.endedAt !== undefined) return;
     call.endedAt = now;
     call.status = status;
+    if (call.answeredAt !== undefined) call.endReason = reason ?? 'agent';
     this.calls.delete(key(call.callId, call.fromTag));
     this.events.onEnded(call);
   }
@@ -92,10 +115,20 @@ export class CallTable {
     return toTag === undefined ? undefined : this.calls.get(key(callId, toTag));
   }
 
+  /**
+   * Ends every call because the agent stops (`agent`): answered calls as 200, calls still ringing
+   * as 503, so each still gets its record; a call that outlives a restart has lost its state here.
+   */
+  endAll(now: number): void {
+    for (const c of [...this.calls.values()])
+      this.end(c, c.answeredAt === undefined ? 503 : 200, now, 'agent');
+  }
+
   /** Ends calls older than the lifetime limit. */
   sweep(now: number): void {
     for (const c of [...this.calls.values()]) {
-      if (now - c.startedAt > this.maxLifetimeMs) this.end(c, c.answeredAt === undefined ? 408 : 200, now);
+      if (now - c.startedAt > this.maxLifetimeMs)
+        this.end(c, c.answeredAt === undefined ? 408 : 200, now, 'lifetime');
     }
   }
 

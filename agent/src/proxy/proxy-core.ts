@@ -187,6 +187,8 @@ export class SipProxy {
   };
   /** Session timers of calls through the agent and the teardown of those not refreshed. */
   private readonly expiry: SessionExpiry;
+  /** Set while the BYEs of an expired session are forwarded (their call ends as `session-expired`). */
+  private expiring = false;
 
   constructor(private readonly deps: ProxyDeps) {
     this.admission = new CallAdmission(deps.settings().admission);
@@ -232,6 +234,7 @@ export class SipProxy {
   stop(): void {
     this.deps.clock.clearTimeout(this.sweep);
     this.expiry.clear();
+    this.calls.endAll(this.deps.clock.now());
     for (const ptx of this.byServer.values()) this.clearTimers(ptx);
   }
 
@@ -655,6 +658,7 @@ export class SipProxy {
     synthetic?: SyntheticCause,
   ): void {
     const status = response.status;
+    if (ptx.call !== undefined && branch.finalStatus === undefined) this.calls.code(ptx.call, status);
     if (status < 200) {
       if (branch.finalStatus !== undefined) return;
       branch.provisional = true;
@@ -836,17 +840,22 @@ export class SipProxy {
       'session expired: call torn down',
     );
     if (views === undefined) return;
-    for (const view of views) {
-      const parsed = parseMessage(byeFrom(view));
-      if (!parsed.ok || parsed.value.kind !== 'request') continue;
-      const bye = parsed.value;
-      const transport = internalTransport(view);
-      this.onRequest(
-        bye,
-        answerSink(bye),
-        { source: { address: view.source.address, port: view.source.port }, transport },
-        {},
-      );
+    this.expiring = true;
+    try {
+      for (const view of views) {
+        const parsed = parseMessage(byeFrom(view));
+        if (!parsed.ok || parsed.value.kind !== 'request') continue;
+        const bye = parsed.value;
+        const transport = internalTransport(view);
+        this.onRequest(
+          bye,
+          answerSink(bye),
+          { source: { address: view.source.address, port: view.source.port }, transport },
+          {},
+        );
+      }
+    } finally {
+      this.expiring = false;
     }
   }
 
@@ -902,6 +911,7 @@ export class SipProxy {
     );
     if (ptx.cancelled) return;
     ptx.cancelled = true;
+    if (ptx.call !== undefined) ptx.call.cancelled = true;
     for (const b of ptx.branches) this.cancelBranch(b);
     // A downstream that never answers the CANCEL must not leave the caller waiting for good.
     ptx.cancelTimer = this.deps.clock.setTimeout(() => {
@@ -918,7 +928,13 @@ export class SipProxy {
 
   private endCallFor(request: SipRequest, status: number): void {
     const call = this.calls.find(request.callId, request.from.tag, request.to.tag);
-    if (call !== undefined) this.calls.end(call, status, this.deps.clock.now());
+    if (call === undefined) return;
+    const reason = this.expiring
+      ? 'session-expired'
+      : request.from.tag === call.fromTag
+        ? 'bye-caller'
+        : 'bye-callee';
+    this.calls.end(call, status, this.deps.clock.now(), reason);
   }
 
   // ---- ACK for 2xx, stateless forwarding, stray responses -------------------------------

@@ -1,13 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import {
   AgentStatusSchema,
   agentSubscriptionFilters,
   type ControlPlaneLinkSchema,
-  EventBatchSchema,
   encode,
   ReportedStateSchema,
   type ReportedState,
-  type TelemetryRecord,
   topics,
 } from '@sipwall/shared';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -19,6 +16,14 @@ import type { Credentials } from './credentials-store.js';
 import type { DesiredApplier } from './desired-applier.js';
 import { obtainCredentials } from './obtain-credentials.js';
 import type { RpcResponder } from './rpc-responder.js';
+import type { OutboxLink } from './outbox.js';
+
+/** The side of the telemetry outbox the link drives: it publishes while connected, trims on `ack`. */
+export interface EventsPort {
+  connected(link: OutboxLink): void;
+  disconnected(): void;
+  acked(payload: Uint8Array): void;
+}
 
 export interface ControlLinkDeps {
   controlPlane: z.output<typeof ControlPlaneLinkSchema>;
@@ -35,16 +40,13 @@ export interface ControlLinkDeps {
   onFatal: (error: unknown) => void;
   /** Answers live queries on `rpc/+` (replies go to `reply`); absent: not subscribed. */
   rpc?: RpcResponder | undefined;
+  /** The telemetry outbox: told when `events` may be published and handed every `ack`. */
+  events?: EventsPort;
 }
 
 export interface ControlLink {
   /** `connected` while an MQTT session is up. */
   state(): 'connected' | 'disconnected';
-  /**
-   * Publishes telemetry records as one `events` batch (QoS 1). Returns false when the broker is away
-   * and the records were dropped. TODO(sync issue): durable on-disk outbox so an outage loses nothing.
-   */
-  publishEvents(records: readonly TelemetryRecord[]): Promise<boolean>;
   /** Publishes `status` offline, disconnects cleanly and stops reconnecting. Bounded in time. */
   stop(): Promise<void>;
 }
@@ -99,6 +101,7 @@ export function startControlLink(deps: ControlLinkDeps): ControlLink {
     const url = deps.controlPlane.mqttUrl ?? credentials.mqtt.url;
     const desiredTopic = topics.desired(id);
     const rpcPrefix = topics.rpc(id, '');
+    const ackTopic = topics.ack(id);
     log.info({ agentId: id, url }, 'connecting to control plane broker');
     const c = mqtt.connect(url, {
       protocolVersion,
@@ -124,8 +127,14 @@ export function startControlLink(deps: ControlLinkDeps): ControlLink {
       void (async () => {
         try {
           await c.publishAsync(topics.status(id), statusPayload('online'), { qos: 1, retain: true });
-          // Every filter the agent's ACL grants (desired, ack, rpc/+); only desired is handled here.
+          // Every filter the agent's ACL grants: desired, ack (the outbox's) and rpc/+ (live queries).
           await c.subscribeAsync(agentSubscriptionFilters(id), { qos: 1 });
+          if (deps.events !== undefined) {
+            deps.events.connected({
+              agentId: id,
+              send: (payload) => c.publishAsync(topics.events(id), payload, { qos: 1 }).then(() => {}),
+            });
+          }
           publishReport(deps.applier.currentReport());
         } catch (e) {
           log.warn({ err: (e as Error).message }, 'cannot announce on the broker');
@@ -133,6 +142,10 @@ export function startControlLink(deps: ControlLinkDeps): ControlLink {
       })();
     });
     c.on('message', (topic, payload) => {
+      if (topic === ackTopic) {
+        deps.events?.acked(payload);
+        return;
+      }
       if (deps.rpc !== undefined && topic.startsWith(rpcPrefix)) {
         deps.rpc
           .handle(topic.slice(rpcPrefix.length), payload)
@@ -160,6 +173,7 @@ export function startControlLink(deps: ControlLinkDeps): ControlLink {
     c.on('close', () => {
       if (connected) log.warn('disconnected from control plane broker');
       connected = false;
+      deps.events?.disconnected();
       scheduleReconnect();
     });
   };
@@ -188,24 +202,9 @@ export function startControlLink(deps: ControlLinkDeps): ControlLink {
 
   return {
     state: () => (connected ? 'connected' : 'disconnected'),
-    async publishEvents(records) {
-      if (client === undefined || agentId === undefined || !connected || records.length === 0) return false;
-      const batch = encode(EventBatchSchema, {
-        v: 1,
-        agentId,
-        msgId: randomUUID(),
-        sentAt: new Date(deps.clock.now()).toISOString(),
-        records: [...records],
-      });
-      try {
-        await client.publishAsync(topics.events(agentId), batch, { qos: 1 });
-        return true;
-      } catch {
-        return false;
-      }
-    },
     async stop() {
       stopping = true;
+      deps.events?.disconnected();
       abort.abort();
       if (reconnectTimer !== undefined) deps.clock.clearTimeout(reconnectTimer);
       const c = client;

@@ -53,6 +53,36 @@ it('GET /metrics renders Prometheus text', async () => {
   expect(text).toContain('sipwall_agent_info{version="0.1.0",site="hq"} 1');
 });
 
+it('GET /metrics shows the telemetry outbox: depth, bytes, dropped, acked, batches (none when standalone)', async () => {
+  const outbox = {
+    depth: 12,
+    dropped: 3,
+    diskBytes: 4096,
+    inFlightBatches: 1,
+    batchesSent: 5,
+    batchesResent: 2,
+    recordsAcked: 40,
+  };
+  const text = await (
+    await get(
+      createAdminApp(() => ({ ...health, outbox }), {}, loopback),
+      '/metrics',
+    )
+  ).text();
+  expect(text).toContain('sipwall_agent_outbox_depth 12');
+  expect(text).toContain('sipwall_agent_outbox_bytes 4096');
+  expect(text).toContain('sipwall_agent_outbox_dropped_total 3');
+  expect(text).toContain('sipwall_agent_outbox_acked_total 40');
+  expect(text).toContain('sipwall_agent_outbox_batches_total{attempt="again"} 2');
+  const standalone = await (
+    await get(
+      createAdminApp(() => health, {}, loopback),
+      '/metrics',
+    )
+  ).text();
+  expect(standalone).not.toContain('sipwall_agent_outbox');
+});
+
 it('GET /metrics shows registrar gauges and GET /registrations lists rows', async () => {
   const app = createAdminApp(
     () => ({ ...health, registrar: { main: 3, passive: 1, blockedSources: 2 } }),

@@ -2,6 +2,8 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { RequestHandlerRegistry } from '../../src/core/request-handlers.js';
 import type { SipSendTarget, SipStack } from '../../src/core/sip-stack.js';
+import { callDisposition } from '../../src/proxy/call-records.js';
+import type { Call } from '../../src/proxy/calls.js';
 import { SipProxy, type ProxySettings } from '../../src/proxy/proxy-core.js';
 import { type DnsLookup, type ResolveResult, resolveTargets } from '../../src/proxy/resolve/index.js';
 import { createResponse } from '../../src/sip/build.js';
@@ -91,6 +93,7 @@ function harness(
     binding(ALICE, `sip:alice@192.168.77.${10 + i}:5060`, `192.168.77.${10 + i}`),
   );
   const security: string[] = [];
+  const ended: Call[] = [];
   const proxy = new SipProxy({
     stack,
     clock,
@@ -107,6 +110,7 @@ function harness(
         ? resolveTargets(uri, { dns: NO_DNS, random: () => 0 })
         : Promise.resolve(opts.resolve),
     onSecurityEvent: (e) => security.push(e.detail),
+    callEvents: { onStarted: () => {}, onAnswered: () => {}, onEnded: (c) => ended.push(c) },
   });
   proxy.attach();
   const ctx = (iface: 'inside' | 'outside', address: string): InboundContext => ({
@@ -125,7 +129,7 @@ function harness(
   };
   const answer = (s: Sent, status: number, toTag = 'callee') =>
     s.user.onResponse(createResponse(s.request, status, undefined, status === 100 ? {} : { toTag }));
-  return { proxy, sent, stateless, forwarded, clock, request, answer, security, handlers, ctx };
+  return { proxy, sent, stateless, forwarded, clock, request, answer, security, handlers, ctx, ended };
 }
 
 const fromOutside = () =>
@@ -222,6 +226,66 @@ describe('SipProxy: parallel forking (RFC 3261 §16.7)', () => {
     expect(h.sent.map((s) => s.request.method)).toEqual(['INVITE', 'INVITE', 'CANCEL']);
     const unknown = h.request(cancel, 'outside', '198.51.100.7', undefined);
     expect(unknown.responses.map((r) => r.status)).toEqual([481]);
+  });
+});
+
+describe('SipProxy: what a call record says of an unanswered call', () => {
+  it('busy: the final status, the codes in arrival order, no end reason', () => {
+    const h = harness({ bindings: 1 });
+    h.request(fromOutside(), 'outside', '198.51.100.7');
+    h.answer(h.sent[0]!, 100);
+    h.answer(h.sent[0]!, 180);
+    h.answer(h.sent[0]!, 486);
+    expect(h.ended).toHaveLength(1);
+    const c = h.ended[0]!;
+    expect([c.status, c.codes, c.endReason, c.cancelled, callDisposition(c)]).toEqual([
+      486,
+      [180, 486],
+      undefined,
+      false,
+      'busy',
+    ]);
+  });
+
+  it('a call still up when the agent stops gets its record, ended by the agent', () => {
+    const h = harness({ bindings: 1 });
+    h.request(fromOutside(), 'outside', '198.51.100.7');
+    h.answer(h.sent[0]!, 200);
+    h.request(
+      anInvite({
+        callId: 'ringing@far.example',
+        from: '<sip:dan@far.example>;tag=d1',
+        requestUri: 'sip:alice@example.test',
+        via: ['SIP/2.0/UDP 198.51.100.8:5060;branch=z9hG4bKdan;rport=5060;received=198.51.100.8'],
+        to: '<sip:alice@example.test>',
+      }),
+      'outside',
+      '198.51.100.8',
+    );
+    h.clock.advance(5000);
+    h.proxy.stop();
+    expect(h.ended.map((c) => [c.callId, c.status, c.endReason, callDisposition(c)])).toEqual([
+      ['call-42@far.example', 200, 'agent', 'answered'],
+      ['ringing@far.example', 503, undefined, 'failed'],
+    ]);
+  });
+
+  it('cancelled by the caller: 487, marked cancelled', () => {
+    const h = harness({ bindings: 1 });
+    const tx = h.request(fromOutside(), 'outside', '198.51.100.7');
+    h.answer(h.sent[0]!, 180);
+    const cancel = aRequest({
+      method: 'CANCEL',
+      requestUri: 'sip:alice@example.test',
+      via: [fromOutside().via[0]!.raw],
+      from: '<sip:carol@far.example>;tag=c1',
+      callId: 'call-42@far.example',
+    });
+    h.request(cancel, 'outside', '198.51.100.7', tx);
+    h.answer(h.sent[0]!, 487);
+    expect(h.ended.map((c) => [c.status, c.cancelled, callDisposition(c)])).toEqual([
+      [487, true, 'cancelled'],
+    ]);
   });
 });
 
@@ -524,6 +588,9 @@ describe('SipProxy: session timers (RFC 4028)', () => {
     expect(header(toAlice, 'reason')).toBe('SIP;cause=408;text="session expired"');
     expect(h.proxy.counters.sessionsExpired).toBe(1);
     expect(h.proxy.callRows()).toEqual([]);
+    expect(h.ended.map((c) => [c.status, c.endReason, callDisposition(c)])).toEqual([
+      [200, 'session-expired', 'answered'],
+    ]);
     expect(h.proxy.sessionTimers).toBe(0);
   });
 

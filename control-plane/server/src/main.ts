@@ -35,6 +35,7 @@ async function main(): Promise<void> {
       trustedProxies: env.SIPWALL_TRUSTED_PROXIES,
       maxBodyBytes: env.SIPWALL_MAX_BODY_BYTES,
       metricsToken: env.SIPWALL_METRICS_TOKEN,
+      retentionDays: env.SIPWALL_RETENTION_DAYS,
       logger,
     });
   } catch (e) {

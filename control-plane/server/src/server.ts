@@ -11,7 +11,9 @@ import { type BootstrapResult, ensureAdmin } from './domain/bootstrap.js';
 import { advanceRollouts } from './domain/rollouts.js';
 import type { AgentProvisioner, Clock } from './domain/ports.js';
 import { StartError } from './errors.js';
+import { startRetention } from './domain/retention.js';
 import { type Bridge, startBridge } from './ingest/bridge.js';
+import type { EventIngestOptions } from './ingest/event-ingest.js';
 import { DynsecClient, dynsecProvisioner, noopProvisioner } from './ingest/dynsec.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from './ingest/embedded-broker.js';
 import { OutboxGauge, type OutboxReport } from './ingest/outbox-gauge.js';
@@ -51,6 +53,10 @@ export interface ControlPlaneOptions {
   rpcTimeoutMs?: number | undefined;
   /** Sign-in throttle limits (defaults in security/sign-in-throttle.ts). */
   signInThrottle?: Partial<SignInThrottleOptions> | undefined;
+  /** Days raw telemetry is kept (`SIPWALL_RETENTION_DAYS`, default 90); roll-ups stay. */
+  retentionDays?: number | undefined;
+  /** Telemetry ingest tuning (tests). */
+  events?: Partial<EventIngestOptions> | undefined;
   logger: Logger;
   clock?: Clock;
   /** How often canary rollouts are re-checked besides on every `reported` (ms, default 10 000). */
@@ -163,6 +169,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       onReply: (topic: string, payload: Uint8Array) => rpc.handleReply(topic, payload),
       observe: { outbox: (agentId: string, o: OutboxReport) => outbox.record(agentId, o, clock().getTime()) },
     };
+    // PGlite has one connection: one writer; Postgres takes several transactions at once.
+    const events: Partial<EventIngestOptions> = { writers: database.kind === 'pglite' ? 1 : 4 };
     let provisioner: AgentProvisioner = noopProvisioner;
     let agentMqttUrl: string;
     const brokerOpt = opts.broker;
@@ -177,6 +185,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         password: eb.service.password,
         protocolVersion: 4,
         sharedSubscriptions: false, // aedes v1 has no `$share`; one control plane per embedded broker anyway
+        events: { ...events, ...opts.events },
       });
     } else {
       const ext = splitCredentials(brokerOpt.url);
@@ -197,11 +206,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
                 return ext.username ? dynsec.grantControlPlane(ext.username) : 'ok';
               }
             : undefined,
+        events: { ...events, ...opts.events },
       });
       if (dynsec) provisioner = dynsecProvisioner(dynsec);
     }
     const br = bridge;
     cleanups.push(() => br.close());
+    const stopRetention = startRetention(database.db, { clock, logger }, opts.retentionDays ?? 90);
+    cleanups.push(async () => stopRetention());
     agentMqttUrl = opts.agentMqttUrl ?? agentMqttUrl;
 
     const api: ApiDeps = {

@@ -101,6 +101,11 @@ export const RegistrarSettingsSchema = z
 
 export const TlsFilesSchema = z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict();
 
+const OUTBOX_MIN_BYTES = 1024 * 1024;
+const OUTBOX_MAX_BYTES = 64 * 1024 ** 3;
+/** The telemetry outbox's default disk quota (64 MiB). */
+export const OUTBOX_DEFAULT_BYTES = 64 * 1024 * 1024;
+
 export const ControlPlaneLinkSchema = z
   .object({
     /** Base HTTP URL of the control plane, used once to trade the enrollment token for MQTT credentials. */
@@ -114,6 +119,19 @@ export const ControlPlaneLinkSchema = z
      * the enrollment token and the MQTT password it returns would cross the network in clear.
      */
     allowInsecureHttp: z.boolean().optional(),
+    /** The durable telemetry outbox in `stateDir/outbox` (records wait there while the broker is away). */
+    outbox: z
+      .object({
+        /** Disk quota in bytes; records past it are dropped and counted. */
+        maxBytes: z
+          .number()
+          .int()
+          .min(OUTBOX_MIN_BYTES, { error: `must be at least ${OUTBOX_MIN_BYTES} bytes (1 MiB)` })
+          .max(OUTBOX_MAX_BYTES, { error: `must be at most ${OUTBOX_MAX_BYTES} bytes (64 GiB)` })
+          .default(OUTBOX_DEFAULT_BYTES),
+      })
+      .strict()
+      .default({ maxBytes: OUTBOX_DEFAULT_BYTES }),
   })
   .strict();
 

@@ -65,6 +65,8 @@ export const EnvSchema = z.object({
     .default(1024 * 1024),
   /** Bearer token a Prometheus scraper sends to `GET /metrics`; unset: loopback clients only. */
   SIPWALL_METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  /** Days raw telemetry (call records, registration and security events) is kept; hourly statistics stay. */
+  SIPWALL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Env = z.infer<typeof EnvSchema>;

@@ -4,7 +4,22 @@ import { type MetricsSnapshot, metricsAllowed, renderControlPlaneMetrics } from 
 
 const snapshot: MetricsSnapshot = {
   fleet: { agents: 7, online: 5, pushesPending: 2, pushesFailed: 1 },
-  ingest: { received: 100, processed: 90, invalid: 3, unknownAgent: 2, ignored: 5 },
+  ingest: {
+    received: 100,
+    processed: 90,
+    invalid: 3,
+    unknownAgent: 2,
+    ignored: 5,
+    recordsReceived: 4000,
+    recordsStored: 3900,
+    recordsDuplicate: 60,
+    recordsSkipped: 40,
+    batchesAcked: 11,
+    queueOverflow: 1,
+    writeFailed: 0,
+    queuedRecords: 17,
+    lagMs: 250,
+  },
   outbox: { agentsReporting: 3, depth: 42, maxDepth: 40, dropped: 1 },
   broker: { connected: true },
   rpc: { pending: 0 },
@@ -22,6 +37,10 @@ describe('renderControlPlaneMetrics', () => {
     expect(m.get('sipwall_cp_ingest_invalid_total')?.value).toBe(3);
     expect(m.get('sipwall_cp_ingest_unknown_agent_total')?.value).toBe(2);
     expect(m.get('sipwall_cp_ingest_ignored_total')?.value).toBe(5);
+    expect(m.get('sipwall_cp_ingest_records_stored_total')).toEqual({ type: 'counter', value: 3900 });
+    expect(m.get('sipwall_cp_ingest_records_duplicate_total')?.value).toBe(60);
+    expect(m.get('sipwall_cp_ingest_queued_records')).toEqual({ type: 'gauge', value: 17 });
+    expect(m.get('sipwall_cp_ingest_lag_ms')).toEqual({ type: 'gauge', value: 250 });
     expect(m.get('sipwall_cp_outbox_depth')?.value).toBe(42);
     expect(m.get('sipwall_cp_outbox_depth_max')?.value).toBe(40);
     expect(m.get('sipwall_cp_outbox_agents_reporting')?.value).toBe(3);

@@ -27,7 +27,7 @@ interface Family {
  * One line of help per ingest counter. Typed over `IngestStats`, so a counter added there (an
  * ingest rate, a lag gauge) does not compile until it is described here, and then is exported.
  */
-const INGEST_COUNTERS: Record<keyof IngestStats, { name: string; help: string }> = {
+const INGEST_COUNTERS: Record<keyof IngestStats, { name: string; help: string; type?: 'gauge' }> = {
   received: { name: 'sipwall_cp_ingest_received_total', help: 'MQTT messages received from agents.' },
   processed: { name: 'sipwall_cp_ingest_processed_total', help: 'Messages applied to the database.' },
   invalid: { name: 'sipwall_cp_ingest_invalid_total', help: 'Messages dropped as undecodable or failing.' },
@@ -36,6 +36,44 @@ const INGEST_COUNTERS: Record<keyof IngestStats, { name: string; help: string }>
     help: 'Messages from agents not in the database.',
   },
   ignored: { name: 'sipwall_cp_ingest_ignored_total', help: 'Messages ignored (not ingested kinds, empty).' },
+  recordsReceived: {
+    name: 'sipwall_cp_ingest_records_received_total',
+    help: 'Telemetry records in valid event batches.',
+  },
+  recordsStored: {
+    name: 'sipwall_cp_ingest_records_stored_total',
+    help: 'Telemetry records stored for the first time.',
+  },
+  recordsDuplicate: {
+    name: 'sipwall_cp_ingest_records_duplicate_total',
+    help: 'Telemetry records already stored (a batch sent again).',
+  },
+  recordsSkipped: {
+    name: 'sipwall_cp_ingest_records_skipped_total',
+    help: 'Telemetry records of kinds not stored (dialog, media).',
+  },
+  batchesAcked: {
+    name: 'sipwall_cp_ingest_batches_acked_total',
+    help: 'Event batches acknowledged to agents.',
+  },
+  queueOverflow: {
+    name: 'sipwall_cp_ingest_queue_overflow_total',
+    help: 'Event batches refused with the queue full (agents send them again).',
+  },
+  writeFailed: {
+    name: 'sipwall_cp_ingest_write_failed_total',
+    help: 'Event batches whose transaction failed (not acknowledged).',
+  },
+  queuedRecords: {
+    name: 'sipwall_cp_ingest_queued_records',
+    help: 'Telemetry records waiting for the database.',
+    type: 'gauge',
+  },
+  lagMs: {
+    name: 'sipwall_cp_ingest_lag_ms',
+    help: "Age of the newest stored batch at its commit (commit time minus the agent's sentAt), ms.",
+    type: 'gauge',
+  },
 };
 
 const gauge = (name: string, help: string, value: number): Family => ({
@@ -63,7 +101,7 @@ export function renderControlPlaneMetrics(s: MetricsSnapshot): string {
     ...Object.entries(INGEST_COUNTERS).map(
       ([key, c]): Family => ({
         name: c.name,
-        type: 'counter',
+        type: c.type ?? 'counter',
         help: c.help,
         samples: [['', s.ingest[key as keyof IngestStats]]],
       }),

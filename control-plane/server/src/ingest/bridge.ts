@@ -11,6 +11,7 @@ import type { Database } from '../db/client.js';
 import type { Clock, DesiredPublisher } from '../domain/ports.js';
 import { StartError } from '../errors.js';
 import { type Logger, redactUrl } from '../logger.js';
+import { createEventIngest, type EventIngestOptions } from './event-ingest.js';
 import { emptyStats, handleAgentMessage, type IngestObserver, type IngestStats } from './handle-message.js';
 
 /** How the bridge reaches its broker. */
@@ -29,6 +30,8 @@ export interface BridgeOptions {
   beforeSubscribe?: ((client: MqttClient) => Promise<'ok' | 'reconnect'>) | undefined;
   connectTimeoutMs?: number;
   publishTimeoutMs?: number;
+  /** Telemetry ingest tuning (queue bound, records per transaction, writers). */
+  events?: Partial<EventIngestOptions> | undefined;
 }
 
 /** The control plane's single MQTT client: ingests agent messages, publishes desired state. */
@@ -43,7 +46,7 @@ export interface Bridge extends DesiredPublisher {
 
 /** Subscription filters; the shared one falls back to the plain filter where `$share` is unsupported. */
 export function bridgeFilters(sharedSubscriptions: boolean): string[] {
-  const events = sharedSubscriptions ? topics.all.events : topics.all.events.replace(/^\$share\/[^/]+\//, '');
+  const events = sharedSubscriptions ? topics.all.events : topics.all.eventsUnshared;
   return [topics.all.status, topics.all.reported, events, topics.all.reply];
 }
 
@@ -106,16 +109,40 @@ export async function startBridge(
     );
   });
   client.on('error', (e) => log.warn({ err: e.message, url: redactUrl(opts.url) }, 'bridge mqtt error'));
+  const events = createEventIngest(
+    {
+      db,
+      clock: deps.clock,
+      logger: log,
+      stats,
+      observe: deps.observe,
+      publishAck: (agentId, payload) =>
+        client.publishAsync(topics.ack(agentId), payload, { qos: 1 }).then(() => {}),
+    },
+    opts.events,
+  );
   client.on('message', (topic, payload) => {
     if (isReplyTopic(topic)) {
       deps.onReply?.(topic, payload);
       return;
     }
     stats.received++;
+    const parsed = parseAgentTopic(topic);
+    if (parsed?.kind === 'events') {
+      // Telemetry: many batches in flight, not ordered behind status messages.
+      const outcome = events.accept(parsed.agentId, payload);
+      if (outcome.kind === 'invalid') {
+        stats.invalid++;
+        log.warn({ topic, error: outcome.error }, 'invalid events batch dropped');
+      } else if (outcome.kind === 'ignored') stats.ignored++;
+      else if (outcome.kind === 'overflow')
+        log.warn({ topic }, 'events queue full: batch left for the agent to send again');
+      return;
+    }
     // Sequential, so an agent's online→offline order is kept.
     queue = queue.then(async () => {
       try {
-        const outcome = await handleAgentMessage(db, deps.clock, topic, payload, deps.observe);
+        const outcome = await handleAgentMessage(db, deps.clock, topic, payload);
         switch (outcome.kind) {
           case 'processed':
             stats.processed++;
@@ -203,13 +230,24 @@ export async function startBridge(
     idle: async () => {
       await ready;
       await queue;
+      await events.idle();
     },
     publishDesired: (agentId: string, state: DesiredState) =>
       publishRetained(agentId, encode(DesiredStateSchema, state), state.version),
     clearDesired: (agentId: string) => publishRetained(agentId, '', null),
     async close() {
       await queue;
-      await client.endAsync();
+      await events.close();
+      // A clean disconnect flushes what is in flight; with the broker away that would wait for good.
+      let timer: NodeJS.Timeout | undefined;
+      const clean = await Promise.race([
+        client.endAsync().then(() => true),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(false), publishTimeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!clean) await client.endAsync(true);
     },
   };
 }

@@ -2,16 +2,16 @@ import {
   AgentStatusSchema,
   type DecodeError,
   decode,
-  EventBatchSchema,
   parseAgentTopic,
   ReportedStateSchema,
 } from '@sipwall/shared';
 import type { Database } from '../db/client.js';
-import { setAgentOnline, setAgentReported, touchAgent } from '../db/queries/agents.js';
+import { setAgentOnline, setAgentReported } from '../db/queries/agents.js';
 import type { Clock } from '../domain/ports.js';
+import { type EventIngestStats, emptyEventStats } from './event-ingest.js';
 
-/** Counters of the ingestion path (exported for /healthz and tests). */
-export interface IngestStats {
+/** Counters of the ingestion path (exported for /healthz and tests); messages, then telemetry records. */
+export interface IngestStats extends EventIngestStats {
   received: number;
   processed: number;
   invalid: number;
@@ -20,7 +20,7 @@ export interface IngestStats {
 }
 
 export function emptyStats(): IngestStats {
-  return { received: 0, processed: 0, invalid: 0, unknownAgent: 0, ignored: 0 };
+  return { received: 0, processed: 0, invalid: 0, unknownAgent: 0, ignored: 0, ...emptyEventStats() };
 }
 
 /** In-memory observers of what agents report in passing (for /metrics); no database work. */
@@ -37,7 +37,8 @@ export type IngestOutcome =
   | { kind: 'invalid'; error: DecodeError };
 
 /**
- * Applies one inbound MQTT message to the database. Never throws on bad input: every payload
+ * Applies one inbound `status` or `reported` message to the database (`events` go to
+ * `event-ingest.ts`). Never throws on bad input: every payload
  * goes through the shared codec and a decode failure is an outcome, not an exception.
  */
 export async function handleAgentMessage(
@@ -45,7 +46,6 @@ export async function handleAgentMessage(
   clock: Clock,
   topic: string,
   payload: Uint8Array,
-  observe: IngestObserver = {},
 ): Promise<IngestOutcome> {
   const parsed = parseAgentTopic(topic);
   if (!parsed) return { kind: 'ignored', reason: 'not an agent topic' };
@@ -73,16 +73,6 @@ export async function handleAgentMessage(
         agentVersion: r.value.agentVersion,
         at,
       });
-      break;
-    }
-    case 'events': {
-      const r = decode(EventBatchSchema, payload);
-      if (!r.ok) return { kind: 'invalid', error: r.error };
-      if (r.value.agentId !== agentId) return { kind: 'ignored', reason: 'agentId does not match topic' };
-      if (r.value.outbox !== undefined) observe.outbox?.(agentId, r.value.outbox);
-      // Telemetry storage (call records, statistics) is not built yet; we only note liveness.
-      await touchAgent(db, { agentId, at });
-      known = true;
       break;
     }
     default:

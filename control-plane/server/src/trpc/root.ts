@@ -8,6 +8,7 @@ import { organizationsRouter } from './routers/organizations.js';
 import { rolloutsRouter } from './routers/rollouts.js';
 import { sipUsersRouter } from './routers/sip-users.js';
 import { sitesRouter } from './routers/sites.js';
+import { statsRouter } from './routers/stats.js';
 
 /** The whole API. The dashboard imports only its type. */
 export const appRouter = router({
@@ -21,6 +22,7 @@ export const appRouter = router({
   invitations: invitationsRouter,
   audit: auditRouter,
   live: liveRouter,
+  stats: statsRouter,
 });
 
 /** Type of the API for `@trpc/client` (import with `import type`). */

@@ -23,6 +23,10 @@ export interface TestMosquitto {
   admin: { username: string; password: string };
   /** `mqtt://admin:pw@127.0.0.1:port` */
   adminUrl: string;
+  /** Stops the broker process and keeps its files (credentials survive), for an outage test. */
+  pause(): Promise<void>;
+  /** Starts it again on the same port with the same files. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -79,6 +83,38 @@ export async function startMosquittoDynsec(): Promise<TestMosquitto> {
       '',
     ].join('\n'),
   );
+  let child = await spawnMosquitto(conf, port);
+  const pause = async () => {
+    const c = child;
+    if (c.exitCode !== null || c.pid === undefined) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    process.kill(c.pid, 'SIGTERM');
+    const timer = setTimeout(() => {
+      if (c.exitCode === null && c.pid !== undefined) process.kill(c.pid, 'SIGKILL');
+    }, 3_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return {
+    port,
+    get pid() {
+      return child.pid!;
+    },
+    admin,
+    adminUrl: `mqtt://${admin.username}:${encodeURIComponent(admin.password)}@127.0.0.1:${port}`,
+    pause,
+    async resume() {
+      if (child.exitCode === null) return;
+      child = await spawnMosquitto(conf, port);
+    },
+    async stop() {
+      await pause();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function spawnMosquitto(conf: string, port: number): Promise<ChildProcess> {
   const child = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -90,23 +126,5 @@ export async function startMosquittoDynsec(): Promise<TestMosquitto> {
     if (child.pid !== undefined && child.exitCode === null) child.kill('SIGKILL');
     throw new Error(`${(e as Error).message}; stderr: ${stderr.slice(0, 500)}`);
   }
-  const pid = child.pid!;
-  return {
-    port,
-    pid,
-    admin,
-    adminUrl: `mqtt://${admin.username}:${encodeURIComponent(admin.password)}@127.0.0.1:${port}`,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        process.kill(pid, 'SIGTERM');
-        const timer = setTimeout(() => {
-          if (child.exitCode === null) process.kill(pid, 'SIGKILL');
-        }, 3_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return child;
 }

@@ -7,3 +7,4 @@ export * from './sessions.js';
 export * from './sites.js';
 export * from './fleet-config.js';
 export * from './invitations.js';
+export * from './telemetry.js';
