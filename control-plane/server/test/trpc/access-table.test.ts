@@ -48,6 +48,20 @@ const TABLE: Record<string, Needed> = {
   // Live queries to the agent (it is not connected here: the needed role gets PRECONDITION_FAILED).
   'live.registrations': { role: 'viewer', input: (f) => ({ agentId: f.agentId }) },
   'live.calls': { role: 'viewer', input: (f) => ({ agentId: f.agentId }) },
+  'stats.series': {
+    role: 'viewer',
+    input: (f) => ({
+      target: { scope: 'organization', organizationId: f.orgId },
+      from: '2026-01-01T00:00:00.000Z',
+      to: '2026-01-02T00:00:00.000Z',
+      bucket: 'hour',
+    }),
+  },
+  'stats.recentCalls': { role: 'viewer', input: (f) => ({ siteId: f.siteId }) },
+  'stats.recentSecurityEvents': {
+    role: 'viewer',
+    input: (f) => ({ target: { scope: 'site', siteId: f.siteId } }),
+  },
   'sipUsers.list': { role: 'viewer', input: (f) => ({ siteId: f.siteId }) },
   'sipUsers.create': {
     role: 'operator',
