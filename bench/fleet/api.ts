@@ -15,8 +15,9 @@ export interface FleetApi {
   countOnline(organizationId: string): Promise<number>;
   /** One organization-wide policy change; resolves with the version agents must reach, if known. */
   bulkPolicyChange(organizationId: string, siteIds: readonly string[]): Promise<number | null>;
-  /** Agents whose reported applied version is at least `version` (or any, when null). */
+  /** Agents whose latest desired version is reported applied (`configState`). */
   countApplied(organizationId: string, version: number | null): Promise<number>;
+  /** Call records the control plane stored for the organization (its hourly roll-ups). */
   countCallRecords(organizationId: string): Promise<number>;
 }
 
@@ -71,18 +72,27 @@ export async function fleetApi(
       return list.filter((a) => a.online).length;
     },
     async bulkPolicyChange(organizationId, _siteIds) {
+      // One organization-wide policy change: every site recompiles and every agent gets a version.
       policyRound++;
-      void organizationId;
-      throw new Error(`bulk policy change (round ${policyRound}) is not wired to the control plane yet`);
+      await trpc.organizations.setConfig.mutate({
+        organizationId,
+        policies: { bruteForce: { maxFailures: 10 + policyRound } },
+      });
+      return null;
     },
-    async countApplied(organizationId, version) {
+    async countApplied(organizationId, _version) {
       const list = await trpc.agents.list.query({ organizationId });
-      return list.filter(
-        (a) => a.appliedVersion !== null && (version === null || a.appliedVersion >= version),
-      ).length;
+      return list.filter((a) => a.configState === 'applied').length;
     },
-    async countCallRecords(_organizationId) {
-      throw new Error('call-record counts are not wired to the control plane yet');
+    async countCallRecords(organizationId) {
+      const now = Date.now();
+      const points = await trpc.stats.series.query({
+        target: { scope: 'organization', organizationId },
+        from: new Date(now - 3 * 3600_000).toISOString(),
+        to: new Date(now + 3600_000).toISOString(),
+        bucket: 'hour',
+      });
+      return points.reduce((sum, p) => sum + p.calls, 0);
     },
   };
 }
