@@ -1,25 +1,23 @@
 import { type DesiredState, DesiredStateSchema } from '@sipwall/shared';
-import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { insertNextConfigVersion, latestConfigVersion } from '../db/queries/config-versions.js';
+import { insertConfigVersions, latestConfigVersions } from '../db/queries/config-versions.js';
 import {
-  agentIdsOfSites,
+  agentsOfSites,
   type ConfigLayer,
-  getOrganizationLayer,
-  getSiteLayer,
-  listSipUsers,
+  EMPTY_LAYER,
+  loadOrganizationLayers,
+  loadSiteInputs,
 } from '../db/queries/fleet-config.js';
-import { sites } from '../db/schema/index.js';
 import { DomainError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import {
   type CompileResult,
   compileSite,
+  contentOf,
   type DesiredContent,
   isEmptyContent,
   sameContent,
-  contentOf,
 } from './compile.js';
-import type { Logger } from '../logger.js';
 import type { Clock, DesiredPublisher } from './ports.js';
 
 /** What publishing needs. */
@@ -42,17 +40,36 @@ export interface CandidateLayers {
   site?: ConfigLayer;
 }
 
-/** Compiles one site from the database (optionally with a not-yet-stored layer). */
-export async function compileSiteFromDb(
+/** Sites per transaction when many are compiled and versioned (bounds locks and statement size). */
+const SITES_PER_TRANSACTION = 250;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Compiles many sites from their stored inputs (read in a few queries per chunk, not three per
+ * site); `candidate` layers replace the stored ones. Returns each site's result.
+ */
+async function compileSites(
   db: Database,
-  params: { siteId: string; organizationId: string; candidate?: CandidateLayers },
-): Promise<CompileResult> {
-  const [organization, site, users] = await Promise.all([
-    params.candidate?.organization ?? getOrganizationLayer(db, { organizationId: params.organizationId }),
-    params.candidate?.site ?? getSiteLayer(db, { siteId: params.siteId }),
-    listSipUsers(db, { siteId: params.siteId }),
-  ]);
-  return compileSite({ organization, site, users });
+  params: { siteIds: readonly string[]; candidate?: CandidateLayers; lock?: boolean },
+): Promise<Map<string, { organizationId: string; result: CompileResult }>> {
+  const inputs = await loadSiteInputs(db, { siteIds: params.siteIds, lock: params.lock ?? false });
+  const orgIds = [...new Set([...inputs.values()].map((i) => i.organizationId))];
+  const orgLayers = await loadOrganizationLayers(db, { organizationIds: orgIds });
+  const out = new Map<string, { organizationId: string; result: CompileResult }>();
+  for (const [siteId, i] of inputs) {
+    const result = compileSite({
+      organization: params.candidate?.organization ?? orgLayers.get(i.organizationId) ?? EMPTY_LAYER,
+      site: params.candidate?.site ?? i.site,
+      users: i.users,
+    });
+    out.set(siteId, { organizationId: i.organizationId, result });
+  }
+  return out;
 }
 
 /**
@@ -63,109 +80,126 @@ export async function assertCompiles(
   db: Database,
   params: { organizationId: string; sites: { id: string; name: string }[]; candidate: CandidateLayers },
 ): Promise<void> {
-  for (const site of params.sites) {
-    const r = await compileSiteFromDb(db, {
-      siteId: site.id,
-      organizationId: params.organizationId,
-      candidate: params.candidate,
-    });
-    if (!r.ok)
-      throw new DomainError(
-        'invalid-input',
-        `the change makes site "${site.name}" invalid: ${r.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-        r.issues,
-      );
+  for (const part of chunks(params.sites, SITES_PER_TRANSACTION)) {
+    const compiled = await compileSites(db, { siteIds: part.map((s) => s.id), candidate: params.candidate });
+    for (const site of part) {
+      const r = compiled.get(site.id)?.result;
+      if (r !== undefined && !r.ok)
+        throw new DomainError(
+          'invalid-input',
+          `the change makes site "${site.name}" invalid: ${r.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+          r.issues,
+        );
+    }
   }
 }
 
-/** Stores `content` as the agent's next version unless its latest already has it. Caller holds the site lock. */
-async function storeIfChanged(
-  tx: Database,
+/** One agent's next version, decided against its latest (pure). */
+function nextVersion(
   clock: Clock,
-  params: { agentId: string; content: DesiredContent; createdBy: string | null },
-): Promise<{ push: AgentPush; state: DesiredState | null }> {
-  const latest = await latestConfigVersion(tx, { agentId: params.agentId });
+  agentId: string,
+  content: DesiredContent,
+  latest: { version: number; payload: unknown } | undefined,
+): { push: AgentPush; state: DesiredState | null } {
   if (latest) {
-    const current = DesiredStateSchema.parse(latest.payload);
-    if (sameContent(contentOf(current), params.content))
-      return { push: { agentId: params.agentId, version: latest.version, changed: false }, state: null };
-  } else if (isEmptyContent(params.content)) {
+    // Stored payloads were validated with `DesiredStateSchema` before they were written.
+    if (sameContent(contentOf(latest.payload as DesiredState), content))
+      return { push: { agentId, version: latest.version, changed: false }, state: null };
+  } else if (isEmptyContent(content)) {
     // Nothing managed yet: the agent keeps running on its own file, no version 1 of nothing.
-    return { push: { agentId: params.agentId, version: null, changed: false }, state: null };
+    return { push: { agentId, version: null, changed: false }, state: null };
   }
-  let state: DesiredState | null = null;
-  const row = await insertNextConfigVersion(tx, {
-    agentId: params.agentId,
-    createdBy: params.createdBy,
-    build: (version) => {
-      state = DesiredStateSchema.parse({ version, issuedAt: clock().toISOString(), ...params.content });
-      return state;
-    },
-  });
-  return { push: { agentId: params.agentId, version: row.version, changed: true }, state };
+  const version = (latest?.version ?? 0) + 1;
+  const state: DesiredState = { version, issuedAt: clock().toISOString(), ...content };
+  return { push: { agentId, version, changed: true }, state };
 }
 
 /**
- * Runs `fn` holding the site's row lock, so compiling and versioning of one site never
- * interleave (two changes at once cannot store a stale compilation as the newer version),
- * then publishes what it stored, after commit.
+ * Stores the decided versions (inside the caller's transaction, which holds the site locks) and,
+ * once committed, publishes them: retained, QoS 1, all at once (the broker takes thousands).
  */
-async function underSiteLock(
-  db: Database,
-  deps: PublishDeps,
-  siteId: string,
-  fn: (tx: Database, organizationId: string) => Promise<{ push: AgentPush; state: DesiredState | null }[]>,
-): Promise<AgentPush[]> {
-  const results = await db.transaction(async (tx) => {
-    const [site] = await tx
-      .select({ organizationId: sites.organizationId })
-      .from(sites)
-      .where(eq(sites.id, siteId))
-      .for('update');
-    if (!site) return [];
-    return fn(tx as unknown as Database, site.organizationId);
-  });
-  for (const r of results) {
-    if (!r.state) continue;
-    await deps.publisher.publishDesired(r.push.agentId, r.state);
-    // Counts only: users' HA1s never reach a log line.
-    deps.logger.info(
-      { agentId: r.push.agentId, siteId, version: r.state.version, users: r.state.users.length },
-      'desired version published',
-    );
+async function storeVersions(
+  tx: Database,
+  decided: readonly { push: AgentPush; state: DesiredState | null }[],
+  createdBy: string | null,
+): Promise<void> {
+  const rows = [];
+  for (const d of decided) {
+    if (d.state === null) continue;
+    // Validated once here; nothing invalid is stored or leaves the control plane.
+    rows.push({
+      agentId: d.push.agentId,
+      version: d.push.version!,
+      payload: DesiredStateSchema.parse(d.state),
+      createdBy,
+    });
   }
-  return results.map((r) => r.push);
+  await insertConfigVersions(tx, rows);
 }
 
-/** Recompiles the sites and stores + publishes a new version for each agent whose content changed. */
+async function publishDecided(
+  deps: PublishDeps,
+  decided: readonly { push: AgentPush; state: DesiredState | null }[],
+  siteOf: (agentId: string) => string | undefined,
+): Promise<void> {
+  const sent = decided.filter((d) => d.state !== null);
+  await Promise.all(sent.map((d) => deps.publisher.publishDesired(d.push.agentId, d.state!)));
+  // Counts only: users' HA1s never reach a log line.
+  for (const d of sent)
+    deps.logger.debug(
+      {
+        agentId: d.push.agentId,
+        siteId: siteOf(d.push.agentId),
+        version: d.state!.version,
+        users: d.state!.users.length,
+      },
+      'desired version published',
+    );
+  if (sent.length > 0) deps.logger.info({ agents: sent.length }, 'desired versions published');
+}
+
+/**
+ * Recompiles the sites and stores + publishes a new version for each agent whose content changed.
+ * Sites go in chunks, each in one transaction holding the chunk's site row locks, so compiling and
+ * versioning of a site never interleave with another change (two changes at once cannot store a
+ * stale compilation as the newer version). Each chunk's versions are published after its commit.
+ */
 export async function publishSites(
   db: Database,
   deps: PublishDeps,
   params: { siteIds: string[]; operatorId: string | null; agentIds?: string[] },
 ): Promise<AgentPush[]> {
   const out: AgentPush[] = [];
-  for (const siteId of params.siteIds) {
-    out.push(
-      ...(await underSiteLock(db, deps, siteId, async (tx, organizationId) => {
-        const compiled = await compileSiteFromDb(tx, { siteId, organizationId });
-        if (!compiled.ok)
-          throw new DomainError('invalid-input', 'site configuration does not compile', compiled.issues);
-        const agentIds = (await agentIdsOfSites(tx, { siteIds: [siteId] })).filter(
-          (id) => params.agentIds === undefined || params.agentIds.includes(id),
-        );
-        const results = [];
-        for (const agentId of agentIds)
-          results.push(
-            await storeIfChanged(tx, deps.clock, {
-              agentId,
-              content: compiled.content,
-              createdBy: params.operatorId,
-            }),
-          );
-        return results;
-      })),
-    );
+  const publishing: Promise<void>[] = [];
+  const only = params.agentIds === undefined ? undefined : new Set(params.agentIds);
+  for (const part of chunks(params.siteIds, SITES_PER_TRANSACTION)) {
+    const { decided, siteOfAgent } = await db.transaction(async (txAny) => {
+      const tx = txAny as unknown as Database;
+      const compiled = await compileSites(tx, { siteIds: part, lock: true });
+      for (const { result } of compiled.values())
+        if (!result.ok)
+          throw new DomainError('invalid-input', 'site configuration does not compile', result.issues);
+      const agentRows = (await agentsOfSites(tx, { siteIds: [...compiled.keys()] })).filter(
+        (a) => only === undefined || only.has(a.id),
+      );
+      const latest = await latestConfigVersions(tx, { agentIds: agentRows.map((a) => a.id) });
+      const decided = agentRows.map((a) => {
+        const c = compiled.get(a.siteId)!.result as Extract<CompileResult, { ok: true }>;
+        return nextVersion(deps.clock, a.id, c.content, latest.get(a.id));
+      });
+      await storeVersions(tx, decided, params.operatorId);
+      return { decided, siteOfAgent: new Map(agentRows.map((a) => [a.id, a.siteId])) };
+    });
+    // Site order as asked, agents by id within a site.
+    const bySite = new Map<string, AgentPush[]>();
+    for (const d of decided) {
+      const siteId = siteOfAgent.get(d.push.agentId)!;
+      bySite.set(siteId, [...(bySite.get(siteId) ?? []), d.push]);
+    }
+    for (const siteId of part) out.push(...(bySite.get(siteId) ?? []));
+    publishing.push(publishDecided(deps, decided, (id) => siteOfAgent.get(id)));
   }
+  await Promise.all(publishing);
   return out;
 }
 
@@ -175,12 +209,14 @@ export async function publishContent(
   deps: PublishDeps,
   params: { siteId: string; agentId: string; content: DesiredContent; operatorId: string },
 ): Promise<AgentPush> {
-  const [push] = await underSiteLock(db, deps, params.siteId, async (tx) => [
-    await storeIfChanged(tx, deps.clock, {
-      agentId: params.agentId,
-      content: params.content,
-      createdBy: params.operatorId,
-    }),
-  ]);
-  return push!;
+  const decided = await db.transaction(async (txAny) => {
+    const tx = txAny as unknown as Database;
+    await loadSiteInputs(tx, { siteIds: [params.siteId], lock: true });
+    const latest = await latestConfigVersions(tx, { agentIds: [params.agentId] });
+    const d = [nextVersion(deps.clock, params.agentId, params.content, latest.get(params.agentId))];
+    await storeVersions(tx, d, params.operatorId);
+    return d;
+  });
+  await publishDecided(deps, decided, () => params.siteId);
+  return decided[0]!.push;
 }

@@ -329,20 +329,22 @@ describe(`fleet configuration: SIP users, org/site config, versions (${process.e
   });
 
   it("another organization's operator sees none of it", async () => {
-    for (const p of [
-      stranger.api.sipUsers.list({ siteId: siteA }),
-      stranger.api.sipUsers.create({
-        siteId: siteA,
-        username: 'x',
-        domain: 'example.com',
-        password: { generate: true },
-      }),
-      stranger.api.sites.getConfig({ siteId: siteA }),
-      stranger.api.organizations.getConfig({ organizationId: orgId }),
-      stranger.api.agents.diff({ agentId: agentA.agentId, from: 1, to: 2 }),
-      stranger.api.agents.rollback({ agentId: agentA.agentId, version: 1 }),
-      stranger.api.audit.list({ organizationId: orgId }),
+    // Thunks, called one at a time: a refusal must never go unawaited.
+    for (const call of [
+      () => stranger.api.sipUsers.list({ siteId: siteA }),
+      () =>
+        stranger.api.sipUsers.create({
+          siteId: siteA,
+          username: 'x',
+          domain: 'example.com',
+          password: { generate: true },
+        }),
+      () => stranger.api.sites.getConfig({ siteId: siteA }),
+      () => stranger.api.organizations.getConfig({ organizationId: orgId }),
+      () => stranger.api.agents.diff({ agentId: agentA.agentId, from: 1, to: 2 }),
+      () => stranger.api.agents.rollback({ agentId: agentA.agentId, version: 1 }),
+      () => stranger.api.audit.list({ organizationId: orgId }),
     ])
-      expect((await trpcError(p)).code).toBe('NOT_FOUND');
+      expect((await trpcError(call())).code).toBe('NOT_FOUND');
   });
 });

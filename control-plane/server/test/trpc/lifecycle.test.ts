@@ -100,15 +100,16 @@ describe(`sites and agents: rename, delete, unique names, re-issue (${process.en
   it("another organization's operator gets NOT_FOUND and changes nothing", async () => {
     const s = await owner.api.sites.create({ organizationId: orgId, name: 'Mine' });
     const a = await owner.api.agents.create({ siteId: s.id, name: 'fw' });
-    for (const p of [
-      other.api.sites.rename({ siteId: s.id, name: 'pwned' }),
-      other.api.sites.delete({ siteId: s.id }),
-      other.api.agents.rename({ agentId: a.agent.id, name: 'pwned' }),
-      other.api.agents.delete({ agentId: a.agent.id }),
-      other.api.agents.revoke({ agentId: a.agent.id }),
-      other.api.agents.reissueEnrollment({ agentId: a.agent.id }),
+    // Thunks, called one at a time: a refusal must never go unawaited.
+    for (const call of [
+      () => other.api.sites.rename({ siteId: s.id, name: 'pwned' }),
+      () => other.api.sites.delete({ siteId: s.id }),
+      () => other.api.agents.rename({ agentId: a.agent.id, name: 'pwned' }),
+      () => other.api.agents.delete({ agentId: a.agent.id }),
+      () => other.api.agents.revoke({ agentId: a.agent.id }),
+      () => other.api.agents.reissueEnrollment({ agentId: a.agent.id }),
     ])
-      expect((await trpcError(p)).code).toBe('NOT_FOUND');
+      expect((await trpcError(call())).code).toBe('NOT_FOUND');
     expect((await owner.api.agents.get({ agentId: a.agent.id })).name).toBe('fw');
     expect((await postEnroll(cp, { token: a.enrollmentToken, agentVersion: 't' })).status).toBe(200);
   });

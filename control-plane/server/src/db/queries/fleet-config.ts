@@ -142,3 +142,77 @@ export async function siteIdsOf(
   const rows = await db.select({ id: sites.id }).from(sites).where(where).orderBy(asc(sites.name));
   return rows.map((r) => r.id);
 }
+
+/** What compiling many sites needs, read in a few queries (not three per site). */
+export interface SiteInputs {
+  organizationId: string;
+  site: ConfigLayer;
+  users: SipUserRow[];
+}
+
+/**
+ * Each site's organization, overrides and SIP users (users sorted by domain, username), for the
+ * given sites; with `lock`, the site rows are locked `FOR UPDATE` in id order (inside a transaction).
+ */
+export async function loadSiteInputs(
+  db: Database,
+  params: { siteIds: readonly string[]; lock?: boolean },
+): Promise<Map<string, SiteInputs>> {
+  const out = new Map<string, SiteInputs>();
+  if (params.siteIds.length === 0) return out;
+  const ids = [...params.siteIds];
+  const siteRows = db
+    .select({ id: sites.id, organizationId: sites.organizationId })
+    .from(sites)
+    .where(inArray(sites.id, ids))
+    .orderBy(asc(sites.id));
+  const found = params.lock ? await siteRows.for('update') : await siteRows;
+  for (const r of found) out.set(r.id, { organizationId: r.organizationId, site: EMPTY_LAYER, users: [] });
+  const layers = await db
+    .select({ siteId: siteConfig.siteId, config: siteConfig.config, policies: siteConfig.policies })
+    .from(siteConfig)
+    .where(inArray(siteConfig.siteId, ids));
+  const users = await db
+    .select()
+    .from(sipUsers)
+    .where(inArray(sipUsers.siteId, ids))
+    .orderBy(asc(sipUsers.domain), asc(sipUsers.username));
+  for (const l of layers) {
+    const s = out.get(l.siteId);
+    if (s) s.site = { config: l.config, policies: l.policies };
+  }
+  for (const u of users) out.get(u.siteId)?.users.push(u);
+  return out;
+}
+
+/** The organization layers of these organizations (absent = empty). */
+export async function loadOrganizationLayers(
+  db: Database,
+  params: { organizationIds: readonly string[] },
+): Promise<Map<string, ConfigLayer>> {
+  const out = new Map<string, ConfigLayer>();
+  if (params.organizationIds.length === 0) return out;
+  const rows = await db
+    .select({
+      organizationId: organizationConfig.organizationId,
+      config: organizationConfig.config,
+      policies: organizationConfig.policies,
+    })
+    .from(organizationConfig)
+    .where(inArray(organizationConfig.organizationId, [...params.organizationIds]));
+  for (const r of rows) out.set(r.organizationId, { config: r.config, policies: r.policies });
+  return out;
+}
+
+/** The agents of these sites, with their site. */
+export async function agentsOfSites(
+  db: Database,
+  params: { siteIds: readonly string[] },
+): Promise<{ id: string; siteId: string }[]> {
+  if (params.siteIds.length === 0) return [];
+  return db
+    .select({ id: agents.id, siteId: agents.siteId })
+    .from(agents)
+    .where(inArray(agents.siteId, [...params.siteIds]))
+    .orderBy(asc(agents.id));
+}
