@@ -4,6 +4,7 @@
  * `sim-agent.ts`) in this process.
  *
  *   npm run bench:fleet -w @sipwall/bench -- --agents N [--records R] [--batch B] [--agents-per-site S]
+ *     [--connect-concurrency C] [--timeout-s S] [--cp-node-args="…"]
  *
  * Steps: provision N agents through the public API (tRPC `agents.create`, then `POST /api/enroll`
  * with each one-time token, as a real agent does); connect them all; push: one organization-wide
@@ -37,6 +38,8 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '20' },
     'connect-concurrency': { type: 'string', default: '200' },
     'timeout-s': { type: 'string', default: '600' },
+    /** Extra node flags for the control-plane process, e.g. --cp-node-args="--cpu-prof --cpu-prof-dir=/tmp/p". */
+    'cp-node-args': { type: 'string', default: '' },
   },
 });
 const N = Number(args.agents);
@@ -86,7 +89,13 @@ async function startControlPlane(dir: string): Promise<{ child: ChildProcess; ur
   const mqttPort = await freeTcpPort();
   const child = spawn(
     process.execPath,
-    ['--conditions=@sipwall/source', '--import', 'tsx', join(REPO, 'control-plane/server/src/main.ts')],
+    [
+      ...(args['cp-node-args'] ?? '').split(' ').filter(Boolean),
+      '--conditions=@sipwall/source',
+      '--import',
+      'tsx',
+      join(REPO, 'control-plane/server/src/main.ts'),
+    ],
     {
       cwd: REPO,
       stdio: ['ignore', 'ignore', 'inherit'],

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import { verifySecret } from '../security/password.js';
 import { randomToken, safeEqual, verifyMachineSecret } from '../security/tokens.js';
 import { decidePublish, decideSubscribe, type Principal } from './acl.js';
+import { indexedMemoryPersistence } from './retained-index.js';
 
 /** Credentials of the control plane's own bridge client; generated at every start. */
 export interface ServiceCredentials {
@@ -49,6 +50,7 @@ export async function startEmbeddedBroker(params: {
   const principals = new WeakMap<Client, Principal>();
 
   const broker = await Aedes.createBroker({
+    persistence: indexedMemoryPersistence(),
     authenticate(client, username, password, done) {
       const pw = password?.toString('utf8') ?? '';
       if (username === service.username) {
