@@ -164,8 +164,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const bridgeDeps = {
       clock,
       logger,
-      onReported: (agentId: string) =>
-        advance(agentId).catch((e: unknown) => logger.error({ err: e, agentId }, 'rollout check failed')),
+      // One check per batch of reports: a canary rollout advances once its agents all applied.
+      onReported: (agentIds: readonly string[]) =>
+        advance(agentIds.length === 1 ? agentIds[0] : undefined).catch((e: unknown) =>
+          logger.error({ err: e }, 'rollout check failed'),
+        ),
       onReply: (topic: string, payload: Uint8Array) => rpc.handleReply(topic, payload),
       observe: { outbox: (agentId: string, o: OutboxReport) => outbox.record(agentId, o, clock().getTime()) },
     };

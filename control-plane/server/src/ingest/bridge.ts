@@ -12,7 +12,17 @@ import type { Clock, DesiredPublisher } from '../domain/ports.js';
 import { StartError } from '../errors.js';
 import { type Logger, redactUrl } from '../logger.js';
 import { createEventIngest, type EventIngestOptions } from './event-ingest.js';
-import { emptyStats, handleAgentMessage, type IngestObserver, type IngestStats } from './handle-message.js';
+import {
+  emptyStats,
+  handleAgentMessage,
+  handleReportedBatch,
+  type IngestObserver,
+  type IngestOutcome,
+  type IngestStats,
+} from './handle-message.js';
+
+/** At most this many `reported` messages go into one statement. */
+const MAX_REPORTED_PER_STATEMENT = 1000;
 
 /** How the bridge reaches its broker. */
 export interface BridgeOptions {
@@ -58,8 +68,8 @@ export async function startBridge(
   deps: {
     clock: Clock;
     logger: Logger;
-    /** Called after an agent's `reported` message was stored (rollouts advance on it). */
-    onReported?: ((agentId: string) => Promise<void>) | undefined;
+    /** Called after agents' `reported` messages were stored (rollouts advance on it). */
+    onReported?: ((agentIds: readonly string[]) => Promise<void>) | undefined;
     /** Live-query replies (`topics.all.reply`) go here, not through ingestion. */
     onReply?: ((topic: string, payload: Uint8Array) => void) | undefined;
     observe?: IngestObserver | undefined;
@@ -69,6 +79,9 @@ export async function startBridge(
   const log = deps.logger.child({ component: 'bridge' });
   const stats = emptyStats();
   let queue: Promise<void> = Promise.resolve();
+  /** Status and reported messages not applied yet, in arrival order. */
+  const pending: { topic: string; payload: Uint8Array; reported: boolean }[] = [];
+  let drainScheduled = false;
   const client = mqtt.connect(opts.url, {
     ...(opts.username !== undefined ? { username: opts.username } : {}),
     ...(opts.password !== undefined ? { password: opts.password } : {}),
@@ -139,43 +152,75 @@ export async function startBridge(
         log.warn({ topic }, 'events queue full: batch left for the agent to send again');
       return;
     }
-    // Sequential, so an agent's online→offline order is kept.
-    queue = queue.then(async () => {
-      try {
-        const outcome = await handleAgentMessage(db, deps.clock, topic, payload);
-        switch (outcome.kind) {
-          case 'processed':
-            stats.processed++;
-            if (deps.onReported) {
-              const parsed = parseAgentTopic(topic);
-              if (parsed?.kind === 'reported') await deps.onReported(parsed.agentId);
-            }
-            break;
-          case 'ignored':
-            stats.ignored++;
-            break;
-          case 'unknown-agent':
-            stats.unknownAgent++;
-            log.debug({ topic }, 'message from unknown agent');
-            break;
-          case 'invalid':
-            stats.invalid++;
-            log.warn(
-              {
-                topic,
-                error: outcome.error,
-                payloadPrefix: Buffer.from(payload).subarray(0, 64).toString('latin1'),
-              },
-              'invalid mqtt payload dropped',
-            );
-            break;
-        }
-      } catch (e) {
-        stats.invalid++;
-        log.error({ err: e, topic }, 'ingest failed');
-      }
-    });
+    // Sequential, so an agent's online→offline order is kept; runs of `reported` go in one statement.
+    pending.push({ topic, payload, reported: parsed?.kind === 'reported' });
+    if (!drainScheduled) {
+      drainScheduled = true;
+      queue = queue.then(drain);
+    }
   });
+
+  const count = (outcome: IngestOutcome, topic: string, payload: Uint8Array) => {
+    switch (outcome.kind) {
+      case 'processed':
+        stats.processed++;
+        break;
+      case 'ignored':
+        stats.ignored++;
+        break;
+      case 'unknown-agent':
+        stats.unknownAgent++;
+        log.debug({ topic }, 'message from unknown agent');
+        break;
+      case 'invalid':
+        stats.invalid++;
+        log.warn(
+          {
+            topic,
+            error: outcome.error,
+            payloadPrefix: Buffer.from(payload).subarray(0, 64).toString('latin1'),
+          },
+          'invalid mqtt payload dropped',
+        );
+        break;
+    }
+  };
+
+  /** Applies everything that arrived so far, in order. */
+  async function drain(): Promise<void> {
+    drainScheduled = false;
+    const batch = pending.splice(0);
+    for (let i = 0; i < batch.length; ) {
+      const m = batch[i]!;
+      if (!m.reported) {
+        i++;
+        try {
+          count(await handleAgentMessage(db, deps.clock, m.topic, m.payload), m.topic, m.payload);
+        } catch (e) {
+          stats.invalid++;
+          log.error({ err: e, topic: m.topic }, 'ingest failed');
+        }
+        continue;
+      }
+      let j = i;
+      while (j < batch.length && batch[j]!.reported && j - i < MAX_REPORTED_PER_STATEMENT) j++;
+      const run = batch.slice(i, j);
+      i = j;
+      try {
+        const outcomes = await handleReportedBatch(db, deps.clock, run);
+        const applied: string[] = [];
+        outcomes.forEach((o, k) => {
+          count(o, run[k]!.topic, run[k]!.payload);
+          const agentId = parseAgentTopic(run[k]!.topic)?.agentId;
+          if (o.kind === 'processed' && agentId !== undefined) applied.push(agentId);
+        });
+        if (applied.length > 0) await deps.onReported?.(applied);
+      } catch (e) {
+        stats.invalid += run.length;
+        log.error({ err: e, messages: run.length }, 'ingest of reported states failed');
+      }
+    }
+  }
 
   const timeoutMs = opts.connectTimeoutMs ?? 10_000;
   let timer: NodeJS.Timeout | undefined;

@@ -6,7 +6,12 @@ import {
   ReportedStateSchema,
 } from '@sipwall/shared';
 import type { Database } from '../db/client.js';
-import { setAgentOnline, setAgentReported } from '../db/queries/agents.js';
+import {
+  type ReportedRow,
+  setAgentOnline,
+  setAgentReported,
+  setAgentsReported,
+} from '../db/queries/agents.js';
 import type { Clock } from '../domain/ports.js';
 import { type EventIngestStats, emptyEventStats } from './event-ingest.js';
 
@@ -79,4 +84,55 @@ export async function handleAgentMessage(
       return { kind: 'ignored', reason: `kind ${parsed.kind} is not ingested` };
   }
   return known ? { kind: 'processed' } : { kind: 'unknown-agent', agentId };
+}
+
+/**
+ * Applies consecutive `reported` messages at once (a fleet answering one push sends thousands
+ * within a second): each decoded as `handleAgentMessage` would, the latest per agent stored, all
+ * in one statement. Returns one outcome per message, in order.
+ */
+export async function handleReportedBatch(
+  db: Database,
+  clock: Clock,
+  messages: readonly { topic: string; payload: Uint8Array }[],
+): Promise<IngestOutcome[]> {
+  const at = clock();
+  const outcomes: (IngestOutcome | { kind: 'pending'; agentId: string })[] = [];
+  const latest = new Map<string, ReportedRow>();
+  for (const m of messages) {
+    const parsed = parseAgentTopic(m.topic);
+    if (parsed?.kind !== 'reported') {
+      outcomes.push({ kind: 'ignored', reason: 'not a reported topic' });
+      continue;
+    }
+    if (m.payload.byteLength === 0) {
+      outcomes.push({ kind: 'ignored', reason: 'empty payload' });
+      continue;
+    }
+    const r = decode(ReportedStateSchema, m.payload);
+    if (!r.ok) {
+      outcomes.push({ kind: 'invalid', error: r.error });
+      continue;
+    }
+    // A later report of the same agent replaces an earlier one of this batch (arrival order).
+    latest.delete(parsed.agentId);
+    latest.set(parsed.agentId, {
+      agentId: parsed.agentId,
+      appliedVersion: r.value.appliedVersion,
+      status: r.value.status,
+      rejectedVersion: r.value.rejectedVersion ?? null,
+      errors: r.value.errors,
+      agentVersion: r.value.agentVersion,
+      at,
+    });
+    outcomes.push({ kind: 'pending', agentId: parsed.agentId });
+  }
+  const known = await setAgentsReported(db, [...latest.values()]);
+  return outcomes.map((o) =>
+    o.kind !== 'pending'
+      ? o
+      : known.has(o.agentId)
+        ? { kind: 'processed' }
+        : { kind: 'unknown-agent', agentId: o.agentId },
+  );
 }

@@ -169,6 +169,47 @@ export async function setAgentReported(
   return rows.length > 0;
 }
 
+/** One agent's `reported` state as `setAgentsReported` stores it. */
+export interface ReportedRow {
+  agentId: string;
+  appliedVersion: number | null;
+  status: string;
+  rejectedVersion: number | null;
+  errors: ReportedError[];
+  agentVersion: string;
+  at: Date;
+}
+
+/**
+ * Stores many agents' `reported` states in one statement (one parameter per column, `unnest`),
+ * as `setAgentReported` does one. Returns the ids that exist. At most one row per agent.
+ */
+export async function setAgentsReported(db: Database, rows: readonly ReportedRow[]): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const col = <T>(f: (r: ReportedRow) => T) => sql.param(rows.map(f));
+  const result = await db.execute(sql`
+    update ${agents} as a set
+      applied_version = v.applied_version,
+      reported_status = v.status,
+      reported_rejected_version = v.rejected_version,
+      reported_errors = v.errors::jsonb,
+      agent_version = v.agent_version,
+      reported_at = v.at,
+      last_seen_at = v.at
+    from unnest(
+      ${col((r) => r.agentId)}::text[],
+      ${col((r) => r.appliedVersion)}::int[],
+      ${col((r) => r.status)}::text[],
+      ${col((r) => r.rejectedVersion)}::int[],
+      ${col((r) => JSON.stringify(r.errors))}::text[],
+      ${col((r) => r.agentVersion)}::text[],
+      ${col((r) => r.at.toISOString())}::timestamptz[]
+    ) as v(id, applied_version, status, rejected_version, errors, agent_version, at)
+    where a.id = v.id
+    returning a.id`);
+  return new Set((result as unknown as { rows: { id: string }[] }).rows.map((r) => r.id));
+}
+
 /** Touches lastSeenAt (e.g. on an events batch). */
 export async function touchAgent(db: Database, params: { agentId: string; at: Date }): Promise<void> {
   await db.update(agents).set({ lastSeenAt: params.at }).where(eq(agents.id, params.agentId));
