@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freeTcpPort, log, rssBytes, sleep, stopChild } from '../register/procs.js';
 import { type FleetApi, fleetApi } from './api.js';
-import { SimAgent } from './sim-agent.js';
+import { SimAgent, selfCheck } from './sim-agent.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
@@ -127,6 +127,7 @@ async function startControlPlane(dir: string): Promise<{ child: ChildProcess; ur
 }
 
 async function main() {
+  selfCheck();
   const dir = mkdtempSync(join(tmpdir(), 'sipwall-bench-fleet-'));
   const { child, url } = await startControlPlane(dir);
   const agents: SimAgent[] = [];
