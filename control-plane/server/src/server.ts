@@ -1,3 +1,4 @@
+import { DesiredStateSchema, encode, topics } from '@sipwall/shared';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +10,7 @@ import { getAgent, getMqttPasswordHash } from './db/queries/agents.js';
 import { fleetCounts } from './db/queries/fleet-metrics.js';
 import { type BootstrapResult, ensureAdmin } from './domain/bootstrap.js';
 import { advanceRollouts } from './domain/rollouts.js';
-import type { AgentProvisioner, Clock } from './domain/ports.js';
+import type { AgentProvisioner, Clock, DesiredPublisher } from './domain/ports.js';
 import { StartError } from './errors.js';
 import { startRetention } from './domain/retention.js';
 import { type Bridge, startBridge } from './ingest/bridge.js';
@@ -175,6 +176,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     // PGlite has one connection: one writer; Postgres takes several transactions at once.
     const events: Partial<EventIngestOptions> = { writers: database.kind === 'pglite' ? 1 : 4 };
     let provisioner: AgentProvisioner = noopProvisioner;
+    let publisher: DesiredPublisher | undefined;
     let agentMqttUrl: string;
     const brokerOpt = opts.broker;
     if (brokerOpt.kind === 'embedded') {
@@ -190,6 +192,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         sharedSubscriptions: false, // aedes v1 has no `$share`; one control plane per embedded broker anyway
         events: { ...events, ...opts.events },
       });
+      // Desired states go into the broker in-process (same payloads, same retained topics).
+      publisher = {
+        publishDesired: (agentId, state) =>
+          eb.publishRetained(topics.desired(agentId), encode(DesiredStateSchema, state)),
+        clearDesired: (agentId) => eb.publishRetained(topics.desired(agentId), ''),
+      };
     } else {
       const ext = splitCredentials(brokerOpt.url);
       agentMqttUrl = ext.url;
@@ -215,6 +223,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     }
     const br = bridge;
     cleanups.push(() => br.close());
+    publisher ??= bridge;
     const stopRetention = startRetention(database.db, { clock, logger }, opts.retentionDays ?? 90);
     cleanups.push(async () => stopRetention());
     agentMqttUrl = opts.agentMqttUrl ?? agentMqttUrl;
@@ -222,7 +231,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const api: ApiDeps = {
       db: database.db,
       clock,
-      publisher: bridge,
+      publisher,
       provisioner,
       secureCookies: opts.secureCookies ?? false,
       signInThrottle: new SignInThrottle(() => clock().getTime(), opts.signInThrottle),
@@ -237,7 +246,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     cleanups.push(async () => clearInterval(rolloutTimer));
     const app = createApp({
       api,
-      enroll: { clock, provisioner, publisher: bridge, agentMqttUrl },
+      enroll: { clock, provisioner, publisher, agentMqttUrl },
       health: async () => ({
         database: { kind: database.kind, ok: await database.ping() },
         broker: { kind: opts.broker.kind, connected: br.connected() },

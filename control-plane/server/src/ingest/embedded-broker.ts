@@ -22,6 +22,12 @@ export interface EmbeddedBroker {
   readonly service: ServiceCredentials;
   /** Drops the agent's live session (after its credentials were revoked in the database). */
   disconnect(agentId: string): void;
+  /**
+   * Publishes a retained QoS 1 message from inside the process (as the control plane's own
+   * service; an empty payload clears the topic). No MQTT connection in between: one client's
+   * publishes are handled one after another, which made a fleet-wide push wait on the broker.
+   */
+  publishRetained(topic: string, payload: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -149,6 +155,14 @@ export async function startEmbeddedBroker(params: {
         logger.info({ agentId }, 'revoked agent disconnected');
         client.close();
       }
+    },
+    publishRetained(topic, payload) {
+      return new Promise<void>((resolve, reject) =>
+        broker.publish(
+          { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: true, dup: false },
+          (e?: Error | null) => (e ? reject(e) : resolve()),
+        ),
+      );
     },
     async close() {
       const closed = new Promise<void>((r) => server.close(() => r()));
