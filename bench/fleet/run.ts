@@ -4,6 +4,7 @@
  * `sim-agent.ts`) in this process.
  *
  *   npm run bench:fleet -w @sipwall/bench -- --agents N [--records R] [--batch B] [--agents-per-site S]
+ *     [--cp-prof DIR]   (a CPU profile of the control-plane process)
  *
  * Steps: provision N agents through the public API (tRPC `agents.create`, then `POST /api/enroll`
  * with each one-time token, as a real agent does); connect them all; push: one organization-wide
@@ -37,6 +38,8 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '20' },
     'connect-concurrency': { type: 'string', default: '200' },
     'timeout-s': { type: 'string', default: '600' },
+    /** Writes a CPU profile of the control-plane process into this directory (`node --cpu-prof`). */
+    'cp-prof': { type: 'string' },
   },
 });
 const N = Number(args.agents);
@@ -86,7 +89,13 @@ async function startControlPlane(dir: string): Promise<{ child: ChildProcess; ur
   const mqttPort = await freeTcpPort();
   const child = spawn(
     process.execPath,
-    ['--conditions=@sipwall/source', '--import', 'tsx', join(REPO, 'control-plane/server/src/main.ts')],
+    [
+      ...(args['cp-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args['cp-prof'])}`] : []),
+      '--conditions=@sipwall/source',
+      '--import',
+      'tsx',
+      join(REPO, 'control-plane/server/src/main.ts'),
+    ],
     {
       cwd: REPO,
       stdio: ['ignore', 'ignore', 'inherit'],

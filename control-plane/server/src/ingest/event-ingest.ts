@@ -223,6 +223,18 @@ export function createEventIngest(
     }
   };
 
+  // The pump runs on the next turn of the event loop, never synchronously from `accept` or a
+  // commit: PGlite runs in this thread and a write's statements chain through microtasks only, so
+  // a write started at once would take just the one batch that arrived; after a turn every batch
+  // already read from the sockets is queued, and one transaction takes them together.
+  let pumpScheduled: NodeJS.Immediate | undefined;
+  const schedulePump = () => {
+    if (pumpScheduled !== undefined) return;
+    pumpScheduled = setImmediate(() => {
+      pumpScheduled = undefined;
+      pump();
+    });
+  };
   const pump = () => {
     while (!closed && writes.size < opts.writers && queue.length > 0) {
       const group: Queued[] = [];
@@ -237,7 +249,7 @@ export function createEventIngest(
       }
       const p: Promise<void> = write(group).finally(() => {
         writes.delete(p);
-        pump();
+        schedulePump();
       });
       writes.add(p);
     }
@@ -258,11 +270,15 @@ export function createEventIngest(
       stats.recordsReceived += n;
       stats.queuedRecords += n;
       queue.push({ agentId, batch: r.value });
-      pump();
+      schedulePump();
       return { kind: 'queued' };
     },
     async idle() {
-      while (writes.size > 0) await Promise.all([...writes]);
+      while (writes.size > 0 || pumpScheduled !== undefined) {
+        if (writes.size > 0) await Promise.all([...writes]);
+        // A scheduled pump runs before this later immediate, starting the writes it waits for.
+        else await new Promise<void>((resolve) => setImmediate(resolve));
+      }
       if (peakTimer !== undefined) {
         clearTimeout(peakTimer);
         peakTimer = undefined;
