@@ -7,8 +7,8 @@ import {
   encode,
 } from '@sipwall/shared';
 import type { Database } from '../db/client.js';
-import { touchAgent } from '../db/queries/agents.js';
-import { type AgentTenant, agentTenants, recomputePeak, storeRecords } from '../db/queries/telemetry.js';
+import { touchAgents } from '../db/queries/agents.js';
+import { type AgentTenant, agentTenants, recomputePeaks, storeRecords } from '../db/queries/telemetry.js';
 import type { Clock } from '../domain/ports.js';
 import { type PeakKey, peakKeys, peakKeyString } from '../domain/stats-rollup.js';
 import type { Logger } from '../logger.js';
@@ -153,12 +153,14 @@ export function createEventIngest(
     peakRun = peakRun.then(async () => {
       const keys = [...dirtyPeaks.values()];
       dirtyPeaks.clear();
-      for (const key of keys) {
-        try {
-          await recomputePeak(deps.db, key);
-        } catch (e) {
-          log.error({ err: e, key: peakKeyString(key) }, 'peak concurrency recompute failed');
-        }
+      if (keys.length === 0) return;
+      try {
+        await recomputePeaks(deps.db, keys);
+      } catch (e) {
+        log.error(
+          { err: e, keys: keys.length, first: peakKeyString(keys[0]!) },
+          'peak concurrency recompute failed',
+        );
       }
     });
     return peakRun;
@@ -179,7 +181,7 @@ export function createEventIngest(
       );
       const inserted = await storeRecords(deps.db, items);
       const at = deps.clock();
-      for (const agentId of new Set(stored.map((q) => q.agentId))) await touchAgent(deps.db, { agentId, at });
+      await touchAgents(deps.db, { agentIds: stored.map((q) => q.agentId), at });
       for (const it of items)
         if (it.record.kind === 'call' && inserted.has(it.record.id))
           for (const k of peakKeys(it.record, it.tenant)) dirtyPeaks.set(peakKeyString(k), k);
