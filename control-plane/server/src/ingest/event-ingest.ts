@@ -35,6 +35,9 @@ export const DEFAULT_EVENT_INGEST: EventIngestOptions = {
   tenantCacheMs: 60_000,
 };
 
+/** The next peak recompute waits at least this many times as long as the last one took. */
+const PEAK_BACKOFF = 5;
+
 /** Counters of the telemetry path (part of the bridge's `IngestStats`). */
 export interface EventIngestStats {
   /** Records in valid batches received. */
@@ -120,6 +123,7 @@ export function createEventIngest(
   const dirtyPeaks = new Map<string, PeakKey>();
   let peakTimer: NodeJS.Timeout | undefined;
   let peakRun: Promise<void> = Promise.resolve();
+  let lastPeakMs = 0;
   let closed = false;
 
   const resolveTenants = async (agentIds: string[]): Promise<Map<string, AgentTenant | null>> => {
@@ -144,18 +148,26 @@ export function createEventIngest(
 
   const schedulePeaks = () => {
     if (peakTimer !== undefined || dirtyPeaks.size === 0) return;
-    peakTimer = setTimeout(() => {
-      peakTimer = undefined;
-      runPeaks();
-    }, opts.peakDelayMs);
+    // A recompute sweeps every call of the hour (the organization's: the whole fleet's), so under
+    // load it waits at least PEAK_BACKOFF times as long as the last one took: at most about a
+    // sixth of the database's time goes to peaks, the rest to storing.
+    peakTimer = setTimeout(
+      () => {
+        peakTimer = undefined;
+        runPeaks();
+      },
+      Math.max(opts.peakDelayMs, PEAK_BACKOFF * lastPeakMs),
+    );
   };
   const runPeaks = () => {
     peakRun = peakRun.then(async () => {
       const keys = [...dirtyPeaks.values()];
       dirtyPeaks.clear();
       if (keys.length === 0) return;
+      const t0 = performance.now();
       try {
         await recomputePeaks(deps.db, keys);
+        lastPeakMs = performance.now() - t0;
       } catch (e) {
         log.error(
           { err: e, keys: keys.length, first: peakKeyString(keys[0]!) },
