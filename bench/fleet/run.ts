@@ -4,7 +4,7 @@
  * `sim-agent.ts`) in this process.
  *
  *   npm run bench:fleet -w @sipwall/bench -- --agents N [--records R] [--batch B] [--agents-per-site S]
- *     [--connect-concurrency C] [--timeout-s S] [--cp-node-args="…"]
+ *     [--connect-concurrency C] [--timeout-s S] [--cp-prof DIR]   (DIR: a CPU profile of the control plane)
  *
  * Steps: provision N agents through the public API (tRPC `agents.create`, then `POST /api/enroll`
  * with each one-time token, as a real agent does); connect them all; push: one organization-wide
@@ -38,8 +38,8 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '20' },
     'connect-concurrency': { type: 'string', default: '200' },
     'timeout-s': { type: 'string', default: '600' },
-    /** Extra node flags for the control-plane process, e.g. --cp-node-args="--cpu-prof --cpu-prof-dir=/tmp/p". */
-    'cp-node-args': { type: 'string', default: '' },
+    /** Writes a CPU profile of the control-plane process into this directory (`node --cpu-prof`). */
+    'cp-prof': { type: 'string' },
   },
 });
 const N = Number(args.agents);
@@ -90,7 +90,7 @@ async function startControlPlane(dir: string): Promise<{ child: ChildProcess; ur
   const child = spawn(
     process.execPath,
     [
-      ...(args['cp-node-args'] ?? '').split(' ').filter(Boolean),
+      ...(args['cp-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args['cp-prof'])}`] : []),
       '--conditions=@sipwall/source',
       '--import',
       'tsx',

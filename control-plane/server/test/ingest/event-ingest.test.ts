@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TelemetryRecord } from '@sipwall/shared';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DatabaseHandle, openDatabase } from '../../src/db/client.js';
 import { agents, organizations, sites } from '../../src/db/schema/index.js';
@@ -101,5 +102,38 @@ describe(`event ingest: bounded queue, unknown agents, acks after commit (${proc
     await ingest.idle();
     expect(stats.unknownAgent).toBe(1);
     expect(acks).toEqual([]);
+  });
+
+  it('batches accepted in one turn of the event loop go into one transaction; their agents are marked seen', async () => {
+    let transactions = 0;
+    const db = new Proxy(handle.db, {
+      get(target, prop, receiver) {
+        if (prop === 'transaction') transactions++;
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const stats = emptyStats();
+    const acks: string[] = [];
+    const ingest = createEventIngest(
+      {
+        db,
+        clock: () => new Date(),
+        logger: silentLogger(),
+        stats,
+        publishAck: async (_agentId, payload) => {
+          acks.push(JSON.parse(payload).msgId);
+        },
+      },
+      { writers: 1, peakDelayMs: 0 },
+    );
+    await handle.db.update(agents).set({ lastSeenAt: null }).where(eq(agents.id, AGENT));
+    const payloads = Array.from({ length: 5 }, () => batch(AGENT, [security(), security()]));
+    for (const p of payloads) expect(ingest.accept(AGENT, p).kind).toBe('queued');
+    await ingest.close();
+    expect(transactions).toBe(1);
+    expect(acks).toEqual(payloads.map((p) => JSON.parse(p.toString()).msgId));
+    expect(stats).toMatchObject({ recordsStored: 10, queuedRecords: 0 });
+    const [row] = await handle.db.select({ at: agents.lastSeenAt }).from(agents).where(eq(agents.id, AGENT));
+    expect(row?.at).toBeInstanceOf(Date);
   });
 });

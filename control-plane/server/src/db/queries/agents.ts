@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import { agents, configVersions, type ReportedError, sites } from '../schema/index.js';
 
@@ -213,6 +213,16 @@ export async function setAgentsReported(db: Database, rows: readonly ReportedRow
 /** Touches lastSeenAt (e.g. on an events batch). */
 export async function touchAgent(db: Database, params: { agentId: string; at: Date }): Promise<void> {
   await db.update(agents).set({ lastSeenAt: params.at }).where(eq(agents.id, params.agentId));
+}
+
+/** Marks several agents seen at `at` in one statement (ids sorted, so concurrent writers lock in one order). */
+export async function touchAgents(
+  db: Database,
+  params: { agentIds: readonly string[]; at: Date },
+): Promise<void> {
+  if (params.agentIds.length === 0) return;
+  const ids = [...new Set(params.agentIds)].sort();
+  await db.update(agents).set({ lastSeenAt: params.at }).where(inArray(agents.id, ids));
 }
 
 /** Agent ids of a site (to revoke them before the site goes). */

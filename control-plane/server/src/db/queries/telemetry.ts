@@ -210,6 +210,61 @@ export async function recomputePeak(db: Database, key: PeakKey): Promise<number>
   return peak;
 }
 
+/** Peak keys per statement in `recomputePeaks` (four array parameters, so only the work bounds it). */
+const PEAK_CHUNK = 500;
+
+/**
+ * `recomputePeak` for many keys, one statement per `PEAK_CHUNK` keys instead of two per key: the
+ * same sweep per (scope, hour), partitioned, and one upsert keeping the higher value. Keys are
+ * written in (scope, scopeId, hour) order, so concurrent writers lock in one order.
+ */
+export async function recomputePeaks(db: Database, keys: readonly PeakKey[]): Promise<void> {
+  const sorted = [...keys].sort((a, b) => {
+    const x = `${a.scope}|${a.scopeId}|${a.hour.toISOString()}`;
+    const y = `${b.scope}|${b.scopeId}|${b.hour.toISOString()}`;
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+  for (let i = 0; i < sorted.length; i += PEAK_CHUNK) {
+    const chunk = sorted.slice(i, i + PEAK_CHUNK);
+    const scopes = sql.param(chunk.map((k) => k.scope));
+    const ids = sql.param(chunk.map((k) => k.scopeId));
+    const orgs = sql.param(chunk.map((k) => k.organizationId));
+    const hours = sql.param(chunk.map((k) => k.hour.toISOString()));
+    await db.execute(sql`
+      with k as (
+        select * from unnest(${scopes}::text[], ${ids}::uuid[], ${orgs}::uuid[], ${hours}::timestamptz[])
+          as k(scope, scope_id, organization_id, hour)
+      ),
+      c as (
+        select k.scope, k.scope_id, k.hour, r.started_at, r.ended_at from k
+          join call_records r on r.site_id = k.scope_id and r.ended_at > k.hour and r.started_at < k.hour + interval '1 hour'
+          where k.scope = 'site'
+        union all
+        select k.scope, k.scope_id, k.hour, r.started_at, r.ended_at from k
+          join call_records r on r.organization_id = k.scope_id and r.ended_at > k.hour and r.started_at < k.hour + interval '1 hour'
+          where k.scope = 'organization'
+      ),
+      ev as (
+        select scope, scope_id, hour, greatest(started_at, hour) as t, 1 as d from c
+        union all
+        select scope, scope_id, hour, least(ended_at, hour + interval '1 hour') as t, -1 as d from c
+      ),
+      peaks as (
+        select scope, scope_id, hour, max(n) as peak from (
+          select scope, scope_id, hour,
+            sum(d) over (partition by scope, scope_id, hour order by t, d rows unbounded preceding) as n
+          from ev) s
+        group by scope, scope_id, hour
+      )
+      insert into stats_hourly (scope, scope_id, organization_id, hour, peak_concurrent)
+      select k.scope, k.scope_id, k.organization_id, k.hour, coalesce(p.peak, 0)
+        from k left join peaks p on p.scope = k.scope and p.scope_id = k.scope_id and p.hour = k.hour
+        order by k.scope, k.scope_id, k.hour
+      on conflict (scope, scope_id, hour)
+        do update set peak_concurrent = greatest(stats_hourly.peak_concurrent, excluded.peak_concurrent)`);
+  }
+}
+
 /** Deletes raw records older than `before` (roll-ups stay). */
 export async function pruneRecords(
   db: Database,
