@@ -2,9 +2,8 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ControlPlane, startControlPlane } from '@sipwall/control-plane';
+import type { ControlPlane } from '@sipwall/control-plane';
 import { type ManagedConfig, topics } from '@sipwall/shared';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ha1Of } from '../../agent/test/auth/digest-client.js';
 import { type SpawnedAgent, startAgent } from '../../agent/test/helpers/spawn-agent.js';
@@ -13,7 +12,7 @@ import { digestRegister, plainRegister } from '../../agent/test/sipp/register-sc
 import { apiClient, eventually } from '../helpers/api-client.js';
 import { type MqttRelay, startMqttRelay } from '../helpers/mqtt-relay.js';
 import { pushDesired } from '../helpers/push-desired.js';
-import { type ServicesUnderTest, servicesUnderTest } from '../helpers/services.js';
+import { controlPlaneOn, type ServicesUnderTest, servicesUnderTest } from '../helpers/services.js';
 
 const ADMIN = { email: 'admin@sync.test', password: 'sync-e2e-password-1234' };
 const d = haveSipp ? describe : describe.skip;
@@ -47,15 +46,7 @@ d(
 
     beforeAll(async () => {
       services = await servicesUnderTest();
-      cp = await startControlPlane({
-        host: '127.0.0.1',
-        port: 0,
-        database: services.database,
-        broker: services.broker,
-        admin: ADMIN,
-        dataDir: null,
-        logger: pino({ level: 'silent' }),
-      });
+      cp = await controlPlaneOn(services, ADMIN);
       dir = mkdtempSync(join(tmpdir(), 'sipwall-sync-'));
       api = apiClient(cp.url);
       await api.auth.signIn.mutate(ADMIN);

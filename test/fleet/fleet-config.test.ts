@@ -1,14 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ControlPlane, startControlPlane } from '@sipwall/control-plane';
-import { pino } from 'pino';
+import type { ControlPlane } from '@sipwall/control-plane';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveSipp, runSipp, SKIP_SUFFIX } from '../../agent/test/helpers/sipp.js';
 import { type SpawnedAgent, startAgent } from '../../agent/test/helpers/spawn-agent.js';
 import { digestRegister } from '../../agent/test/sipp/register-scenarios.js';
 import { apiClient, eventually } from '../helpers/api-client.js';
-import { type ServicesUnderTest, servicesUnderTest } from '../helpers/services.js';
+import { controlPlaneOn, type ServicesUnderTest, servicesUnderTest } from '../helpers/services.js';
 
 const ADMIN = { email: 'admin@config.test', password: 'fleet-config-password-1234' };
 const d = haveSipp ? describe : describe.skip;
@@ -30,15 +29,7 @@ d(`fleet configuration reaches real agents${SKIP_SUFFIX}`, () => {
 
   beforeAll(async () => {
     services = await servicesUnderTest();
-    cp = await startControlPlane({
-      host: '127.0.0.1',
-      port: 0,
-      database: services.database,
-      broker: services.broker,
-      admin: ADMIN,
-      dataDir: null,
-      logger: pino({ level: 'silent' }),
-    });
+    cp = await controlPlaneOn(services, ADMIN);
     dir = mkdtempSync(join(tmpdir(), 'sipwall-fleet-config-'));
     client = apiClient(cp.url);
     await client.auth.signIn.mutate(ADMIN);

@@ -1,12 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ControlPlane, startControlPlane } from '@sipwall/control-plane';
-import { pino } from 'pino';
+import type { ControlPlane } from '@sipwall/control-plane';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SpawnedAgent, startAgent } from '../../agent/test/helpers/spawn-agent.js';
 import { apiClient, eventually } from '../helpers/api-client.js';
-import { type ServicesUnderTest, servicesUnderTest } from '../helpers/services.js';
+import { controlPlaneOn, type ServicesUnderTest, servicesUnderTest } from '../helpers/services.js';
 
 const ADMIN = { email: 'admin@fleet.test', password: 'fleet-e2e-password-1234' };
 
@@ -22,15 +21,7 @@ describe('fleet lifecycle: create, enroll, online, push config, applied, offline
 
   beforeAll(async () => {
     services = await servicesUnderTest();
-    cp = await startControlPlane({
-      host: '127.0.0.1',
-      port: 0,
-      database: services.database,
-      broker: services.broker,
-      admin: ADMIN,
-      dataDir: null,
-      logger: pino({ level: 'silent' }),
-    });
+    cp = await controlPlaneOn(services, ADMIN);
     dir = mkdtempSync(join(tmpdir(), 'sipwall-fleet-'));
   });
 

@@ -3,9 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ControlPlane, startControlPlane } from '@sipwall/control-plane';
+import type { ControlPlane } from '@sipwall/control-plane';
 import { TRPCClientError } from '@trpc/client';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ha1Of } from '../../agent/test/auth/digest-client.js';
 import { freeUdpPort, haveSipp, runSipp, SKIP_SUFFIX, startSipp } from '../../agent/test/helpers/sipp.js';
@@ -14,7 +13,7 @@ import { digestRegister } from '../../agent/test/sipp/register-scenarios.js';
 import { createOperator } from '../../control-plane/server/src/db/queries/operators.js';
 import { hashSecret } from '../../control-plane/server/src/security/password.js';
 import { apiClient, eventually } from '../helpers/api-client.js';
-import { type ServicesUnderTest, servicesUnderTest } from '../helpers/services.js';
+import { controlPlaneOn, type ServicesUnderTest, servicesUnderTest } from '../helpers/services.js';
 
 const ADMIN = { email: 'admin@live.test', password: 'live-e2e-password-1234' };
 const DOMAIN = 'live.example.test';
@@ -133,15 +132,7 @@ describe.skipIf(!haveSipp)(`live queries to a real agent over MQTT rpc${SKIP_SUF
 
   beforeAll(async () => {
     services = await servicesUnderTest();
-    cp = await startControlPlane({
-      host: '127.0.0.1',
-      port: 0,
-      database: services.database,
-      broker: services.broker,
-      admin: ADMIN,
-      dataDir: null,
-      logger: pino({ level: 'silent' }),
-    });
+    cp = await controlPlaneOn(services, ADMIN);
     dir = mkdtempSync(join(tmpdir(), 'sipwall-live-'));
     admin = api();
     await admin.auth.signIn.mutate(ADMIN);

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { type ControlPlane, startControlPlane } from '@sipwall/control-plane';
 import pg from 'pg';
+import { pino } from 'pino';
 
 /**
  * Which storage and broker this run uses: the embedded defaults (PGlite, aedes), or — when
@@ -47,4 +49,20 @@ async function withClient(url: string, fn: (c: pg.Client) => Promise<unknown>): 
   } finally {
     await client.end();
   }
+}
+
+/** A quiet control plane on the services under test, on a free loopback port, with `admin` as its first operator. */
+export function controlPlaneOn(
+  services: ServicesUnderTest,
+  admin: { email: string; password: string },
+): Promise<ControlPlane> {
+  return startControlPlane({
+    host: '127.0.0.1',
+    port: 0,
+    database: services.database,
+    broker: services.broker,
+    admin,
+    dataDir: null,
+    logger: pino({ level: 'silent' }),
+  });
 }
