@@ -6,12 +6,7 @@ import {
   ReportedStateSchema,
 } from '@sipwall/shared';
 import type { Database } from '../db/client.js';
-import {
-  type ReportedRow,
-  setAgentOnline,
-  setAgentReported,
-  setAgentsReported,
-} from '../db/queries/agents.js';
+import { type ReportedRow, setAgentOnline, setAgentsReported } from '../db/queries/agents.js';
 import type { Clock } from '../domain/ports.js';
 import { type EventIngestStats, emptyEventStats } from './event-ingest.js';
 
@@ -66,20 +61,9 @@ export async function handleAgentMessage(
       known = await setAgentOnline(db, { agentId, online: r.value.state === 'online', at });
       break;
     }
-    case 'reported': {
-      const r = decode(ReportedStateSchema, payload);
-      if (!r.ok) return { kind: 'invalid', error: r.error };
-      known = await setAgentReported(db, {
-        agentId,
-        appliedVersion: r.value.appliedVersion,
-        status: r.value.status,
-        rejectedVersion: r.value.rejectedVersion ?? null,
-        errors: r.value.errors,
-        agentVersion: r.value.agentVersion,
-        at,
-      });
-      break;
-    }
+    case 'reported':
+      // One decoding and storing path for reports, single or batched.
+      return (await handleReportedBatch(db, clock, [{ topic, payload }]))[0]!;
     default:
       return { kind: 'ignored', reason: `kind ${parsed.kind} is not ingested` };
   }

@@ -140,35 +140,6 @@ export async function setAgentOnline(
   return rows.length > 0;
 }
 
-/** Applies an agent's `reported` message. Returns false when the agent is unknown. */
-export async function setAgentReported(
-  db: Database,
-  params: {
-    agentId: string;
-    appliedVersion: number | null;
-    status: string;
-    rejectedVersion?: number | null;
-    errors: ReportedError[];
-    agentVersion: string;
-    at: Date;
-  },
-): Promise<boolean> {
-  const rows = await db
-    .update(agents)
-    .set({
-      appliedVersion: params.appliedVersion,
-      reportedStatus: params.status,
-      reportedRejectedVersion: params.rejectedVersion ?? null,
-      reportedErrors: params.errors,
-      agentVersion: params.agentVersion,
-      reportedAt: params.at,
-      lastSeenAt: params.at,
-    })
-    .where(eq(agents.id, params.agentId))
-    .returning({ id: agents.id });
-  return rows.length > 0;
-}
-
 /** One agent's `reported` state as `setAgentsReported` stores it. */
 export interface ReportedRow {
   agentId: string;
@@ -181,8 +152,8 @@ export interface ReportedRow {
 }
 
 /**
- * Stores many agents' `reported` states in one statement (one parameter per column, `unnest`),
- * as `setAgentReported` does one. Returns the ids that exist. At most one row per agent.
+ * Stores agents' `reported` states in one statement (one parameter per column, `unnest`).
+ * Returns the ids that exist. At most one row per agent.
  */
 export async function setAgentsReported(db: Database, rows: readonly ReportedRow[]): Promise<Set<string>> {
   if (rows.length === 0) return new Set();

@@ -119,17 +119,6 @@ export async function setSiteLayer(
     .onConflictDoUpdate({ target: siteConfig.siteId, set: values });
 }
 
-/** Ids of the agents of these sites. */
-export async function agentIdsOfSites(db: Database, params: { siteIds: string[] }): Promise<string[]> {
-  if (params.siteIds.length === 0) return [];
-  const rows = await db
-    .select({ id: agents.id })
-    .from(agents)
-    .where(inArray(agents.siteId, params.siteIds))
-    .orderBy(asc(agents.id));
-  return rows.map((r) => r.id);
-}
-
 /** Site ids of an organization (all, or the given ones that belong to it). */
 export async function siteIdsOf(
   db: Database,
