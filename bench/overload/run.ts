@@ -101,8 +101,22 @@ const commands: Record<string, string> = {};
 // ---------------------------------------------------------------- the agent (started here, stopped by PID)
 interface Agent {
   readonly port: number;
+  readonly adminPort: number;
   readonly child: ChildProcess;
 }
+
+/** The agent's heap and external memory (MB) from its admin `/metrics`, to tell heap growth from allocator slack. */
+async function heapOf(agent: Agent): Promise<{ heapUsed: number; heapTotal: number; external: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${agent.adminPort}/metrics`)).text();
+  const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return {
+    heapUsed: mb(gauge('nodejs_heap_size_used_bytes')),
+    heapTotal: mb(gauge('nodejs_heap_size_total_bytes')),
+    external: mb(gauge('nodejs_external_memory_bytes')),
+  };
+}
+const heapLine = (h: Awaited<ReturnType<typeof heapOf>>) =>
+  `heap used ${h.heapUsed} MB of ${h.heapTotal} MB, external ${h.external} MB`;
 const running = new Set<Agent>();
 
 async function startAgent(tag: string, users: readonly BenchUser[]): Promise<Agent> {
@@ -129,7 +143,7 @@ async function startAgent(tag: string, users: readonly BenchUser[]): Promise<Age
   const fd = openSync(join(WORK, `agent-${tag}.log`), 'a');
   const child = spawn(process.execPath, nodeArgs, { cwd: REPO, stdio: ['ignore', fd, fd] });
   closeSync(fd);
-  const agent = { port, child };
+  const agent = { port, adminPort, child };
   running.add(agent);
   if (!(await waitSipReady(child, port, 45_000))) {
     await stopAgent(agent);
@@ -305,12 +319,15 @@ async function main(): Promise<void> {
   const levels: Level[] = [];
   let rssBefore = 0;
   let rssAfter = 0;
+  const heap: { before?: Awaited<ReturnType<typeof heapOf>>; after?: Awaited<ReturnType<typeof heapOf>> } =
+    {};
   const sampler = new RssSampler(pid, 250);
   try {
     await warmUp(agent, users);
     await sleep(2000);
     rssBefore = rssBytes(pid);
-    log(`[levels] RSS before ${mb(rssBefore)} MB`);
+    heap.before = await heapOf(agent);
+    log(`[levels] RSS before ${mb(rssBefore)} MB, ${heapLine(heap.before)}`);
     sampler.start();
     for (const [i, multiple] of LEVELS.entries()) {
       if (i > 0) await sleep(PAUSE_S * 1000);
@@ -321,12 +338,15 @@ async function main(): Promise<void> {
         `[levels] ${multiple}×: goodput ${l.goodput}/s of ${l.offered} offered (${l.generated} generated), ` +
           `ok ${l.successful} failed ${l.failed} (503 ${l.rejected}, unexpected ${l.failedUnexpected}, ` +
           `timeout ${l.failedTimeout}) ` +
-          `retrans ${l.retrans}, rt ${l.rtAvgMs} ms, agent CPU ${l.agentCpuPct}%, RSS ${mb(rssBytes(pid))} MB`,
+          `retrans ${l.retrans}, rt ${l.rtAvgMs} ms, agent CPU ${l.agentCpuPct}%, RSS ${mb(rssBytes(pid))} MB, ` +
+          heapLine(await heapOf(agent)),
       );
     }
     log(`[levels] waiting ${AFTER_S} s after the storm`);
     await sleep(AFTER_S * 1000);
     rssAfter = rssBytes(pid);
+    heap.after = await heapOf(agent);
+    log(`[levels] RSS after ${mb(rssAfter)} MB, ${heapLine(heap.after)}`);
   } finally {
     sampler.stop();
     await stopAgent(agent);
@@ -343,6 +363,7 @@ async function main(): Promise<void> {
         capacity,
         levels,
         rss: { before: rssBefore, peak: rssPeak, after: rssAfter, samples: sampler.samples },
+        heap,
         commands,
       },
       null,

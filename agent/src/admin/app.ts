@@ -4,7 +4,7 @@ import type { CallRow } from '../proxy/calls.js';
 import type { RegistrationRow } from '../registrar/registration-view.js';
 import { type AdminAccess, adminGuard } from './access.js';
 import type { HealthSource } from './health.js';
-import { renderMetrics } from './metrics.js';
+import { renderMetrics, renderProcessMetrics } from './metrics.js';
 import { type Page, type PageRequest, pageBody, parsePage } from './paging.js';
 
 /** Optional views the agent's modules offer (absent while a module is not running), one page at a time. */
@@ -42,7 +42,9 @@ export function createAdminApp(health: HealthSource, views: AdminViews, access: 
     });
   });
   app.get('/metrics', (c) =>
-    c.body(renderMetrics(health()), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
+    c.body(renderMetrics(health()) + renderProcessMetrics(process.memoryUsage()), 200, {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+    }),
   );
   app.get('/registrations', (c) => {
     const page = parsePage(c.req.query('limit'), c.req.query('cursor'));

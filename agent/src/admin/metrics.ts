@@ -103,3 +103,33 @@ export function renderMetrics(h: AgentHealth): string {
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** The process's memory, as `process.memoryUsage()` reports it. */
+export interface ProcessMemory {
+  readonly rss: number;
+  readonly heapTotal: number;
+  readonly heapUsed: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+}
+
+/**
+ * The process's memory gauges (Prometheus text, pure): resident set size, the V8 heap (reserved and
+ * in use) and memory outside it (Buffers), so an operator can tell a heap that grew from memory
+ * the allocator keeps after a load peak.
+ */
+export function renderProcessMetrics(m: ProcessMemory): string {
+  const gauge = (name: string, help: string, value: number) =>
+    `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${value}\n`;
+  return (
+    gauge('process_resident_memory_bytes', 'Resident set size of the agent process.', m.rss) +
+    gauge('nodejs_heap_size_total_bytes', 'V8 heap reserved.', m.heapTotal) +
+    gauge('nodejs_heap_size_used_bytes', 'V8 heap in use.', m.heapUsed) +
+    gauge(
+      'nodejs_external_memory_bytes',
+      'Memory outside the V8 heap held by JavaScript objects (Buffers included).',
+      m.external,
+    ) +
+    gauge('nodejs_array_buffers_bytes', 'ArrayBuffer and Buffer memory (part of external).', m.arrayBuffers)
+  );
+}

@@ -51,6 +51,14 @@ it('GET /metrics renders Prometheus text', async () => {
   expect(text).toContain('sipwall_agent_desired_rejected_total 1');
   expect(text).toContain('sipwall_agent_desired_reverted_total 2');
   expect(text).toContain('sipwall_agent_info{version="0.1.0",site="hq"} 1');
+  // the process's memory: RSS and the V8 heap, each a positive byte count
+  for (const name of [
+    'process_resident_memory_bytes',
+    'nodejs_heap_size_total_bytes',
+    'nodejs_heap_size_used_bytes',
+  ]) {
+    expect(Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1])).toBeGreaterThan(1024 * 1024);
+  }
 });
 
 it('GET /metrics shows the telemetry outbox: depth, bytes, dropped, acked, batches (none when standalone)', async () => {
