@@ -284,10 +284,21 @@ export function brokerSuite(name: string, opts: BrokerSuiteOptions): void {
       expect(first.status).toBe(200);
       const old = { agentId: agent.id, creds: (await first.json()) as typeof a.creds };
       const c = await connectAs(old);
+      const online = async () => (await fleet.owner.api.agents.get({ agentId: agent.id })).online;
+      await c.publishAsync(topics.status(agent.id), JSON.stringify({ state: 'online' }), {
+        qos: 1,
+        retain: true,
+      });
+      await waitFor(online, 5_000, 'the agent online');
       const gone = closed(c);
       await fleet.owner.api.agents.revoke({ agentId: agent.id });
       await gone;
       await expect(connectAs(old)).rejects.toThrow();
+      // Mosquitto drops a deleted client without its will, and the broker still holds its retained
+      // `online`: the control plane says offline anyway, and stays so.
+      expect(await online()).toBe(false);
+      await sleep(500);
+      expect(await online()).toBe(false);
 
       const reissued = await fleet.owner.api.agents.reissueEnrollment({ agentId: agent.id });
       expect(reissued.enrollmentToken).not.toBe(enrollmentToken);
@@ -298,6 +309,11 @@ export function brokerSuite(name: string, opts: BrokerSuiteOptions): void {
       const fresh = { agentId: agent.id, creds: (await again.json()) as typeof a.creds };
       const c2 = await connectAs(fresh);
       expect(c2.connected).toBe(true);
+      await c2.publishAsync(topics.status(agent.id), JSON.stringify({ state: 'online' }), {
+        qos: 1,
+        retain: true,
+      });
+      await waitFor(online, 5_000, 'the re-enrolled agent online again');
       await expect(connectAs(old)).rejects.toThrow();
     });
   });

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import { agents, configVersions, type ReportedError, sites } from '../schema/index.js';
 
@@ -134,7 +134,9 @@ export async function setAgentOnline(
 ): Promise<boolean> {
   const rows = await db
     .update(agents)
-    .set({ online: params.online, lastSeenAt: params.at })
+    // An agent without credentials (revoked, token re-issued) cannot be online: a retained
+    // `online` status the broker still holds from its last session must not say it is.
+    .set({ online: params.online ? isNotNull(agents.mqttPasswordHash) : false, lastSeenAt: params.at })
     .where(eq(agents.id, params.agentId))
     .returning({ id: agents.id });
   return rows.length > 0;
@@ -227,6 +229,10 @@ export async function setEnrollmentToken(
 }
 
 /** Voids the agent's MQTT password (the embedded broker reads it at every connect). */
+/**
+ * Voids the agent's broker password and marks it offline: Mosquitto's dynamic security drops the
+ * session of a deleted client without its will, so no `offline` status would ever arrive.
+ */
 export async function clearMqttPassword(db: Database, params: { agentId: string }): Promise<void> {
-  await db.update(agents).set({ mqttPasswordHash: null }).where(eq(agents.id, params.agentId));
+  await db.update(agents).set({ mqttPasswordHash: null, online: false }).where(eq(agents.id, params.agentId));
 }
