@@ -10,6 +10,8 @@ import type { Clock } from './ports.js';
 
 /** At most this many online agents are asked for their active-call count per overview (one RPC each). */
 export const OVERVIEW_LIVE_AGENTS_MAX = 50;
+/** The overview waits this long for the active-call counts; a slower agent shows `null`. */
+export const OVERVIEW_LIVE_WAIT_MS = 1_500;
 /** Registrations are rebuilt from the events of this window (longer than any sane REGISTER expiry). */
 const REGISTRATION_WINDOW_MS = 24 * 3600_000;
 
@@ -21,7 +23,7 @@ export interface SiteHealth {
   config: { applied: number; pending: number; failed: number; unmanaged: number };
   /** Bindings alive now, from the registration events the agents reported. */
   registrations: number;
-  /** Active calls now, asked of the online agents; null when not asked (too many agents, or none answered). */
+  /** Active calls now, asked of the online agents; null when not asked (too many agents) or none answered in time. */
   activeCalls: number | null;
   /** Calls that started today (UTC), their answered share (0–1, null without calls), one-way calls. */
   callsToday: number;
@@ -79,11 +81,19 @@ export async function siteHealthFor(
   const online = agentRows.filter((a) => a.online);
   const activeByAgent = new Map<string, number>();
   if (live && online.length > 0 && online.length <= OVERVIEW_LIVE_AGENTS_MAX) {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('overview live wait')), OVERVIEW_LIVE_WAIT_MS);
+    });
+    // Whatever loses the race is still settled: the RPC client bounds every call by its own deadline.
+    deadline.catch(() => {});
     const answers = await Promise.allSettled(
-      online.map(
-        async (a) => [a.id, (await live.call(a.id, 'calls', { limit: 1, offset: 0 })).total] as const,
-      ),
+      online.map(async (a) => {
+        const page = await Promise.race([live.call(a.id, 'calls', { limit: 1, offset: 0 }), deadline]);
+        return [a.id, page.total] as const;
+      }),
     );
+    clearTimeout(timer);
     for (const answer of answers) if (answer.status === 'fulfilled') activeByAgent.set(...answer.value);
   }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agents, callRecords, registrationEvents, securityEvents } from '../../src/db/schema/index.js';
-import { siteHealthFor } from '../../src/domain/overview.js';
+import { OVERVIEW_LIVE_WAIT_MS, siteHealthFor } from '../../src/domain/overview.js';
 import { RpcError, type RpcClient } from '../../src/ingest/rpc-client.js';
 import { startTestControlPlane, type TestControlPlane } from '../helpers/control-plane.js';
 
@@ -150,6 +150,20 @@ describe('overview.sites: each site’s health from stored facts', () => {
     expect(asked).toEqual([agentIds['hq1']]);
     expect(health.find((h) => h.name === 'HQ')?.activeCalls).toBe(3);
     expect(health.find((h) => h.name === 'Branch')?.activeCalls).toBeNull();
+  });
+
+  it('does not wait longer than OVERVIEW_LIVE_WAIT_MS for an agent that does not answer', async () => {
+    const silent = { call: () => new Promise(() => {}) } as unknown as RpcClient;
+    const started = Date.now();
+    const health = await siteHealthFor(cp.database.db, silent, () => NOW, {
+      operatorId,
+      organizationId: orgId,
+    });
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(OVERVIEW_LIVE_WAIT_MS - 50);
+    expect(elapsed).toBeLessThan(OVERVIEW_LIVE_WAIT_MS + 2_000);
+    expect(health.find((h) => h.name === 'HQ')?.activeCalls).toBeNull();
+    expect(health.find((h) => h.name === 'HQ')?.registrations).toBe(2);
   });
 
   it('a non-member gets not-found, whatever the site data', async () => {
