@@ -85,6 +85,18 @@ describe.skipIf(!haveChromium)(suiteTitle('dashboard navigation and accounts'), 
       await page.getByLabel('Show').selectOption('problems');
       // Sites without an agent are a problem to look at.
       await page.getByRole('link', { name: 'Alpha office' }).waitFor();
+      // Search and filter are in the URL: a reload keeps them.
+      await page.getByLabel('Search sites').fill('alpha');
+      await page.getByRole('link', { name: 'Bravo branch' }).waitFor({ state: 'detached' });
+      expect(new URL(page.url()).search).toBe('?q=alpha&show=problems');
+      await page.reload();
+      await page.getByRole('link', { name: 'Alpha office' }).waitFor();
+      expect(await page.getByLabel('Show').inputValue()).toBe('problems');
+      expect(await page.getByLabel('Search sites').inputValue()).toBe('alpha');
+      expect(await page.getByRole('link', { name: 'Bravo branch' }).count()).toBe(0);
+      await page.getByLabel('Search sites').fill('');
+      await page.getByLabel('Show').selectOption('all');
+      await page.getByRole('link', { name: 'Bravo branch' }).waitFor();
 
       await page.goBack();
       await page.getByRole('heading', { name: 'Recent calls' }).waitFor();

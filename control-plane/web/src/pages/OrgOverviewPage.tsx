@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
-import { useId, useState } from 'react';
-import { Link } from 'wouter';
+import { useId } from 'react';
+import { Link, useLocation, useSearch } from 'wouter';
 import { CreateSiteForm } from '../components/CreateSiteForm.js';
 import { ErrorMessage } from '../components/ErrorMessage.js';
 import { formatPercent } from '../lib/format.js';
@@ -53,8 +53,19 @@ function OrgOverview({ orgId, name, role }: { orgId: string; name: string; role:
   const health = useQuery(
     trpc.overview.sites.queryOptions({ organizationId: orgId }, { refetchInterval: OVERVIEW_POLL_MS }),
   );
-  const [search, setSearch] = useState('');
-  const [filter, setFilter] = useState<Filter>('all');
+  // Search and filter live in the URL (`?q=&show=`): reload, back and links keep them.
+  const params = new URLSearchParams(useSearch());
+  const [location, navigate] = useLocation();
+  const search = params.get('q') ?? '';
+  const shownParam = params.get('show');
+  const filter: Filter = FILTERS.some((f) => f.value === shownParam) ? (shownParam as Filter) : 'all';
+  const setQuery = (q: string, show: Filter) => {
+    const next = new URLSearchParams();
+    if (q) next.set('q', q);
+    if (show !== 'all') next.set('show', show);
+    const query = next.toString();
+    navigate(query ? `${location}?${query}` : location, { replace: true });
+  };
   const searchId = useId();
   const filterId = useId();
   const all = health.data ?? [];
@@ -69,11 +80,16 @@ function OrgOverview({ orgId, name, role }: { orgId: string; name: string; role:
       <search className="toolbar">
         <div className="field inline">
           <label htmlFor={searchId}>Search sites</label>
-          <input id={searchId} type="search" value={search} onChange={(e) => setSearch(e.target.value)} />
+          <input
+            id={searchId}
+            type="search"
+            value={search}
+            onChange={(e) => setQuery(e.target.value, filter)}
+          />
         </div>
         <div className="field inline">
           <label htmlFor={filterId}>Show</label>
-          <select id={filterId} value={filter} onChange={(e) => setFilter(e.target.value as Filter)}>
+          <select id={filterId} value={filter} onChange={(e) => setQuery(search, e.target.value as Filter)}>
             {FILTERS.map((f) => (
               <option key={f.value} value={f.value}>
                 {f.label}
