@@ -61,6 +61,7 @@ describe.skipIf(!haveChromium)(suiteTitle('dashboard navigation and accounts'), 
       expect(await securityTab.getAttribute('aria-current')).toBe('page');
       await page.getByText('No security events.').waitFor();
       await screenshot(page, 'navigation-deep-link', '2-landed');
+      expect(await page.title()).toBe('Security · Bravo branch · Navigation Org · sipwall');
 
       // Reload: same site, same tab, still signed in.
       await page.reload();

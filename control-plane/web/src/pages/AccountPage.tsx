@@ -6,12 +6,14 @@ import { formatDateTime } from '../lib/format.js';
 import { orgPath } from '../lib/route-links.js';
 import { useOrg } from '../lib/use-org.js';
 import { type Operator, useTRPC } from '../trpc.js';
+import { useTitle } from '../lib/use-title.js';
 
 /**
  * `/account` — the signed-in operator: their organizations and roles (and a new one), and the
  * failed or throttled sign-ins against their account.
  */
 export function AccountPage({ operator }: { operator: Operator }) {
+  useTitle('Account');
   const trpc = useTRPC();
   const events = useQuery(trpc.auth.securityEvents.queryOptions());
   const rows = events.data ?? [];

@@ -9,6 +9,7 @@ import { useNow } from '../lib/use-now.js';
 import { useTRPC } from '../trpc.js';
 import { AgentActions } from '../views/changes/index.js';
 import { OrgGate } from './OrgGate.js';
+import { useTitle } from '../lib/use-title.js';
 
 const AGENT_POLL_MS = 5_000;
 
@@ -31,6 +32,7 @@ function Agent({ orgId, orgName, agentId }: { orgId: string; orgName: string; ag
   const trpc = useTRPC();
   const now = useNow(5_000);
   const detail = useQuery(trpc.agents.get.queryOptions({ agentId }, { refetchInterval: AGENT_POLL_MS }));
+  useTitle(detail.data?.name ?? 'Agent');
   if (detail.isPending) return <p className="muted">Loading the agent…</p>;
   if (detail.isError) return <ErrorMessage error={detail.error} title="Could not load the agent" />;
   const agent = detail.data;

@@ -6,9 +6,11 @@ import { agentPath, sitePath } from '../lib/route-links.js';
 import { useTRPC } from '../trpc.js';
 import { CallLadder } from '../views/ladder/index.js';
 import { OrgGate } from './OrgGate.js';
+import { useTitle } from '../lib/use-title.js';
 
 /** `/orgs/:orgId/calls/:callId?agent=:agentId` — one call: its record or live state, and its SIP ladder. */
 export function CallPage({ orgId, callId }: { orgId: string; callId: string }) {
+  useTitle('Call');
   const agentId = new URLSearchParams(useSearch()).get('agent');
   return (
     <OrgGate orgId={orgId}>

@@ -3,9 +3,11 @@ import { Link } from 'wouter';
 import { ErrorMessage } from '../components/ErrorMessage.js';
 import { homePath, orgPath } from '../lib/route-links.js';
 import { type Operator, useTRPC } from '../trpc.js';
+import { useTitle } from '../lib/use-title.js';
 
 /** `/invitations/:token` — the signed-in invitee accepts (their email must be the invited one). */
 export function InvitationPage({ token, operator }: { token: string; operator: Operator }) {
+  useTitle('Invitation');
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const accept = useMutation(

@@ -1,7 +1,9 @@
 import { Link } from 'wouter';
 import { homePath } from '../lib/route-links.js';
+import { useTitle } from '../lib/use-title.js';
 
 export function NotFoundPage() {
+  useTitle('Page not found');
   return (
     <section className="empty-state">
       <h1>Page not found</h1>

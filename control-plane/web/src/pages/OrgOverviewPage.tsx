@@ -8,6 +8,7 @@ import { type Role, roleAtLeast } from '../lib/roles.js';
 import { sitePath } from '../lib/route-links.js';
 import { type SiteHealth, useTRPC } from '../trpc.js';
 import { OrgGate } from './OrgGate.js';
+import { useTitle } from '../lib/use-title.js';
 
 /** How often the overview refreshes (live updates without a reload). */
 export const OVERVIEW_POLL_MS = 5_000;
@@ -49,6 +50,7 @@ export function OrgOverviewPage({ orgId }: { orgId: string }) {
 }
 
 function OrgOverview({ orgId, name, role }: { orgId: string; name: string; role: Role }) {
+  useTitle(name);
   const trpc = useTRPC();
   const health = useQuery(
     trpc.overview.sites.queryOptions({ organizationId: orgId }, { refetchInterval: OVERVIEW_POLL_MS }),

@@ -2,9 +2,11 @@ import { useSearch } from 'wouter';
 import { AuditLogView, MembersView, PolicyEditor, PushPanel } from '../views/changes/index.js';
 import { StatisticsView } from '../views/stats/index.js';
 import { OrgGate } from './OrgGate.js';
+import { useTitle } from '../lib/use-title.js';
 
 /** `/orgs/:orgId/stats?site=` — the insight engineer's statistics view. */
 export function StatsPage({ orgId }: { orgId: string }) {
+  useTitle('Statistics');
   const siteId = new URLSearchParams(useSearch()).get('site') ?? undefined;
   return (
     <OrgGate orgId={orgId}>
@@ -20,6 +22,7 @@ export function StatsPage({ orgId }: { orgId: string }) {
 
 /** `/orgs/:orgId/changes` — push and rollouts. */
 export function ChangesPage({ orgId }: { orgId: string }) {
+  useTitle('Changes');
   return (
     <OrgGate orgId={orgId}>
       {({ role }) => (
@@ -34,6 +37,7 @@ export function ChangesPage({ orgId }: { orgId: string }) {
 
 /** `/orgs/:orgId/audit` — who changed what. */
 export function AuditPage({ orgId }: { orgId: string }) {
+  useTitle('Audit log');
   return (
     <OrgGate orgId={orgId}>
       {() => (
@@ -48,6 +52,7 @@ export function AuditPage({ orgId }: { orgId: string }) {
 
 /** `/orgs/:orgId/settings` — organization policy, members and invitations. */
 export function SettingsPage({ orgId }: { orgId: string }) {
+  useTitle('Settings');
   return (
     <OrgGate orgId={orgId}>
       {({ role }) => (

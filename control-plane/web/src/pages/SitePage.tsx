@@ -10,6 +10,7 @@ import { CallsTab } from './site/CallsTab.js';
 import { PhonesTab } from './site/PhonesTab.js';
 import { SecurityTab } from './site/SecurityTab.js';
 import { SiteOverviewTab } from './site/SiteOverviewTab.js';
+import { useTitle } from '../lib/use-title.js';
 
 const TAB_LABELS: Record<SiteTab, string> = {
   overview: 'Overview',
@@ -44,6 +45,7 @@ function Site(props: {
   const site = sites.data?.find((s) => s.id === siteId);
   const current: SiteTab | null =
     props.tab === undefined ? 'overview' : isSiteTab(props.tab) ? props.tab : null;
+  useTitle(current ? TAB_LABELS[current] : undefined, site?.name, props.orgName);
 
   if (sites.isPending) return <p className="muted">Loading the site…</p>;
   if (sites.isError) return <ErrorMessage error={sites.error} title="Could not load the site" />;
