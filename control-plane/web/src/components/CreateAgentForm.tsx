@@ -24,6 +24,7 @@ export function CreateAgentForm({ siteId, siteName, isEnrolled }: CreateAgentFor
         setName('');
         setCreated(result);
         await queryClient.invalidateQueries({ queryKey: trpc.agents.list.queryKey() });
+        await queryClient.invalidateQueries({ queryKey: trpc.overview.sites.queryKey() });
       },
     }),
   );

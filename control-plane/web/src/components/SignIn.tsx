@@ -2,9 +2,11 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import { useTRPC } from '../trpc.js';
 import { ErrorMessage } from './ErrorMessage.js';
+import { useTitle } from '../lib/use-title.js';
 
 /** Email + password; the server answers with an HttpOnly session cookie and the operator. */
 export function SignIn() {
+  useTitle('Sign in');
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [email, setEmail] = useState('');
