@@ -105,6 +105,19 @@ describe(`duplicate names are refused with a typed conflict (${db})`, () => {
     );
   });
 
+  it('the audit log filters by action or by action prefix', async () => {
+    const renames = await owner.api.audit.list({ organizationId: orgId, action: 'site.rename' });
+    expect(renames.length).toBeGreaterThan(0);
+    expect(new Set(renames.map((e) => e.action))).toEqual(new Set(['site.rename']));
+    const siteActions = new Set(
+      (await owner.api.audit.list({ organizationId: orgId, action: 'site.' })).map((e) => e.action),
+    );
+    expect(siteActions).toEqual(new Set(['site.create', 'site.rename']));
+    await expect(owner.api.audit.list({ organizationId: orgId, action: 'site%' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+  });
+
   it('a secret is never echoed in the message', async () => {
     const site = await owner.api.sites.create({ organizationId: orgId, name: 'Sec' });
     const resp = await trpcPost(
