@@ -201,6 +201,16 @@ describe.skipIf(!haveChromium)(suiteTitle('dashboard change forms in a real brow
     ]);
     await screenshot(page, T, '06-duplicate-site-name');
 
+    // The site's config tab: the effective value of each field and where it comes from.
+    await page.goto(`${d.url}${sitePath(orgId, siteA.id, 'config')}`);
+    const logRow = page.locator('tr[data-field="config.logLevel"]');
+    await logRow.waitFor();
+    expect(await logRow.getByTestId('effective-value').textContent()).toBe('debug');
+    expect(await logRow.getByTestId('effective-source').textContent()).toBe('site override');
+    const domainsRow = page.locator('tr[data-field="config.domains"]');
+    expect(await domainsRow.getByTestId('effective-source').textContent()).toBe('agent file default');
+    await screenshot(page, T, '06b-site-effective-config');
+
     await page.goto(`${d.url}${settingsPath(orgId)}`);
     await page.locator('[id="pf-config.domains"]').fill('ok.example.com\nexa mple.com');
     await page.getByRole('button', { name: 'Save and push' }).click();

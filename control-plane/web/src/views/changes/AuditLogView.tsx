@@ -45,8 +45,7 @@ export function AuditLogView(props: { organizationId: string }) {
   });
   const rows = pages.data?.pages.flat() ?? [];
   return (
-    <section className="changes audit" aria-labelledby="audit-h">
-      <h2 id="audit-h">Audit log</h2>
+    <section className="changes audit" aria-label="Audit log">
       <div className="toolbar">
         <label>
           Show{' '}

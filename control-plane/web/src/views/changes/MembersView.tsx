@@ -20,8 +20,7 @@ export function MembersView(props: { organizationId: string; role: Role }) {
   // Only owners may grant or take the owner role.
   const assignable = ROLES.filter((r) => r !== 'owner' || role === 'owner');
   return (
-    <section className="changes members" aria-labelledby="members-h">
-      <h2 id="members-h">Members</h2>
+    <section className="changes members" aria-label="Members">
       <QueryState query={members} what="members" />
       {members.data ? (
         <table className="fixed">

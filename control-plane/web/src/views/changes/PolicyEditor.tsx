@@ -86,8 +86,14 @@ function LayerForm(props: {
 
   const pushed = save.data?.pushed;
   return (
-    <form className="changes policy-editor" onSubmit={onSubmit} aria-labelledby="policy-h" noValidate>
-      <h2 id="policy-h">{atSite ? 'Site config and policy' : 'Organization policy'}</h2>
+    <form
+      className="changes policy-editor"
+      onSubmit={onSubmit}
+      aria-label={atSite ? 'Site config and policy' : 'Organization policy'}
+      noValidate
+    >
+      {/* The settings page titles the organization level itself. */}
+      {atSite ? <h2>Site config and policy</h2> : null}
       <p className="hint">
         {atSite
           ? 'Empty = inherit from the organization (else the agent file default). Saving pushes to the agents of this site.'

@@ -6,20 +6,8 @@ import { type Role, roleAtLeast } from '../../lib/roles.js';
 import { agentPath, sitePath } from '../../lib/route-links.js';
 import { type AgentSummary, useTRPC } from '../../trpc.js';
 import { FieldIssues, QueryState } from './common.js';
+import { progressOf } from './progress.js';
 import { layerFromTexts, POLICY_FIELDS, type PolicyField } from './effective.js';
-
-/** Applied / pending / failed agents of a site, from their config state. */
-export function progressOf(agents: readonly Pick<AgentSummary, 'configState'>[]) {
-  let applied = 0;
-  let pending = 0;
-  let failed = 0;
-  for (const a of agents) {
-    if (a.configState === 'applied') applied++;
-    else if (a.configState === 'rejected' || a.configState === 'reverted') failed++;
-    else if (a.configState === 'pending') pending++;
-  }
-  return { applied, pending, failed, total: agents.length };
-}
 
 /** The fields a bulk change can set (the same as the policy editor; empty = leave as is). */
 const PATCH_FIELDS: readonly PolicyField[] = POLICY_FIELDS;
@@ -52,12 +40,15 @@ export function PushPanel(props: { organizationId: string; role: Role }) {
   });
   const start = useMutation(
     trpc.rollouts.start.mutationOptions({
-      onSuccess: () =>
-        Promise.all([
+      onSuccess: () => {
+        // The preview described the state before this push.
+        setPreviewFor(null);
+        return Promise.all([
           queryClient.invalidateQueries({ queryKey: trpc.rollouts.list.queryKey() }),
           queryClient.invalidateQueries({ queryKey: trpc.agents.list.queryKey() }),
           queryClient.invalidateQueries({ queryKey: trpc.sites.getConfig.queryKey() }),
-        ]),
+        ]);
+      },
     }),
   );
   const canPush = roleAtLeast(role, 'admin');

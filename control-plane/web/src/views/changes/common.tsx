@@ -28,9 +28,9 @@ export function issuesAt(error: unknown, path: string): Issue[] {
   return issuesOf(error).filter((i) => i.path === path || i.path.startsWith(`${path}.`));
 }
 
-/** The line shown beside a field: the server's `text` (field, value, reason) or `path: message`. */
+/** The line shown beside a field: the server's `text` (field, value, reason), else its message. */
 export function issueText(i: Issue): string {
-  return i.text ?? `${i.field ?? i.path}: ${i.message}`;
+  return i.text ?? i.message;
 }
 
 /** Field errors shown beside the field they name (`role="alert"` so screen readers hear them). */
