@@ -1,4 +1,5 @@
-import { useQuery } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect } from 'react';
 import { Route, Switch } from 'wouter';
 import { ErrorMessage } from './components/ErrorMessage.js';
 import { Layout } from './components/Layout.js';
@@ -13,7 +14,7 @@ import { AuditPage, ChangesPage, SettingsPage, StatsPage } from './pages/OrgPage
 import { OrgOverviewPage } from './pages/OrgOverviewPage.js';
 import { SipUserPage } from './pages/SipUserPage.js';
 import { SitePage } from './pages/SitePage.js';
-import { useTRPC } from './trpc.js';
+import { isMeQuery, useTRPC } from './trpc.js';
 
 /**
  * Signed out → the sign-in form, at whatever URL was opened (so a deep link lands where it
@@ -21,7 +22,18 @@ import { useTRPC } from './trpc.js';
  */
 export function App() {
   const trpc = useTRPC();
+  const queryClient = useQueryClient();
   const me = useQuery(trpc.auth.me.queryOptions());
+  const signedIn = Boolean(me.data);
+
+  // Signed out (sign-out, or a 401 anywhere): the pages have unmounted by now, so nothing polls;
+  // cancel what is in flight and forget everything the session could see.
+  useEffect(() => {
+    if (signedIn) return;
+    const notMe = { predicate: (q: { queryKey: readonly unknown[] }) => !isMeQuery(q.queryKey) };
+    void queryClient.cancelQueries(notMe);
+    queryClient.removeQueries(notMe);
+  }, [signedIn, queryClient]);
 
   if (me.isPending) return <p className="page-loading">Loading…</p>;
   if (me.isError) {
@@ -41,7 +53,9 @@ export function App() {
       <Switch>
         <Route path="/" component={HomePage} />
         <Route path="/account">{() => <AccountPage operator={operator} />}</Route>
-        <Route path="/invitations/:token">{(p) => <InvitationPage token={p.token} />}</Route>
+        <Route path="/invitations/:token">
+          {(p) => <InvitationPage token={p.token} operator={operator} />}
+        </Route>
         <Route path="/orgs/:orgId">{(p) => <OrgOverviewPage orgId={p.orgId} />}</Route>
         <Route path="/orgs/:orgId/sites/:siteId/users/:userId">
           {(p) => <SipUserPage orgId={p.orgId} siteId={p.siteId} userId={p.userId} />}

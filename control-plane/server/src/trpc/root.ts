@@ -6,6 +6,7 @@ import { changesRouter } from './routers/changes.js';
 import { invitationsRouter, membersRouter } from './routers/members.js';
 import { liveRouter } from './routers/live.js';
 import { organizationsRouter } from './routers/organizations.js';
+import { overviewRouter } from './routers/overview.js';
 import { rolloutsRouter } from './routers/rollouts.js';
 import { sipUsersRouter } from './routers/sip-users.js';
 import { sitesRouter } from './routers/sites.js';
@@ -25,6 +26,7 @@ export const appRouter = router({
   live: liveRouter,
   stats: statsRouter,
   changes: changesRouter,
+  overview: overviewRouter,
 });
 
 /** Type of the API for `@trpc/client` (import with `import type`). */
