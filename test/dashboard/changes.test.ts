@@ -233,4 +233,33 @@ describe.skipIf(!haveChromium)(suiteTitle('dashboard change forms in a real brow
     expect(await actionsShown()).toEqual(expect.arrayContaining(['agent.create', 'agent.rollback']));
     await screenshot(page, T, '08-audit-log');
   }, 30_000);
+
+  it('an invitation link is shown once; a viewer sees no change controls', async () => {
+    await page.goto(`${d.url}${settingsPath(orgId)}`);
+    const invite = page.getByRole('form', { name: 'Invite an operator' });
+    await invite.getByLabel('Email').fill('new.viewer@dashboard.test');
+    await invite.getByLabel('Role').selectOption('viewer');
+    await invite.getByRole('button', { name: 'Invite' }).click();
+    const link = (await page.getByTestId('one-time-secret').textContent()) ?? '';
+    expect(link).toMatch(new RegExp(`^${d.url}/invitations/[A-Za-z0-9_-]{20,}$`));
+    await page.getByTestId('invitation-row').first().waitFor();
+    await screenshot(page, T, '09-invitation-link-once');
+
+    const viewer = await d.operatorWithRole({
+      email: 'viewer@dashboard.test',
+      organizationId: orgId,
+      role: 'viewer',
+    });
+    await page.getByRole('button', { name: /sign out/i }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await signIn(page, viewer.email, viewer.password);
+    await page.getByRole('button', { name: /sign out/i }).waitFor();
+    await page.goto(`${d.url}${sitePath(orgId, siteA.id, 'users')}`);
+    await page.getByTestId('sip-user-row').first().waitFor();
+    expect(await page.getByRole('form', { name: 'Add a SIP user' }).count()).toBe(0);
+    await page.goto(`${d.url}${changesPath(orgId)}`);
+    await page.getByText('Pushing needs the admin role.').waitFor();
+    expect(await page.getByRole('button', { name: 'Push now' }).count()).toBe(0);
+    await screenshot(page, T, '10-viewer-read-only');
+  }, 30_000);
 });
