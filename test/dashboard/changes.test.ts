@@ -3,7 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort, haveSipp, runSipp } from '../../agent/test/helpers/sipp.js';
 import type { SpawnedAgent } from '../../agent/test/helpers/spawn-agent.js';
 import { digestRegister } from '../../agent/test/sipp/register-scenarios.js';
-import { changesPath, settingsPath, sitePath } from '../../control-plane/web/src/lib/route-links.js';
+import {
+  agentPath,
+  changesPath,
+  settingsPath,
+  sitePath,
+} from '../../control-plane/web/src/lib/route-links.js';
 import { apiClient, eventually } from '../helpers/api-client.js';
 import {
   ADMIN,
@@ -220,12 +225,33 @@ describe.skipIf(!haveChromium)(suiteTitle('dashboard change forms in a real brow
     await screenshot(page, T, '07-policy-field-error');
   }, 30_000);
 
-  it('the audit log lists the changes made above, filterable by action', async () => {
+  it('re-issuing an agent token shows it once and disconnects the agent; the audit log lists every change', async () => {
+    await page.goto(`${d.url}${agentPath(orgId, agentB)}`);
+    await page.getByRole('button', { name: 'Re-issue enrollment token' }).click();
+    await page.getByText('Re-issue the token of “fw-b”?').waitFor();
+    await page.getByRole('button', { name: 'Yes, re-issue enrollment token' }).click();
+    const token = (await page.getByTestId('one-time-secret').textContent()) ?? '';
+    expect(token).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+    await screenshot(page, T, '07b-reissued-token-once');
+    await eventually(
+      'agent B offline after re-issue',
+      async () => !(await api.agents.get.query({ agentId: agentB })).online,
+      15_000,
+    );
+
     await page.goto(`${d.url}/orgs/${orgId}/audit`);
     const rows = page.getByTestId('audit-row');
     await rows.first().waitFor();
     const actions = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
-    expect(actions).toEqual(expect.arrayContaining(['rollout.start', 'agent.rollback', 'site.setConfig']));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'sipUser.create',
+        'rollout.start',
+        'agent.rollback',
+        'site.setConfig',
+        'agent.reissueEnrollment',
+      ]),
+    );
     await page.getByLabel('Show').selectOption('agent.');
     const actionsShown = async () =>
       rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-action') ?? ''));
