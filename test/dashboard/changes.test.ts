@@ -126,6 +126,12 @@ describe.skipIf(!haveChromium)(suiteTitle('dashboard change forms in a real brow
       await regs.waitFor({ timeout: 15_000 });
       expect(await regs.textContent()).toContain('sip:alice@127.0.0.1');
       await screenshot(page, T, '02-sip-user-registered');
+      // Disable and enable again from the user's page.
+      await page.getByRole('button', { name: 'Disable' }).click();
+      await expect.poll(async () => page.getByTestId('sip-user-state').textContent()).toBe('disabled');
+      expect((await api.sipUsers.list.query({ siteId: siteA.id }))[0]?.enabled).toBe(false);
+      await page.getByRole('button', { name: 'Enable' }).click();
+      await expect.poll(async () => page.getByTestId('sip-user-state').textContent()).toBe('enabled');
     },
     60_000,
   );
