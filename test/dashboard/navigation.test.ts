@@ -194,6 +194,13 @@ describe.skipIf(!haveChromium)(suiteTitle('dashboard navigation and accounts'), 
       expect(answer.body).toContain('FORBIDDEN');
       const agents = await admin.agents.list.query({ organizationId: orgId });
       expect(agents.map((a) => a.name)).not.toContain('sneaky-fw');
+
+      // The account page lists the organization with the viewer's role.
+      await page.getByRole('link', { name: viewer.email }).click();
+      await page.getByRole('heading', { name: 'Account', exact: true }).waitFor();
+      const membership = page.getByRole('listitem').filter({ hasText: 'Navigation Org' });
+      expect(await membership.textContent()).toContain('viewer');
+      await screenshot(page, 'navigation-viewer', 'account');
     } finally {
       await page.close();
     }

@@ -1,13 +1,21 @@
 import { useQuery } from '@tanstack/react-query';
+import { Link } from 'wouter';
+import { CreateOrganizationForm } from '../components/CreateOrganizationForm.js';
 import { ErrorMessage } from '../components/ErrorMessage.js';
 import { formatDateTime } from '../lib/format.js';
+import { orgPath } from '../lib/route-links.js';
+import { useOrg } from '../lib/use-org.js';
 import { type Operator, useTRPC } from '../trpc.js';
 
-/** `/account` — the signed-in operator and the failed or throttled sign-ins against their account. */
+/**
+ * `/account` — the signed-in operator: their organizations and roles (and a new one), and the
+ * failed or throttled sign-ins against their account.
+ */
 export function AccountPage({ operator }: { operator: Operator }) {
   const trpc = useTRPC();
   const events = useQuery(trpc.auth.securityEvents.queryOptions());
   const rows = events.data ?? [];
+  const { organizations } = useOrg(undefined);
   return (
     <section className="page">
       <h1>Account</h1>
@@ -17,6 +25,18 @@ export function AccountPage({ operator }: { operator: Operator }) {
         <dt>Email</dt>
         <dd>{operator.email}</dd>
       </dl>
+      <h2>Organizations</h2>
+      {organizations.length === 0 ? <p className="empty">You belong to no organization yet.</p> : null}
+      {organizations.length > 0 ? (
+        <ul className="plain-list">
+          {organizations.map((o) => (
+            <li key={o.id}>
+              <Link href={orgPath(o.id)}>{o.name}</Link> <span className="tag">{o.role}</span>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      <CreateOrganizationForm />
       <h2>Security events of your account</h2>
       <ErrorMessage error={events.error} title="Could not load your security events" />
       {events.isPending ? <p className="muted">Loading…</p> : null}
