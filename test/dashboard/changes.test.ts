@@ -196,6 +196,31 @@ describe.skipIf(!haveChromium)(suiteTitle('dashboard change forms in a real brow
     await screenshot(page, T, '05-rollback-applied');
   }, 60_000);
 
+  it('a staged rollout with Site A as canary completes and both agents apply it', async () => {
+    const before = await api.agents.list.query({ organizationId: orgId });
+    await page.goto(`${d.url}${changesPath(orgId)}`);
+    await page.getByLabel('Select all sites').check();
+    await page.getByLabel('Site A is a canary').check();
+    await page.locator('[id="patch-config.logLevel"]').selectOption('error');
+    await page.getByRole('button', { name: 'Staged rollout (canaries first)' }).click();
+    await page.getByTestId('rollout-started').waitFor();
+    // The server advances the rollout when the canary agent reports the version applied.
+    const row = page.getByTestId('rollout-row').first();
+    await expect.poll(async () => row.textContent(), { timeout: 30_000 }).toContain('completed');
+    for (const agentId of [agentA, agentB]) {
+      const was = before.find((a) => a.id === agentId)?.desiredVersion ?? 0;
+      const applied = await appliedLatest(api, agentId, was + 1);
+      const got = await api.agents.get.query({ agentId });
+      const payload = got.configVersions.find((v) => v.version === applied)?.payload as
+        | { config?: { logLevel?: string } }
+        | undefined;
+      expect(payload?.config?.logLevel).toBe('error');
+    }
+    const [rollout] = await api.rollouts.list.query({ organizationId: orgId });
+    expect(rollout).toMatchObject({ state: 'completed', canarySiteIds: [siteA.id], restSiteIds: [siteB.id] });
+    await screenshot(page, T, '05b-staged-rollout-completed');
+  }, 45_000);
+
   it('a duplicate site name and a bad policy value show typed errors beside the field', async () => {
     await page.goto(`${d.url}${sitePath(orgId, siteB.id)}`);
     await page.getByRole('button', { name: 'Rename site' }).click();
@@ -216,7 +241,7 @@ describe.skipIf(!haveChromium)(suiteTitle('dashboard change forms in a real brow
     await page.goto(`${d.url}${sitePath(orgId, siteA.id, 'config')}`);
     const logRow = page.locator('tr[data-field="config.logLevel"]');
     await logRow.waitFor();
-    expect(await logRow.getByTestId('effective-value').textContent()).toBe('debug');
+    expect(await logRow.getByTestId('effective-value').textContent()).toBe('error');
     expect(await logRow.getByTestId('effective-source').textContent()).toBe('site override');
     const domainsRow = page.locator('tr[data-field="config.domains"]');
     expect(await domainsRow.getByTestId('effective-source').textContent()).toBe('agent file default');
