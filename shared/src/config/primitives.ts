@@ -16,7 +16,7 @@ export const DomainSchema = z
   .string()
   .min(1)
   .max(253)
-  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i, 'must be a DNS domain name');
+  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i, 'not a valid domain name');
 
 /** SIP user part: RFC 3261 user = 1*( unreserved / escaped / user-unreserved ). Kept conservative. */
 export const SipUsernameSchema = z

@@ -14,6 +14,7 @@ import { getSite } from '../db/queries/sites.js';
 import { DomainError, uniqueOr } from '../errors.js';
 import { hashToken, newAgentId, randomToken } from '../security/tokens.js';
 import { type Access, requireAccess } from './access.js';
+import { assertAgentNameFree } from './names.js';
 import type { AgentProvisioner, DesiredPublisher } from './ports.js';
 import { type PublishDeps, publishSites } from './publish.js';
 
@@ -63,6 +64,7 @@ export async function createAgentWithToken(
     access: 'write',
     what: 'site',
   });
+  await assertAgentNameFree(db, { siteId: site.id, name: params.name });
   const id = newAgentId();
   const enrollmentToken = randomToken();
   const expiresAt = new Date(clock().getTime() + ENROLLMENT_TTL_MS);
@@ -113,6 +115,7 @@ export async function renameAgentFor(
   params: { operatorId: string; agentId: string; name: string },
 ) {
   const agent = await loadAgentFor(db, { ...params, access: 'write' });
+  await assertAgentNameFree(db, { siteId: agent.siteId, name: params.name, agentId: agent.id });
   await uniqueOr(() => renameAgent(db, params), agentNameConflict(params.name));
   await appendAudit(db, {
     organizationId: agent.organizationId,

@@ -5,6 +5,7 @@ import { createSite, deleteSite, getSite, renameSite } from '../db/queries/sites
 import { DomainError, uniqueOr } from '../errors.js';
 import { type Access, requireAccess } from './access.js';
 import { type AgentDeps, revokeAgentCredentials } from './agents.js';
+import { assertSiteNameFree } from './names.js';
 
 const siteNameConflict = (name: string) => ({
   constraint: 'sites_org_name_key',
@@ -28,6 +29,7 @@ export async function createSiteFor(
   params: { operatorId: string; organizationId: string; name: string },
 ) {
   await requireAccess(db, { ...params, access: 'write' });
+  await assertSiteNameFree(db, params);
   const site = await uniqueOr(() => createSite(db, params), siteNameConflict(params.name));
   await appendAudit(db, {
     organizationId: params.organizationId,
@@ -44,6 +46,7 @@ export async function renameSiteFor(
   params: { operatorId: string; siteId: string; name: string },
 ) {
   const site = await loadSiteFor(db, { ...params, access: 'write' });
+  await assertSiteNameFree(db, { organizationId: site.organizationId, name: params.name, siteId: site.id });
   const renamed = await uniqueOr(() => renameSite(db, params), siteNameConflict(params.name));
   await appendAudit(db, {
     organizationId: site.organizationId,

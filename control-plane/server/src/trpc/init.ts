@@ -1,9 +1,9 @@
-import { type FieldIssue, toFieldIssues } from '@sipwall/shared';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import { DomainError, type DomainErrorCode } from '../errors.js';
 import type { Context } from './context.js';
 import { errorIdOf } from './error-id.js';
+import { inputErrorMessage, inputIssues } from './input-issues.js';
 
 type TrpcCode = TRPCError['code'];
 
@@ -22,28 +22,6 @@ const DOMAIN_TO_TRPC: Record<DomainErrorCode, TrpcCode> = {
   'live-unavailable': 'SERVICE_UNAVAILABLE',
 };
 
-/** Input fields whose values are never echoed back in an error. */
-const SECRET_KEY = /password|token|secret|ha1/i;
-
-/**
- * Adds the offending value to each zod issue (`value`), so a client sees what was wrong and not
- * only where; never for secret fields, and bounded in size.
- */
-function withValues(issues: FieldIssue[], error: ZodError, input: unknown) {
-  return issues.map((issue, i) => {
-    const path = error.issues[i]?.path ?? [];
-    if (path.some((k) => SECRET_KEY.test(String(k)))) return issue;
-    let cur: unknown = input;
-    for (const k of path) {
-      if (cur === null || typeof cur !== 'object') return issue;
-      cur = (cur as Record<PropertyKey, unknown>)[k];
-    }
-    if (cur === undefined) return issue;
-    const text = JSON.stringify(cur);
-    return { ...issue, value: text.length > 200 ? `${text.slice(0, 197)}...` : cur };
-  });
-}
-
 /** What a client sees of an internal error: never database text, parameters or stacks. */
 export const INTERNAL_ERROR_MESSAGE = 'internal error';
 
@@ -54,18 +32,19 @@ const t = initTRPC.context<Context>().create({
     // generic message and an id that app.ts logs with the full error.
     const internal = error.code === 'INTERNAL_SERVER_ERROR';
     const errorId = internal ? errorIdOf(error) : null;
+    // Input errors name the field and the bad value (`config.domains[2] "exa mple.com": …`), not zod's JSON.
+    const zodIssues = cause instanceof ZodError ? inputIssues(cause, input) : null;
     return {
       ...shape,
-      message: internal ? `${INTERNAL_ERROR_MESSAGE} (id ${errorId})` : shape.message,
+      message: internal
+        ? `${INTERNAL_ERROR_MESSAGE} (id ${errorId})`
+        : zodIssues
+          ? inputErrorMessage(zodIssues)
+          : shape.message,
       data: {
         ...shape.data,
         // Zod input errors flattened to `{path, message}`; clients match on `path`.
-        issues:
-          cause instanceof ZodError
-            ? withValues(toFieldIssues(cause), cause, input)
-            : cause instanceof DomainError
-              ? cause.issues
-              : null,
+        issues: zodIssues ?? (cause instanceof DomainError ? cause.issues : null),
         domainCode: cause instanceof DomainError ? cause.code : null,
         errorId,
         // Never ship stack traces.

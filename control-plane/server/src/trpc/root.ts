@@ -2,6 +2,7 @@ import { createCallerFactory, router } from './init.js';
 import { agentsRouter } from './routers/agents.js';
 import { auditRouter } from './routers/audit.js';
 import { authRouter } from './routers/auth.js';
+import { changesRouter } from './routers/changes.js';
 import { invitationsRouter, membersRouter } from './routers/members.js';
 import { liveRouter } from './routers/live.js';
 import { organizationsRouter } from './routers/organizations.js';
@@ -24,6 +25,7 @@ export const appRouter = router({
   audit: auditRouter,
   live: liveRouter,
   stats: statsRouter,
+  changes: changesRouter,
   overview: overviewRouter,
 });
 

@@ -78,6 +78,10 @@ const TABLE: Record<string, Needed> = {
     role: 'admin',
     input: (f) => ({ organizationId: f.orgId, siteIds: [f.siteId], config: {} }),
   },
+  'changes.preview': {
+    role: 'viewer',
+    input: (f) => ({ organizationId: f.orgId, siteIds: [f.siteId], config: { logLevel: 'debug' } }),
+  },
   'rollouts.get': { role: 'viewer', input: (f) => ({ rolloutId: f.rolloutId }) },
   'rollouts.list': { role: 'viewer', input: (f) => ({ organizationId: f.orgId }) },
   'rollouts.advance': { role: 'admin', input: (f) => ({ rolloutId: f.rolloutId }) },

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt } from 'drizzle-orm';
+import { and, desc, eq, inArray, like, lt } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import { auditLog, operators } from '../schema/index.js';
 
@@ -40,12 +40,24 @@ export async function listSecurityEvents(db: Database, params: { email: string; 
 /** An organization's audit entries, newest first; `beforeId` pages further back. */
 export async function listAudit(
   db: Database,
-  params: { organizationId: string; limit: number; beforeId?: number | undefined },
+  params: {
+    organizationId: string;
+    limit: number;
+    beforeId?: number | undefined;
+    /** Only this action (`site.rename`), or every action of this prefix when it ends in `.` (`site.`). */
+    action?: string | undefined;
+  },
 ) {
-  const where =
-    params.beforeId === undefined
-      ? eq(auditLog.organizationId, params.organizationId)
-      : and(eq(auditLog.organizationId, params.organizationId), lt(auditLog.id, params.beforeId));
+  const where = and(
+    eq(auditLog.organizationId, params.organizationId),
+    params.beforeId === undefined ? undefined : lt(auditLog.id, params.beforeId),
+    params.action === undefined
+      ? undefined
+      : params.action.endsWith('.')
+        ? // The router admits only letters and dots, so no LIKE wildcard can come in.
+          like(auditLog.action, `${params.action}%`)
+        : eq(auditLog.action, params.action),
+  );
   return db
     .select({
       id: auditLog.id,

@@ -12,6 +12,11 @@ export const auditRouter = router({
         organizationId: z.uuid(),
         limit: z.number().int().min(1).max(500).default(100),
         beforeId: z.number().int().min(1).optional(),
+        action: z
+          .string()
+          .max(100)
+          .regex(/^[a-zA-Z.]+$/, 'must be an action name like site.rename, or a prefix like site.')
+          .optional(),
       }),
     )
     .query(async ({ ctx, input }) => {
