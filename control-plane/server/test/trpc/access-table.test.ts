@@ -48,6 +48,7 @@ const TABLE: Record<string, Needed> = {
   // Live queries to the agent (it is not connected here: the needed role gets PRECONDITION_FAILED).
   'live.registrations': { role: 'viewer', input: (f) => ({ agentId: f.agentId }) },
   'live.calls': { role: 'viewer', input: (f) => ({ agentId: f.agentId }) },
+  'live.ladder': { role: 'viewer', input: (f) => ({ agentId: f.agentId, callId: 'c1@example.test' }) },
   'stats.series': {
     role: 'viewer',
     input: (f) => ({
