@@ -22,10 +22,13 @@ export function isUnauthorized(error: unknown): boolean {
 }
 
 /** `auth.me`'s query key, as the tRPC query-key format builds it (`[['auth','me'], …]`). */
-function isMeQuery(queryKey: readonly unknown[]): boolean {
+export function isMeQuery(queryKey: readonly unknown[]): boolean {
   const path = queryKey[0];
   return Array.isArray(path) && path[0] === 'auth' && path[1] === 'me';
 }
+
+/** `auth.me`'s exact key (no input, a query). */
+const meKey = [['auth', 'me'], { type: 'query' }] as const;
 
 export function createQueryClient(): QueryClient {
   const queryClient: QueryClient = new QueryClient({
@@ -37,10 +40,10 @@ export function createQueryClient(): QueryClient {
       },
     },
     queryCache: new QueryCache({
-      // A query refused for lack of a session sends the operator back to the sign-in form.
+      // A query refused for lack of a session means the session is gone: the sign-in form at once.
       onError: (error, query) => {
         if (isUnauthorized(error) && !isMeQuery(query.queryKey)) {
-          void queryClient.invalidateQueries({ predicate: (q) => isMeQuery(q.queryKey) });
+          queryClient.setQueryData(meKey, null);
         }
       },
     }),

@@ -5,6 +5,7 @@ import { authRouter } from './routers/auth.js';
 import { invitationsRouter, membersRouter } from './routers/members.js';
 import { liveRouter } from './routers/live.js';
 import { organizationsRouter } from './routers/organizations.js';
+import { overviewRouter } from './routers/overview.js';
 import { rolloutsRouter } from './routers/rollouts.js';
 import { sipUsersRouter } from './routers/sip-users.js';
 import { sitesRouter } from './routers/sites.js';
@@ -23,6 +24,7 @@ export const appRouter = router({
   audit: auditRouter,
   live: liveRouter,
   stats: statsRouter,
+  overview: overviewRouter,
 });
 
 /** Type of the API for `@trpc/client` (import with `import type`). */

@@ -59,6 +59,7 @@ const TABLE: Record<string, Needed> = {
     }),
   },
   'stats.recentCalls': { role: 'viewer', input: (f) => ({ siteId: f.siteId }) },
+  'overview.sites': { role: 'viewer', input: (f) => ({ organizationId: f.orgId }) },
   'stats.recentSecurityEvents': {
     role: 'viewer',
     input: (f) => ({ target: { scope: 'site', siteId: f.siteId } }),

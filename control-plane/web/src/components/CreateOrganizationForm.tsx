@@ -1,14 +1,14 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
+import { useLocation } from 'wouter';
+import { orgPath } from '../lib/route-links.js';
 import { useTRPC } from '../trpc.js';
 import { ErrorMessage } from './ErrorMessage.js';
 
-interface CreateOrganizationFormProps {
-  onCreated: (organizationId: string) => void;
-}
-
-export function CreateOrganizationForm({ onCreated }: CreateOrganizationFormProps) {
+/** Creates an organization and opens its overview. */
+export function CreateOrganizationForm() {
   const trpc = useTRPC();
+  const [, navigate] = useLocation();
   const queryClient = useQueryClient();
   const [name, setName] = useState('');
   const id = useId();
@@ -17,7 +17,7 @@ export function CreateOrganizationForm({ onCreated }: CreateOrganizationFormProp
       onSuccess: async (organization) => {
         setName('');
         await queryClient.invalidateQueries({ queryKey: trpc.organizations.list.queryKey() });
-        onCreated(organization.id);
+        navigate(orgPath(organization.id));
       },
     }),
   );
