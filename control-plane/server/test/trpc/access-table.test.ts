@@ -59,6 +59,15 @@ const TABLE: Record<string, Needed> = {
     }),
   },
   'stats.recentCalls': { role: 'viewer', input: (f) => ({ siteId: f.siteId }) },
+  'stats.worstSites': {
+    role: 'viewer',
+    input: (f) => ({
+      organizationId: f.orgId,
+      from: '2026-01-01T00:00:00.000Z',
+      to: '2026-01-08T00:00:00.000Z',
+      by: 'asr',
+    }),
+  },
   'overview.sites': { role: 'viewer', input: (f) => ({ organizationId: f.orgId }) },
   'stats.recentSecurityEvents': {
     role: 'viewer',
