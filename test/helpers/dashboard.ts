@@ -65,7 +65,7 @@ export interface Dashboard {
   url: string;
   /** A temp dir for this run (agent configs and state). */
   dir: string;
-  /** A new page with the bounded default timeout. */
+  /** A new page, signed out (the browser's cookies cleared), with the bounded default timeout. */
   newPage(): Promise<Page>;
   /** Creates an operator (password `MEMBER_PASSWORD`) with `role` in `organizationId`. */
   operatorWithRole(params: {
@@ -124,6 +124,7 @@ export async function startDashboard(): Promise<Dashboard> {
     url: started.url,
     dir,
     async newPage() {
+      await startedBrowser.context.clearCookies();
       const page = await startedBrowser.context.newPage();
       page.setDefaultTimeout(UI_TIMEOUT_MS);
       return page;

@@ -53,7 +53,9 @@ export function App() {
       <Switch>
         <Route path="/" component={HomePage} />
         <Route path="/account">{() => <AccountPage operator={operator} />}</Route>
-        <Route path="/invitations/:token">{(p) => <InvitationPage token={p.token} />}</Route>
+        <Route path="/invitations/:token">
+          {(p) => <InvitationPage token={p.token} operator={operator} />}
+        </Route>
         <Route path="/orgs/:orgId">{(p) => <OrgOverviewPage orgId={p.orgId} />}</Route>
         <Route path="/orgs/:orgId/sites/:siteId/users/:userId">
           {(p) => <SipUserPage orgId={p.orgId} siteId={p.siteId} userId={p.userId} />}

@@ -1,35 +1,37 @@
+import { Link } from 'wouter';
+import { agentPath } from '../lib/route-links.js';
 import { useNow } from '../lib/use-now.js';
 import type { AgentSummary } from '../trpc.js';
-import { AgentRow } from './AgentRow.js';
+import { ConfigStatus, Presence } from './AgentState.js';
 
-interface AgentsTableProps {
-  agents: readonly AgentSummary[];
-  selectedAgentId: string | null;
-  onSelect: (agentId: string) => void;
-}
-
-export function AgentsTable({ agents, selectedAgentId, onSelect }: AgentsTableProps) {
-  const now = useNow(1_000);
+/** A site's agents: presence, config state, version; each name links to the agent page. */
+export function AgentsTable({ orgId, agents }: { orgId: string; agents: readonly AgentSummary[] }) {
+  const now = useNow(5_000);
   return (
-    <table className="agents">
+    <table className="data fixed agents">
       <thead>
         <tr>
           <th scope="col">Agent</th>
           <th scope="col">Status</th>
-          <th scope="col">Config (applied / desired)</th>
-          <th scope="col">Last seen</th>
-          <th scope="col">Reported</th>
+          <th scope="col">Config</th>
+          <th scope="col">Agent version</th>
         </tr>
       </thead>
       <tbody>
         {agents.map((agent) => (
-          <AgentRow
-            key={agent.id}
-            agent={agent}
-            now={now}
-            selected={agent.id === selectedAgentId}
-            onSelect={onSelect}
-          />
+          <tr key={agent.id}>
+            <th scope="row">
+              <Link href={agentPath(orgId, agent.id)}>{agent.name}</Link>
+              <div className="mono muted small">{agent.id}</div>
+            </th>
+            <td data-testid={`agent-status-${agent.id}`}>
+              <Presence agent={agent} now={now} />
+            </td>
+            <td data-testid={`agent-version-${agent.id}`}>
+              <ConfigStatus agent={agent} />
+            </td>
+            <td className="mono small">{agent.agentVersion ?? '—'}</td>
+          </tr>
         ))}
       </tbody>
     </table>

@@ -1,5 +1,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
+import { useLocation } from 'wouter';
+import { sitePath } from '../lib/route-links.js';
 import { useTRPC } from '../trpc.js';
 import { ErrorMessage } from './ErrorMessage.js';
 
@@ -7,16 +9,21 @@ interface CreateSiteFormProps {
   organizationId: string;
 }
 
+/** Adds a site and opens its page. */
 export function CreateSiteForm({ organizationId }: CreateSiteFormProps) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
+  const [, navigate] = useLocation();
   const [name, setName] = useState('');
   const id = useId();
   const create = useMutation(
     trpc.sites.create.mutationOptions({
-      onSuccess: async () => {
+      onSuccess: async (site) => {
         setName('');
         await queryClient.invalidateQueries({ queryKey: trpc.sites.list.queryKey({ organizationId }) });
+        await queryClient.invalidateQueries({ queryKey: trpc.overview.sites.queryKey({ organizationId }) });
+        // The new site's page, where its first agent is added.
+        navigate(sitePath(organizationId, site.id));
       },
     }),
   );

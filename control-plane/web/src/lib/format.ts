@@ -21,3 +21,22 @@ export function formatDateTime(value: string | Date | null | undefined): string 
 export function formatVersion(version: number | null | undefined): string {
   return version === null || version === undefined ? '—' : `v${version}`;
 }
+
+/** `0.873` → `87 %`; null → em dash. */
+export function formatPercent(ratio: number | null | undefined): string {
+  return ratio === null || ratio === undefined ? '—' : `${Math.round(ratio * 100)} %`;
+}
+
+/** Seconds as `m:ss` or `h:mm:ss`. */
+export function formatDuration(totalSeconds: number): string {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+
+/** `12 345` with a thin space, for counters. */
+export function formatCount(n: number | null | undefined): string {
+  return n === null || n === undefined ? '—' : n.toLocaleString('en-US').replace(/,/g, '\u2009');
+}
