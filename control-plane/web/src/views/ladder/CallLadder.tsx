@@ -44,9 +44,9 @@ export function CallLadder({
   const chosen = selected === null ? undefined : arrows[selected];
 
   return (
-    <section className="ladder" aria-labelledby="ladder-title">
-      <div className="section-bar">
-        <h2 id="ladder-title">SIP ladder</h2>
+    // The page gives the heading ("SIP ladder"); this is the ladder's own region.
+    <section className="ladder" aria-label="SIP messages of the call">
+      <div className="ladder-bar">
         <button type="button" onClick={() => ladder.refetch()} disabled={ladder.isFetching}>
           {ladder.isFetching ? 'Refreshing…' : 'Refresh'}
         </button>
