@@ -11,6 +11,8 @@ export interface ChartSeries {
   /** Second y axis (right), e.g. seconds next to a percentage. */
   readonly right?: boolean;
   readonly unit?: string;
+  /** Mark every value (for series with gaps, where a lone value has no line). */
+  readonly points?: boolean;
 }
 
 interface ChartProps {
@@ -58,6 +60,8 @@ export function Chart({ title, summary, x, series, height = HEIGHT }: ChartProps
           width: s.bars ? 0 : 2,
           scale: s.right ? 'r' : 'y',
           spanGaps: false,
+          // A lone value between empty buckets has no line to draw: its point shows it.
+          points: { show: s.points === true, size: 6, fill: s.color },
           ...(s.bars && bars ? { paths: bars, fill: `${s.color}aa` } : {}),
           value: (_u: uPlot, v: number | null) => (v == null ? '—' : `${v}${s.unit ? ` ${s.unit}` : ''}`),
         })),

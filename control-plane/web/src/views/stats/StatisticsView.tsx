@@ -81,8 +81,8 @@ export function StatisticsView({ organizationId, siteId }: { organizationId: str
   );
   const qualitySeries = useMemo(
     () => [
-      { label: 'ASR', values: cols.asrPercent, color: '#7c3aed', unit: '%' },
-      { label: 'ACD', values: cols.acdSec, color: '#ea580c', right: true, unit: 's' },
+      { label: 'ASR', values: cols.asrPercent, color: '#7c3aed', unit: '%', points: true },
+      { label: 'ACD', values: cols.acdSec, color: '#ea580c', right: true, unit: 's', points: true },
     ],
     [cols],
   );
