@@ -142,6 +142,8 @@ describe.skipIf(!haveSipp || !haveChromium)(
     let agent: SpawnedAgent | undefined;
     let orgId = '';
     let siteId = '';
+    /** A site without calls: the statistics' empty state. */
+    let quietSiteId = '';
     let agentId = '';
     let insidePort = 0;
     let outsidePort = 0;
@@ -155,6 +157,7 @@ describe.skipIf(!haveSipp || !haveChromium)(
       await api.auth.signIn.mutate(ADMIN);
       orgId = (await api.organizations.create.mutate({ name: `Calls (${d.services.label})` })).id;
       siteId = (await api.sites.create.mutate({ organizationId: orgId, name: 'Harbour office' })).id;
+      quietSiteId = (await api.sites.create.mutate({ organizationId: orgId, name: 'Quiet annex' })).id;
       const created = await api.agents.create.mutate({ siteId, name: 'harbour-fw' });
       agentId = created.agent.id;
       const mediaBase = 42_000 + Math.floor(Math.random() * 150) * 100;
@@ -343,6 +346,17 @@ describe.skipIf(!haveSipp || !haveChromium)(
           .poll(() => page.getByTestId('total-calls').innerText(), { timeout: UI_TIMEOUT_MS })
           .toBe('1');
         await screenshot(page, TEST, '5-statistics');
+
+        // One site in scope, by the selector: kept in the URL; a site without calls shows the empty state.
+        await page.getByLabel('Scope').selectOption({ label: 'Quiet annex' });
+        await page.waitForURL((url) => url.searchParams.get('site') === quietSiteId);
+        expect(new URL(page.url()).searchParams.get('range')).toBe('7d');
+        await page
+          .getByText('No calls, authentications or registrations in the last 7 days at this site.')
+          .waitFor();
+        expect(await page.getByTestId('total-calls').count()).toBe(0);
+        expect(await page.locator('.stats-worst-table').count()).toBe(0);
+        await screenshot(page, TEST, '6-statistics-empty-site');
       } finally {
         media?.close();
         await page.close();

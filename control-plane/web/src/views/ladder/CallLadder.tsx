@@ -31,8 +31,9 @@ export function CallLadder({
       { agentId, callId },
       {
         refetchInterval: (q) => {
+          // Live while the call is up; a call the agent does not know (or an error) is not polled.
           const data = q.state.data;
-          return data?.found && isFinished(data.messages) ? false : REFRESH_MS;
+          return data?.found && !isFinished(data.messages) ? REFRESH_MS : false;
         },
         retry: false,
       },
