@@ -75,6 +75,16 @@ describe.skipIf(!haveChromium)(suiteTitle('dashboard navigation and accounts'), 
       await page.getByRole('link', { name: 'Alpha office' }).waitFor();
       expect(new URL(page.url()).pathname).toBe(`/orgs/${orgId}`);
       await screenshot(page, 'navigation-deep-link', '3-overview');
+      // Search narrows the table; a filter with nothing to show says so.
+      await page.getByLabel('Search sites').fill('brav');
+      await page.getByRole('link', { name: 'Alpha office' }).waitFor({ state: 'detached' });
+      expect(await page.getByRole('link', { name: 'Bravo branch' }).isVisible()).toBe(true);
+      await page.getByLabel('Search sites').fill('');
+      await page.getByLabel('Show').selectOption('offline');
+      await page.getByText('No site matches the search and filter.').waitFor();
+      await page.getByLabel('Show').selectOption('problems');
+      // Sites without an agent are a problem to look at.
+      await page.getByRole('link', { name: 'Alpha office' }).waitFor();
 
       await page.goBack();
       await page.getByRole('heading', { name: 'Recent calls' }).waitFor();
@@ -144,16 +154,24 @@ describe.skipIf(!haveChromium)(suiteTitle('dashboard navigation and accounts'), 
     }
   });
 
-  it('a viewer sees no change controls, and the server refuses a mutation sent from the page', async () => {
-    const viewer = await dash.operatorWithRole({
-      email: 'viewer@dashboard.test',
+  it('a viewer joins by an invitation link, sees no change controls, and the server refuses a mutation sent from the page', async () => {
+    const viewer = await dash.createOperator('viewer@dashboard.test');
+    const admin = apiClient(dash.url);
+    await admin.auth.signIn.mutate({ ...ADMIN });
+    const invitation = await admin.invitations.create.mutate({
       organizationId: orgId,
+      email: viewer.email,
       role: 'viewer',
     });
     const page = await dash.newPage();
     try {
-      await page.goto(`${dash.url}/orgs/${orgId}`);
+      // The invitation link opened signed out: sign in, land on it, accept, open the organization.
+      await page.goto(`${dash.url}/invitations/${invitation.token}`);
       await signIn(page, viewer.email, viewer.password);
+      await page.getByRole('button', { name: 'Accept invitation' }).click();
+      await page.getByRole('status').getByText('Invitation accepted.').waitFor();
+      await screenshot(page, 'navigation-viewer', 'invitation-accepted');
+      await page.getByRole('link', { name: 'Open the organization' }).click();
       await page.getByRole('link', { name: 'Alpha office' }).waitFor();
       expect(await page.getByRole('button', { name: 'Add site' }).count()).toBe(0);
       await screenshot(page, 'navigation-viewer', 'overview');
@@ -174,9 +192,7 @@ describe.skipIf(!haveChromium)(suiteTitle('dashboard navigation and accounts'), 
       }, siteA.id);
       expect(answer.status).toBe(403);
       expect(answer.body).toContain('FORBIDDEN');
-      const api = apiClient(dash.url);
-      await api.auth.signIn.mutate({ ...ADMIN });
-      const agents = await api.agents.list.query({ organizationId: orgId });
+      const agents = await admin.agents.list.query({ organizationId: orgId });
       expect(agents.map((a) => a.name)).not.toContain('sneaky-fw');
     } finally {
       await page.close();

@@ -67,6 +67,8 @@ export interface Dashboard {
   dir: string;
   /** A new page, signed out (the browser's cookies cleared), with the bounded default timeout. */
   newPage(): Promise<Page>;
+  /** Creates an operator (password `MEMBER_PASSWORD`) who belongs to no organization. */
+  createOperator(email: string): Promise<{ id: string; email: string; password: string }>;
   /** Creates an operator (password `MEMBER_PASSWORD`) with `role` in `organizationId`. */
   operatorWithRole(params: {
     email: string;
@@ -117,6 +119,14 @@ export async function startDashboard(): Promise<Dashboard> {
   }
   const started = cp;
   const startedBrowser = browser;
+  async function newOperator(email: string) {
+    const operator = await createOperator(started.database.db, {
+      email,
+      name: email.split('@')[0] ?? email,
+      passwordHash: await hashSecret(MEMBER_PASSWORD),
+    });
+    return { id: operator.id, email: operator.email, password: MEMBER_PASSWORD };
+  }
   return {
     cp: started,
     services,
@@ -129,14 +139,11 @@ export async function startDashboard(): Promise<Dashboard> {
       page.setDefaultTimeout(UI_TIMEOUT_MS);
       return page;
     },
+    createOperator: newOperator,
     async operatorWithRole({ email, organizationId, role }) {
-      const operator = await createOperator(started.database.db, {
-        email,
-        name: email.split('@')[0] ?? email,
-        passwordHash: await hashSecret(MEMBER_PASSWORD),
-      });
+      const operator = await newOperator(email);
       await addMembership(started.database.db, { operatorId: operator.id, organizationId, role });
-      return { id: operator.id, email: operator.email, password: MEMBER_PASSWORD };
+      return operator;
     },
     startAgent(token, site = 'dashboard-e2e') {
       const agentDir = mkdtempSync(join(dir, 'agent-'));

@@ -17,6 +17,19 @@ import { SitePage } from './pages/SitePage.js';
 import { isMeQuery, useTRPC } from './trpc.js';
 
 /**
+ * A path parameter as written: the router leaves reserved characters escaped (`%40` for the `@`
+ * of a Call-ID), and route-links encode every segment.
+ */
+function param<T extends string | undefined>(value: T): T {
+  if (value === undefined) return value;
+  try {
+    return decodeURIComponent(value) as T;
+  } catch {
+    return value;
+  }
+}
+
+/**
  * Signed out → the sign-in form, at whatever URL was opened (so a deep link lands where it
  * pointed once signed in); signed in → the page the URL names. `auth.me` is the source of truth.
  */
@@ -54,25 +67,25 @@ export function App() {
         <Route path="/" component={HomePage} />
         <Route path="/account">{() => <AccountPage operator={operator} />}</Route>
         <Route path="/invitations/:token">
-          {(p) => <InvitationPage token={p.token} operator={operator} />}
+          {(p) => <InvitationPage token={param(p.token)} operator={operator} />}
         </Route>
-        <Route path="/orgs/:orgId">{(p) => <OrgOverviewPage orgId={p.orgId} />}</Route>
+        <Route path="/orgs/:orgId">{(p) => <OrgOverviewPage orgId={param(p.orgId)} />}</Route>
         <Route path="/orgs/:orgId/sites/:siteId/users/:userId">
-          {(p) => <SipUserPage orgId={p.orgId} siteId={p.siteId} userId={p.userId} />}
+          {(p) => <SipUserPage orgId={param(p.orgId)} siteId={param(p.siteId)} userId={param(p.userId)} />}
         </Route>
         <Route path="/orgs/:orgId/sites/:siteId/:tab?">
-          {(p) => <SitePage orgId={p.orgId} siteId={p.siteId} tab={p.tab} />}
+          {(p) => <SitePage orgId={param(p.orgId)} siteId={param(p.siteId)} tab={param(p.tab)} />}
         </Route>
         <Route path="/orgs/:orgId/agents/:agentId">
-          {(p) => <AgentPage orgId={p.orgId} agentId={p.agentId} />}
+          {(p) => <AgentPage orgId={param(p.orgId)} agentId={param(p.agentId)} />}
         </Route>
         <Route path="/orgs/:orgId/calls/:callId">
-          {(p) => <CallPage orgId={p.orgId} callId={p.callId} />}
+          {(p) => <CallPage orgId={param(p.orgId)} callId={param(p.callId)} />}
         </Route>
-        <Route path="/orgs/:orgId/stats">{(p) => <StatsPage orgId={p.orgId} />}</Route>
-        <Route path="/orgs/:orgId/changes">{(p) => <ChangesPage orgId={p.orgId} />}</Route>
-        <Route path="/orgs/:orgId/audit">{(p) => <AuditPage orgId={p.orgId} />}</Route>
-        <Route path="/orgs/:orgId/settings">{(p) => <SettingsPage orgId={p.orgId} />}</Route>
+        <Route path="/orgs/:orgId/stats">{(p) => <StatsPage orgId={param(p.orgId)} />}</Route>
+        <Route path="/orgs/:orgId/changes">{(p) => <ChangesPage orgId={param(p.orgId)} />}</Route>
+        <Route path="/orgs/:orgId/audit">{(p) => <AuditPage orgId={param(p.orgId)} />}</Route>
+        <Route path="/orgs/:orgId/settings">{(p) => <SettingsPage orgId={param(p.orgId)} />}</Route>
         <Route component={NotFoundPage} />
       </Switch>
     </Layout>

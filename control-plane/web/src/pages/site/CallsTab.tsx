@@ -113,10 +113,10 @@ function LiveCallRow({
       <td className="num">{formatDuration((now - since) / 1000)}</td>
       <td className="num">{call.streams.length}</td>
       <td className="num" data-testid="packets-a-b">
-        {formatCount(aToB)}
+        {call.streams.length > 0 ? formatCount(aToB) : '—'}
       </td>
       <td className="num" data-testid="packets-b-a">
-        {formatCount(bToA)}
+        {call.streams.length > 0 ? formatCount(bToA) : '—'}
       </td>
       <td className={oneWay ? 'warn' : undefined}>
         {oneWay
@@ -143,7 +143,7 @@ function RecentCalls({ orgId, siteId }: { orgId: string; siteId: string }) {
       {records.isPending ? <p className="muted">Loading recent calls…</p> : null}
       {records.isSuccess && rows.length === 0 ? <p className="empty">No call records yet.</p> : null}
       {rows.length > 0 ? (
-        <table className="data fixed" data-testid="recent-calls">
+        <table className="data fixed recent-calls" data-testid="recent-calls">
           <thead>
             <tr>
               <th scope="col">Started</th>
