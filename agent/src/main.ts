@@ -23,6 +23,7 @@ import type { Call } from './proxy/calls.js';
 import { createProxyService, type ProxyService } from './proxy/proxy-service.js';
 import { createTransparentMode, nftCli, type TransparentMode } from './proxy/transparent.js';
 import { toRegistrationRecord } from './registrar/events.js';
+import { CallTrace } from './trace/call-trace.js';
 import { DEFAULT_KEEPALIVE } from './registrar/keepalive-runner.js';
 import { openRegistrarService, type RegistrarService } from './registrar/registrar-service.js';
 import { type SipService, startSipService } from './sip-service.js';
@@ -158,6 +159,15 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
     const exposure = adminExposure(adminConfig.address);
     if (exposure !== undefined) logger.warn({ address: adminConfig.address }, exposure);
     const noRows = { total: 0, rows: [] };
+    // The SIP messages of the last calls, both legs, for the control plane's call ladder (bounded,
+    // credentials redacted: trace/call-trace.ts).
+    const trace = new CallTrace({
+      clock,
+      roleOf: (name) =>
+        store.current().config.sip.interfaces.find((i) => i.name === name)?.role === 'outside'
+          ? 'outside'
+          : 'inside',
+    });
     // The monitoring views, served by the admin API and answered to the control plane's live queries.
     const views = {
       registrations: (page: PageRequest) => registrar?.registrations(page) ?? noRows,
@@ -174,6 +184,7 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
             },
       sessionsFor: async (callIds: readonly string[]) =>
         media === undefined ? [] : media.sessionsFor(callIds),
+      ladder: (callId: string) => trace.get(callId),
     };
     admin = await startAdminServer(
       createAdminApp(health, views, {
@@ -248,12 +259,14 @@ export async function runAgent(loaded: LoadedConfig, stderr: ErrorSink): Promise
       media: md.bridge,
     });
     proxy = px;
+    trace.canonicalCallId = (callId) => px.realCallId(callId);
     store.onConfig((a) => px.reconfigure(a.config));
     sip = await startSipService({
       config: store.current().config,
       logger: logger.child({ component: 'sip' }),
       clock,
       myself: () => reg.myself(),
+      trace,
       setup: (stack) => {
         reg.attach(stack);
         px.attach(stack);

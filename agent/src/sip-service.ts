@@ -10,6 +10,7 @@ import { TransactionLayer } from './transaction/transaction-layer.js';
 import { createTransportCounters } from './transport/counters.js';
 import { StreamTransportListener } from './transport/stream-transport.js';
 import { TransportLayer } from './transport/transport-layer.js';
+import type { SipTraceSink } from './trace/call-trace.js';
 import type { Transport } from './transport/types.js';
 import { UdpTransport } from './transport/udp-transport.js';
 import type { Clock } from './util/clock.js';
@@ -39,6 +40,8 @@ export interface SipServiceDeps {
   setup?: (stack: SipStack) => void;
   /** The agent's "myself" test with its bound ports (the registrar's); default: domains and addresses. */
   myself?: () => Myself;
+  /** The per-call SIP trace (`trace/call-trace.ts`) the transport layer feeds; none when absent. */
+  trace?: SipTraceSink;
 }
 
 type SipInterface = AgentConfig['sip']['interfaces'][number];
@@ -81,7 +84,7 @@ export async function startSipService(deps: SipServiceDeps): Promise<SipService>
   );
   const transportLayer = new TransportLayer(
     { maxMessageBytes: sip.limits.maxMessageBytes, maxHeaderBytes: sip.limits.maxHeaderBytes, localHosts },
-    { upper: transactions, counters, logger },
+    { upper: transactions, counters, logger, ...(deps.trace === undefined ? {} : { trace: deps.trace }) },
   );
   let listening: SipListening[] = [];
   deps.setup?.({

@@ -179,6 +179,8 @@ describe.skipIf(!haveSipp)(`live queries to a real agent over MQTT rpc${SKIP_SUF
   });
 
   let bobPort = 0;
+  /** The call's Call-ID as live.calls showed it (for live.ladder). */
+  let liveCallId = '';
 
   it('live.registrations returns the phone SIPp registered', async () => {
     bobPort = await freeUdpPort(INSIDE_IP);
@@ -250,6 +252,7 @@ describe.skipIf(!haveSipp)(`live queries to a real agent over MQTT rpc${SKIP_SUF
       );
       expect(page.total).toBe(1);
       const call = page.rows[0]!;
+      liveCallId = call.callId;
       expect(call.from).toContain('sip:carol@caller.test');
       expect(call.to).toContain(`sip:bob@${DOMAIN}`);
       expect(call.direction).toBe('inbound');
@@ -299,6 +302,53 @@ describe.skipIf(!haveSipp)(`live queries to a real agent over MQTT rpc${SKIP_SUF
     );
   });
 
+  it('live.ladder returns the SIP messages of that call on both legs, in order', async () => {
+    expect(liveCallId).not.toBe('');
+    const ladder = await admin.live.ladder.query({ agentId, callId: liveCallId });
+    expect(ladder.found).toBe(true);
+    expect(ladder.truncated).toBe(false);
+    const leg = (role: 'inside' | 'outside') =>
+      ladder.messages
+        .filter((m) => m.role === role)
+        .map((m) => `${m.direction} ${m.method ?? `${m.status} ${m.cseqMethod}`}`)
+        // SIPp resends its 200 until the ACK: one of each is the ladder's shape.
+        .filter((x, i, all) => all.indexOf(x) === i);
+    expect(leg('outside')).toEqual([
+      'in INVITE',
+      'out 100 INVITE',
+      'out 180 INVITE',
+      'out 200 INVITE',
+      'in ACK',
+      'in BYE',
+      'out 200 BYE',
+    ]);
+    expect(leg('inside')).toEqual([
+      'out INVITE',
+      'in 180 INVITE',
+      'in 200 INVITE',
+      'out ACK',
+      'out BYE',
+      'in 200 BYE',
+    ]);
+    const outsideInvite = ladder.messages.find((m) => m.role === 'outside' && m.method === 'INVITE')!;
+    expect(outsideInvite.peer).toMatch(new RegExp(`^${CALLER_IP.replaceAll('.', '\\.')}:\\d+$`));
+    expect(outsideInvite.text).toMatch(/^INVITE sip:bob@/);
+    // Topology hiding gives the legs different Call-IDs; the trace joined them into one call.
+    const ids = new Set(ladder.messages.map((m) => m.callId));
+    expect(ids.size).toBe(2);
+    const times = ladder.messages.map((m) => Date.parse(m.at));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    // Asked by the other leg's Call-ID, the same call.
+    const other = [...ids].find((id) => id !== liveCallId)!;
+    expect((await admin.live.ladder.query({ agentId, callId: other })).messages).toHaveLength(
+      ladder.messages.length,
+    );
+    expect(await admin.live.ladder.query({ agentId, callId: 'no-such-call@x' })).toMatchObject({
+      found: false,
+      messages: [],
+    });
+  });
+
   it('an operator of another organization gets NOT_FOUND', async () => {
     const email = 'mallory@other.test';
     const password = 'mallory-password-1234';
@@ -314,6 +364,9 @@ describe.skipIf(!haveSipp)(`live queries to a real agent over MQTT rpc${SKIP_SUF
       const r = await refusal(query.query({ agentId, limit: 10, offset: 0 }));
       expect(r.code).toBe('NOT_FOUND');
     }
+    expect((await refusal(mallory.live.ladder.query({ agentId, callId: liveCallId }))).code).toBe(
+      'NOT_FOUND',
+    );
   });
 
   it('once the agent is stopped, the next query fails fast with agent-offline', async () => {

@@ -46,6 +46,15 @@ const CALL_ID_PREFIX = 'sw1';
 /** An outside party's Call-ID, sealed on its way in because it looked like an inside one. */
 const OUTSIDE_CALL_ID_PREFIX = 'sw0';
 
+/**
+ * The call's one Call-ID across both legs: a Call-ID sealed by `hideForOutside` (`sw1…`) or by
+ * `restoreFromOutside` (`sw0…`) opened, any other as it is (for the per-call trace).
+ */
+export function realCallId(callId: string, sealer: Sealer): string {
+  if (!callId.startsWith(CALL_ID_PREFIX) && !callId.startsWith(OUTSIDE_CALL_ID_PREFIX)) return callId;
+  return sealer.open(callId.slice(CALL_ID_PREFIX.length)) ?? callId;
+}
+
 /** Headers the hiding functions handle themselves (never scrubbed generically). */
 const OWN_HEADERS = new Set([
   'via',

@@ -9,6 +9,7 @@ import type { SipListening, SipStack } from '../core/sip-stack.js';
 import type { RegistrarService } from '../registrar/registrar-service.js';
 import type { Clock } from '../util/clock.js';
 import type { CallEvents, CallRow } from './calls.js';
+import { realCallId } from './hiding.js';
 import { hostSubnet, InterfaceMap } from './interfaces.js';
 import type { MediaBridge } from './media-bridge.js';
 import { SipProxy } from './proxy-core.js';
@@ -43,6 +44,8 @@ export interface ProxyService {
   attach(stack: SipStack): void;
   reconfigure(config: AgentConfig): void;
   calls(limit?: number): readonly CallRow[];
+  /** A Call-ID as either leg carries it → the call's one Call-ID (sealed ones opened). */
+  realCallId(callId: string): string;
   counts(): ProxyHealth;
   stop(): void;
 }
@@ -131,6 +134,7 @@ export function createProxyService(deps: ProxyServiceDeps): ProxyService {
       proxy?.reconfigure();
     },
     calls: (limit) => proxy?.callRows(limit) ?? [],
+    realCallId: (callId) => realCallId(callId, sealer),
     counts: () => {
       const c = proxy?.counters;
       return {

@@ -14,6 +14,9 @@ import {
   type RpcReply,
   RpcReplySchema,
   RpcRequestSchema,
+  LadderResultSchema,
+  type LadderResult,
+  RpcLadderParamsSchema,
   toFieldIssues,
 } from '@sipwall/shared';
 import type { Logger } from 'pino';
@@ -22,14 +25,21 @@ import type { MediaSessionRow } from '../media/sessions.js';
 import type { CallRow } from '../proxy/calls.js';
 import type { RegistrationRow } from '../registrar/registration-view.js';
 import type { Clock } from '../util/clock.js';
-import { liveCall, liveRegistration } from './rpc-rows.js';
+import type { CallTraceView } from '../trace/call-trace.js';
+import { ladderResult, liveCall, liveRegistration } from './rpc-rows.js';
 
 /** What the control plane asked for, decided from topic method and payload alone (pure). */
 export type RpcDecision =
   | { readonly kind: 'invalid'; readonly error: DecodeError }
   | { readonly kind: 'expired'; readonly id: string }
   | { readonly kind: 'refuse'; readonly id: string; readonly code: RpcErrorCode; readonly message: string }
-  | { readonly kind: 'query'; readonly id: string; readonly method: RpcMethod; readonly page: RpcPageParams };
+  | {
+      readonly kind: 'query';
+      readonly id: string;
+      readonly method: Exclude<RpcMethod, 'ladder'>;
+      readonly page: RpcPageParams;
+    }
+  | { readonly kind: 'ladder'; readonly id: string; readonly callId: string };
 
 /**
  * Decodes one `rpc/{method}` request: an undecodable payload is `invalid` (dropped: there is no id
@@ -44,11 +54,16 @@ export function decideRpc(method: string, payload: Uint8Array | string, now: num
   if (!isRpcMethod(method)) {
     return { kind: 'refuse', id, code: 'unknown-method', message: `unknown method ${method.slice(0, 64)}` };
   }
-  const page = RpcPageParamsSchema.safeParse(params);
-  if (!page.success) {
-    const issues = toFieldIssues(page.error).map((i) => `${i.path || 'params'}: ${i.message}`);
+  const invalid = (error: Parameters<typeof toFieldIssues>[0]): RpcDecision => {
+    const issues = toFieldIssues(error).map((i) => `${i.path || 'params'}: ${i.message}`);
     return { kind: 'refuse', id, code: 'invalid-params', message: issues.join('; ').slice(0, 1024) };
+  };
+  if (method === 'ladder') {
+    const ladder = RpcLadderParamsSchema.safeParse(params);
+    return ladder.success ? { kind: 'ladder', id, callId: ladder.data.callId } : invalid(ladder.error);
   }
+  const page = RpcPageParamsSchema.safeParse(params);
+  if (!page.success) return invalid(page.error);
   return { kind: 'query', id, method, page: page.data };
 }
 
@@ -64,6 +79,8 @@ export interface RpcViews {
   calls(page: { offset: number; limit: number }): RowsPage<CallRow>;
   /** The media sessions of these calls (with counters and quality); none without anchored media. */
   sessionsFor(callIds: readonly string[]): Promise<readonly MediaSessionRow[]>;
+  /** The SIP trace of one call (`trace/call-trace.ts`); undefined when none is kept. */
+  ladder?(callId: string): CallTraceView | undefined;
 }
 
 /**
@@ -101,6 +118,31 @@ export function encodePageReply<T>(
   return render(lo);
 }
 
+/**
+ * Serializes a ladder reply under `maxBytes`: every message if it fits, else the newest that do
+ * (the older ones counted in `dropped`, `truncated` set). Pure.
+ */
+export function encodeLadderReply(id: string, ladder: LadderResult, maxBytes: number): string {
+  const render = (skip: number) =>
+    encode(RpcReplySchema, {
+      v: 1,
+      id,
+      ok: true,
+      result: {
+        ...ladder,
+        messages: ladder.messages.slice(skip),
+        dropped: ladder.dropped + skip,
+        truncated: ladder.truncated || skip > 0,
+      },
+    });
+  const size = (s: string) => Buffer.byteLength(s, 'utf8');
+  let skip = 0;
+  let out = render(0);
+  // Bounded by the message count; each step drops the oldest message.
+  while (size(out) > maxBytes && skip < ladder.messages.length) out = render(++skip);
+  return out;
+}
+
 export interface RpcResponderDeps {
   readonly views: RpcViews;
   readonly clock: Clock;
@@ -129,7 +171,7 @@ export function createRpcResponder(deps: RpcResponderDeps): RpcResponder {
     encode(RpcReplySchema, { v: 1, id, ok: false, error: { code, message } } satisfies RpcReply);
 
   const answer = async (
-    method: RpcMethod,
+    method: Exclude<RpcMethod, 'ladder'>,
     page: RpcPageParams,
   ): Promise<{ total: number; rows: unknown[] }> => {
     const now = deps.clock.now();
@@ -165,6 +207,16 @@ export function createRpcResponder(deps: RpcResponderDeps): RpcResponder {
             'rpc request refused',
           );
           return refusal(decision.id, decision.code, decision.message);
+        case 'ladder': {
+          const view = deps.views.ladder?.(decision.callId);
+          try {
+            const result = LadderResultSchema.parse(ladderResult(decision.callId, view));
+            return encodeLadderReply(decision.id, result, maxBytes);
+          } catch (e) {
+            log.error({ err: e, method, id: decision.id }, 'rpc request failed');
+            return refusal(decision.id, 'internal', 'the agent could not answer');
+          }
+        }
         case 'query': {
           const { id, page } = decision;
           // Reading media counters costs a driver round trip per call: a burst beyond the bound is

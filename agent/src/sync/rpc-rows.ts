@@ -1,8 +1,9 @@
-import type { LiveCall, LiveRegistration, LiveStream } from '@sipwall/shared';
+import type { LadderResult, LiveCall, LiveRegistration, LiveStream } from '@sipwall/shared';
 import type { MediaSessionRow } from '../media/sessions.js';
 import type { Endpoint } from '../media/types.js';
 import type { CallRow } from '../proxy/calls.js';
 import type { RegistrationRow } from '../registrar/registration-view.js';
+import type { CallTraceView } from '../trace/call-trace.js';
 
 /**
  * Live-query rows (pure): the agent's own monitoring rows (the same the admin API serves)
@@ -72,5 +73,31 @@ export function liveCall(call: CallRow, session: MediaSessionRow | undefined): L
     startedAt: call.startedAt,
     answeredAt: call.answeredAt,
     streams: (session?.streams ?? []).slice(0, 16).map(liveStream),
+  };
+}
+
+/** A call's SIP trace as the wire shows it; `found: false` when the agent keeps none. */
+export function ladderResult(callId: string, view: CallTraceView | undefined): LadderResult {
+  if (view === undefined) return { callId, found: false, messages: [], dropped: 0, truncated: false };
+  return {
+    callId: view.callId,
+    found: true,
+    messages: view.messages.map((m) => ({
+      at: iso(m.at),
+      direction: m.direction,
+      interface: m.interface,
+      role: m.role,
+      transport: m.transport,
+      peer: m.peer,
+      callId: m.callId,
+      method: m.method,
+      status: m.status,
+      reason: m.reason,
+      cseqMethod: m.cseqMethod,
+      text: m.text,
+      truncated: m.truncated,
+    })),
+    dropped: view.dropped,
+    truncated: false,
   };
 }

@@ -28,6 +28,7 @@ import {
   type Transport,
   type TransportProtocol,
 } from './types.js';
+import type { SipTraceSink } from '../trace/call-trace.js';
 import { detachString } from '../util/detach-string.js';
 import { normalizeHost, viaStampFor } from './via-stamp.js';
 
@@ -52,6 +53,8 @@ export interface TransportLayerDeps {
    * `hasServerTransaction` (the transaction layer does).
    */
   readonly transactions?: ServerTransactionIndex;
+  /** Sees every message received (parsed) and sent (request retransmissions included): the per-call trace. */
+  readonly trace?: SipTraceSink;
 }
 
 const IGNORE_FAILURE = { sendFailed: () => {} };
@@ -162,9 +165,11 @@ export class TransportLayer implements InboundSink {
         this.deps.counters.responsesDropped++;
         return; // §18.1.2: top Via not ours → discard silently.
       }
+      this.deps.trace?.record('in', message, inbound.bytes, inbound.transport, inbound.source);
       this.deps.upper.receiveResponse({ response: message, context });
       return;
     }
+    this.deps.trace?.record('in', message, inbound.bytes, inbound.transport, inbound.source);
     const request = this.stampVia(message, inbound.source);
     this.deps.upper.receiveRequest({ request, channel: this.serverChannel(inbound), context });
   }
@@ -303,7 +308,9 @@ export class TransportLayer implements InboundSink {
               const route = routeResponse(top, { connectionId });
               const destination = route.kind === 'endpoint' ? route.destination : route.fallback;
               // The datagram transport counts its own send errors.
-              post(this.bytesOf(response), destination, failed);
+              const bytes = this.bytesOf(response);
+              this.deps.trace?.record('out', response, bytes, transport, destination);
+              post(bytes, destination, failed);
             },
             resender: (response: SipResponse): Resender | undefined => {
               const top = response.via[0];
@@ -329,6 +336,13 @@ export class TransportLayer implements InboundSink {
     if (top === undefined) throw new TransportError('no-route', 'response has no Via');
     const bytes = this.bytesOf(response);
     const route = routeResponse(top, { connectionId });
+    this.deps.trace?.record(
+      'out',
+      response,
+      bytes,
+      transport,
+      route.kind === 'endpoint' ? route.destination : route.fallback,
+    );
     if (route.kind === 'connection' && isStreamTransport(transport)) {
       if (await transport.sendOnConnection(route.connectionId, bytes)) return;
       // §18.2.2: connection gone → open a new one to the received address and sent-by port.
@@ -370,7 +384,9 @@ export class TransportLayer implements InboundSink {
           if (chosen === undefined)
             throw new TransportError('unsupported-transport', `no ${target.protocol} listener`);
           try {
-            await chosen.send(this.bytesOf(req), target.destination);
+            const bytes = this.bytesOf(req);
+            this.deps.trace?.record('out', req, bytes, chosen, target.destination);
+            await chosen.send(bytes, target.destination);
           } catch (e) {
             this.deps.counters.sendErrors++;
             throw e;
@@ -401,7 +417,9 @@ export class TransportLayer implements InboundSink {
     if (transport === undefined) throw new TransportError('unsupported-transport', `no ${protocol} listener`);
     const route = routeResponse(top, {});
     const destination = route.kind === 'endpoint' ? route.destination : route.fallback;
-    await transport.send(this.bytesOf(response), destination);
+    const bytes = this.bytesOf(response);
+    this.deps.trace?.record('out', response, bytes, transport, destination);
+    await transport.send(bytes, destination);
   }
 
   private pick(protocol: TransportProtocol, interfaceName: string | undefined): Transport | undefined {

@@ -5,7 +5,7 @@ import { z } from 'zod';
  * The envelope (`RpcRequestSchema`, `RpcReplySchema`) is in `events.ts`; this file types what
  * travels inside it, so the control plane validates an agent's answer before showing it.
  */
-export const RPC_METHODS = ['registrations', 'calls'] as const;
+export const RPC_METHODS = ['registrations', 'calls', 'ladder'] as const;
 export type RpcMethod = (typeof RPC_METHODS)[number];
 
 export function isRpcMethod(method: string): method is RpcMethod {
@@ -136,8 +136,66 @@ export type LiveRegistrationsPage = z.infer<typeof LiveRegistrationsPageSchema>;
 export const LiveCallsPageSchema = pageOf(LiveCallSchema);
 export type LiveCallsPage = z.infer<typeof LiveCallsPageSchema>;
 
+/** `params` of `ladder`: the call, by its Call-ID on either leg. */
+export const RpcLadderParamsSchema = z.object({ callId: z.string().min(1).max(512) }).strict();
+export type RpcLadderParams = z.output<typeof RpcLadderParamsSchema>;
+
+/** Most messages one ladder reply carries (the agent keeps fewer per call by default). */
+export const LADDER_MAX_MESSAGES = 256;
+
+/**
+ * One SIP message of a call as the agent received (`in`) or sent (`out`) it on one of its
+ * interfaces. `text` is the message with `Authorization`/`Proxy-Authorization` responses redacted,
+ * cut at the agent's per-message bound (`truncated`).
+ */
+export const LadderMessageSchema = z
+  .object({
+    at: Instant,
+    direction: z.enum(['in', 'out']),
+    interface: z.string().max(64),
+    role: z.enum(['inside', 'outside']),
+    transport: z.string().max(8),
+    /** The other end, `ip:port`. */
+    peer: z.string().max(64),
+    /** The Call-ID on this leg's wire. */
+    callId: z.string().max(512),
+    method: z.string().max(64).nullable(),
+    status: z.number().int().min(100).max(699).nullable(),
+    reason: z.string().max(256).nullable(),
+    cseqMethod: z.string().max(64),
+    text: z.string().max(65_536),
+    truncated: z.boolean(),
+  })
+  .strict();
+export type LadderMessage = z.infer<typeof LadderMessageSchema>;
+
+/**
+ * A call's ladder: `found` false when the agent keeps no trace of it (never seen, or older than
+ * the calls it keeps). `dropped`: older messages of the call the agent no longer holds, or left
+ * out to keep the reply small (then `truncated`).
+ */
+export const LadderResultSchema = z
+  .object({
+    callId: z.string().max(512),
+    found: z.boolean(),
+    messages: z.array(LadderMessageSchema).max(LADDER_MAX_MESSAGES),
+    dropped: z.number().int().min(0),
+    truncated: z.boolean(),
+  })
+  .strict();
+export type LadderResult = z.infer<typeof LadderResultSchema>;
+
+/** The params schema of each method. */
+export const RPC_PARAMS_SCHEMAS = {
+  registrations: RpcPageParamsSchema,
+  calls: RpcPageParamsSchema,
+  ladder: RpcLadderParamsSchema,
+} as const satisfies Record<RpcMethod, z.ZodType>;
+export type RpcParams<M extends RpcMethod> = z.input<(typeof RPC_PARAMS_SCHEMAS)[M]>;
+
 /** The result schema of each method. */
 export const RPC_RESULT_SCHEMAS = {
   registrations: LiveRegistrationsPageSchema,
   calls: LiveCallsPageSchema,
+  ladder: LadderResultSchema,
 } as const satisfies Record<RpcMethod, z.ZodType>;

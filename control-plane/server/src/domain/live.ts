@@ -1,4 +1,4 @@
-import type { RpcMethod, RpcPageParams } from '@sipwall/shared';
+import type { LadderResult, RpcMethod, RpcPageParams, RpcParams } from '@sipwall/shared';
 import type { Database } from '../db/client.js';
 import { DomainError, type DomainErrorCode } from '../errors.js';
 import { type RpcClient, RpcError, type RpcFailure, type RpcResult } from '../ingest/rpc-client.js';
@@ -19,7 +19,7 @@ const RPC_TO_DOMAIN: Record<RpcFailure, DomainErrorCode> = {
  * before anything is sent to the agent.
  * @throws {DomainError} `not-found`, `agent-offline`, `agent-timeout`, `agent-error`, `live-unavailable`
  */
-export async function queryAgent<M extends RpcMethod>(
+export async function queryAgent<M extends Exclude<RpcMethod, 'ladder'>>(
   db: Database,
   live: RpcClient,
   params: { operatorId: string; agentId: string; method: M; page: RpcPageParams },
@@ -30,7 +30,30 @@ export async function queryAgent<M extends RpcMethod>(
     access: 'read',
   });
   try {
-    return await live.call(agent.id, params.method, params.page);
+    return await live.call(agent.id, params.method, params.page as RpcParams<M>);
+  } catch (e) {
+    if (e instanceof RpcError) throw new DomainError(RPC_TO_DOMAIN[e.code], e.message);
+    throw e;
+  }
+}
+
+/**
+ * The SIP messages of one call, both legs, from the agent's per-call trace (`rpc/ladder`). A
+ * non-member gets `not-found` before anything is sent to the agent.
+ * @throws {DomainError} `not-found`, `agent-offline`, `agent-timeout`, `agent-error`, `live-unavailable`
+ */
+export async function callLadder(
+  db: Database,
+  live: RpcClient,
+  params: { operatorId: string; agentId: string; callId: string },
+): Promise<LadderResult> {
+  const agent = await loadAgentFor(db, {
+    operatorId: params.operatorId,
+    agentId: params.agentId,
+    access: 'read',
+  });
+  try {
+    return await live.call(agent.id, 'ladder', { callId: params.callId });
   } catch (e) {
     if (e instanceof RpcError) throw new DomainError(RPC_TO_DOMAIN[e.code], e.message);
     throw e;

@@ -5,7 +5,7 @@ import {
   parseAgentTopic,
   RPC_RESULT_SCHEMAS,
   type RpcMethod,
-  type RpcPageParams,
+  type RpcParams,
   RpcReplySchema,
   RpcRequestSchema,
   topics,
@@ -45,11 +45,7 @@ export type RpcResult<M extends RpcMethod> = z.output<(typeof RPC_RESULT_SCHEMAS
 /** Live queries to agents over MQTT (`rpc/{method}` → `reply`), correlated by request id. */
 export interface RpcClient {
   /** @throws {RpcError} */
-  call<M extends RpcMethod>(
-    agentId: string,
-    method: M,
-    params: Partial<RpcPageParams>,
-  ): Promise<RpcResult<M>>;
+  call<M extends RpcMethod>(agentId: string, method: M, params: RpcParams<M>): Promise<RpcResult<M>>;
   /** Feeds one message from `topics.all.reply`; the bridge routes them here. */
   handleReply(topic: string, payload: Uint8Array): void;
   /** Queries waiting for a reply (for /metrics and tests). */

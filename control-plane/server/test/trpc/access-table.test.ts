@@ -48,6 +48,7 @@ const TABLE: Record<string, Needed> = {
   // Live queries to the agent (it is not connected here: the needed role gets PRECONDITION_FAILED).
   'live.registrations': { role: 'viewer', input: (f) => ({ agentId: f.agentId }) },
   'live.calls': { role: 'viewer', input: (f) => ({ agentId: f.agentId }) },
+  'live.ladder': { role: 'viewer', input: (f) => ({ agentId: f.agentId, callId: 'c1@example.test' }) },
   'stats.series': {
     role: 'viewer',
     input: (f) => ({
@@ -58,6 +59,15 @@ const TABLE: Record<string, Needed> = {
     }),
   },
   'stats.recentCalls': { role: 'viewer', input: (f) => ({ siteId: f.siteId }) },
+  'stats.worstSites': {
+    role: 'viewer',
+    input: (f) => ({
+      organizationId: f.orgId,
+      from: '2026-01-01T00:00:00.000Z',
+      to: '2026-01-08T00:00:00.000Z',
+      by: 'asr',
+    }),
+  },
   'overview.sites': { role: 'viewer', input: (f) => ({ organizationId: f.orgId }) },
   'stats.recentSecurityEvents': {
     role: 'viewer',

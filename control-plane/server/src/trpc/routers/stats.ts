@@ -3,6 +3,7 @@ import type { Database } from '../../db/client.js';
 import { getSite } from '../../db/queries/sites.js';
 import { recentCallRecords, recentSecurityEvents, statsSeries } from '../../db/queries/telemetry.js';
 import { requireAccess } from '../../domain/access.js';
+import { rankWorst, siteTotals, WORST_SITE_ORDERS } from '../../domain/worst-sites.js';
 import type { StatsScope } from '../../domain/stats-rollup.js';
 import { DomainError } from '../../errors.js';
 import { authedProcedure, router } from '../init.js';
@@ -27,6 +28,21 @@ const SeriesInput = z
   .refine((i) => Date.parse(i.from) < Date.parse(i.to), { error: 'from must be before to', path: ['to'] })
   .refine((i) => Date.parse(i.to) - Date.parse(i.from) <= MAX_RANGE_MS[i.bucket], {
     error: 'range too long for this bucket (hour: 31 days, day: 400 days)',
+    path: ['to'],
+  });
+
+const WorstSitesInput = z
+  .object({
+    organizationId: z.uuid(),
+    from: z.iso.datetime(),
+    to: z.iso.datetime(),
+    by: z.enum(WORST_SITE_ORDERS),
+    limit: z.number().int().min(1).max(100).default(10),
+  })
+  .strict()
+  .refine((i) => Date.parse(i.from) < Date.parse(i.to), { error: 'from must be before to', path: ['to'] })
+  .refine((i) => Date.parse(i.to) - Date.parse(i.from) <= MAX_RANGE_MS.day, {
+    error: 'range too long (400 days at most)',
     path: ['to'],
   });
 
@@ -84,4 +100,21 @@ export const statsRouter = router({
         await recentSecurityEvents(ctx.db, { ...scope, limit: input.limit, offset: input.offset }),
       );
     }),
+  /**
+   * The organization's worst sites over a range: lowest ASR, most failed authentications or most
+   * one-way calls (`by`), with each site's totals.
+   */
+  worstSites: authedProcedure.input(WorstSitesInput).query(async ({ ctx, input }) => {
+    await requireAccess(ctx.db, {
+      operatorId: ctx.operator.id,
+      organizationId: input.organizationId,
+      access: 'read',
+    });
+    const totals = await siteTotals(ctx.db, {
+      organizationId: input.organizationId,
+      from: new Date(input.from),
+      to: new Date(input.to),
+    });
+    return rankWorst(totals, input.by, input.limit);
+  }),
 });

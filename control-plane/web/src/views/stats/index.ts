@@ -1,9 +1,2 @@
-/**
- * STUB created by the shell engineer — the insight engineer replaces this file with the real
- * component (same name and props). It renders a small "not built yet" note.
- */
-import { createElement } from 'react';
-
-export function StatisticsView(_props: { organizationId: string; siteId?: string }) {
-  return createElement('p', { className: 'not-built' }, 'Statistics: not built yet');
-}
+/** The statistics view (insight engineer): charts, totals and the worst sites. */
+export { StatisticsView } from './StatisticsView.js';
