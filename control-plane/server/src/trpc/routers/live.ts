@@ -32,13 +32,11 @@ export const liveRouter = router({
     }),
   ),
   /** The call's SIP messages on both legs (the agent's per-call trace), secrets redacted. */
-  ladder: authedProcedure
-    .input(LadderInput)
-    .query(({ ctx, input }) =>
-      callLadder(ctx.db, ctx.live, {
-        operatorId: ctx.operator.id,
-        agentId: input.agentId,
-        callId: input.callId,
-      }),
-    ),
+  ladder: authedProcedure.input(LadderInput).query(({ ctx, input }) =>
+    callLadder(ctx.db, ctx.live, {
+      operatorId: ctx.operator.id,
+      agentId: input.agentId,
+      callId: input.callId,
+    }),
+  ),
 });
