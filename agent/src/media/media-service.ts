@@ -14,6 +14,7 @@ import { type NftablesDriver, probeNftables } from './drivers/nftables.js';
 import { RelayPinholeDriver, type RtcpTap } from './drivers/relay.js';
 import { PortAllocator } from './ports.js';
 import {
+  DEFAULT_MEDIA_SESSION_SETTINGS,
   type MediaSessionRow,
   MediaSessions,
   mediaCounters,
@@ -153,6 +154,7 @@ export async function startMediaService(deps: MediaServiceDeps): Promise<MediaSe
     ports,
     clock,
     logger,
+    settings: { ...DEFAULT_MEDIA_SESSION_SETTINGS, earlyMedia: config.media.earlyMedia },
     ...(deps.onSessionEnded === undefined ? {} : { onSessionEnded: deps.onSessionEnded }),
   });
   tap = sessions;
