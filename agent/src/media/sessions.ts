@@ -226,11 +226,15 @@ export class MediaSessions implements MediaBridge {
       if (session !== undefined && dialog?.final === true) this.confirm(session, dialog.tag);
       return message;
     }
-    const offer = message.kind === 'request' && message.method === 'INVITE';
+    const ctx: AnchorContext = {
+      dialog,
+      offer: message.kind === 'request' && message.method === 'INVITE',
+      answerTag: message.kind === 'response' && message.cseq.method === 'INVITE' ? message.to.tag : undefined,
+    };
     const contentType = getHeader(message, 'content-type');
     const type = mediaType(contentType);
     if (type === 'application/sdp') {
-      const body = this.anchor(message.body, leg, dialog, offer);
+      const body = this.anchor(message.body, leg, ctx);
       return typeof body === 'number' ? body : setBody(message, body);
     }
     // RFC 5621: SDP inside a multipart body (with ISUP, say) is anchored in place; the other parts
@@ -241,7 +245,7 @@ export class MediaSessions implements MediaBridge {
     if (parsed === undefined || !parsed.ok) return message;
     const index = parsed.value.parts.findIndex((p) => p.contentType === 'application/sdp');
     if (index < 0) return message;
-    const body = this.anchor(parsed.value.parts[index]!.body, leg, dialog, offer);
+    const body = this.anchor(parsed.value.parts[index]!.body, leg, ctx);
     if (typeof body === 'number') return body;
     return setBody(message, serializeMultipart(parsed.value, new Map([[index, body]])));
   }
@@ -286,12 +290,8 @@ export class MediaSessions implements MediaBridge {
   }
 
   /** One SDP anchored for `leg`: the rewritten body, or the status to refuse it with. */
-  private anchor(
-    sdp: Buffer,
-    leg: MediaLeg,
-    dialog: EarlyDialog | undefined = undefined,
-    offer = false,
-  ): Buffer | number {
+  private anchor(sdp: Buffer, leg: MediaLeg, ctx: AnchorContext = NO_CONTEXT): Buffer | number {
+    const { dialog, offer } = ctx;
     const parsed = parseSdp(sdp);
     if (!parsed.ok) {
       this.counters.sdpRefused++;
@@ -312,8 +312,24 @@ export class MediaSessions implements MediaBridge {
     const plans: StreamPlan[] = [];
     const toOpen: PinholeSpec[] = [];
     const toClose: string[] = [];
+    // An answer from a losing fork after the 2xx (a late 18x, a second 2xx the caller will end
+    // with BYE): rewritten so no address leaks, but it moves nothing.
+    const stale =
+      ctx.answerTag !== undefined &&
+      session.confirmed !== undefined &&
+      ctx.answerTag !== session.confirmed &&
+      session.answerSide === leg.from.name;
     for (const d of descriptions) {
       let stream = session.streams[d.index];
+      if (stale) {
+        const pair = stream?.local.get(leg.to.name);
+        plans.push(
+          pair === undefined || d.port === 0 || d.connection === undefined
+            ? { kind: 'port-zero' }
+            : { kind: 'anchor', local: { address: leg.to.advertised, port: pair.rtp } },
+        );
+        continue;
+      }
       if (d.port === 0 || d.connection === undefined) {
         plans.push({ kind: 'port-zero' });
         if (stream !== undefined) this.dropStream(session, stream, toClose);
@@ -656,6 +672,18 @@ export class MediaSessions implements MediaBridge {
     this.sweepTimer = this.deps.clock.setTimeout(() => this.sweep(), SWEEP_MS);
   }
 }
+
+/** What the message around an SDP says about it. */
+interface AnchorContext {
+  /** A response to the initial INVITE before the 2xx: its early dialog. */
+  readonly dialog: EarlyDialog | undefined;
+  /** An INVITE (an offer; the initial one when the session is not confirmed yet). */
+  readonly offer: boolean;
+  /** A response to an INVITE: its To-tag. */
+  readonly answerTag: string | undefined;
+}
+
+const NO_CONTEXT: AnchorContext = { dialog: undefined, offer: false, answerTag: undefined };
 
 interface EarlyDialog {
   readonly tag: string;
