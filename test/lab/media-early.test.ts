@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_ADDR, type Lab, type LabNs, labSkipReason, labUp } from '../../infra/lab/lab.js';
 import { type LabAgent, labAgentConfig, startLabAgent } from '../helpers/lab-agent.js';
 import { poll, sleep } from '../helpers/poll.js';
@@ -178,8 +178,13 @@ class UdpParty {
     this.child.stdin?.write('stop\n');
   }
 
-  exit(): void {
-    if (this.child.exitCode === null) this.child.stdin?.write('exit\n');
+  /** Ends the party (its socket is free again once this resolves). */
+  async exit(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.child.stdin?.write('exit\n');
+    await Promise.race([exited, sleep(3_000)]);
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
 
   /** Datagrams labelled `label` that arrived in [from, to). */
@@ -293,122 +298,146 @@ describe.skipIf(skip)(title('early media through kernel pinholes (SIPp, nftables
     lab = await labUp();
   });
 
+  afterEach(async () => {
+    await Promise.all(parties.splice(0).map((p) => p.exit()));
+  });
+
   afterAll(async () => {
-    for (const p of parties) p.exit();
     await agent?.stop();
     await lab?.down();
     if (dir !== undefined && process.env.SIPWALL_KEEP_SIPP_LOGS === undefined)
       rmSync(dir, { recursive: true, force: true });
   });
 
-  it('forked call: each fork’s early answer plays through the kernel, the last one wins, after the 200 only the winner’s pinhole is left', async () => {
-    const a = await startAgent('answer', 'fork');
-    await register(lab, dir, 'bob', PHONE_B);
-    await register(lab, dir, 'bob', PHONE_C);
+  /**
+   * bob answers from two phones. The early fork (PHONE_B) answers 183 with SDP at once, the late
+   * fork (PHONE_C) 2.5 s later: from then on the caller hears only the late one (the last answer
+   * wins). Then the 200 comes from the late fork (`late` wins) or from the early one (`early` wins:
+   * the media goes back to it); either way the other fork is CANCELled and the kernel keeps
+   * nothing of it.
+   */
+  for (const winnerIs of ['late', 'early'] as const) {
+    it(`forked call, the ${winnerIs} fork sends the 200: early media through the kernel, the last answer wins, after the 200 only the winner’s pinhole is left`, async () => {
+      const a = await startAgent('answer', `fork-${winnerIs}`);
+      await register(lab, dir, 'bob', PHONE_B);
+      await register(lab, dir, 'bob', PHONE_C);
 
-    const LOSER_RTP = 31_000;
-    const WINNER_RTP = 31_002;
-    const CALLER_RTP = 31_004;
-    const loser = await party('lan', PHONE_B, LOSER_RTP);
-    const winner = await party('lan', PHONE_C, WINNER_RTP);
-    const caller = await party('wan', PEER, CALLER_RTP);
-    const loserUas = await sipp(lab, dir, {
-      ns: 'lan',
-      scenario: 'uas-early-183-cancel.xml',
-      tag: 'fork-loser',
-      local: PHONE_B,
-      port: 5060,
-      rtp: LOSER_RTP,
-    });
-    const winnerUas = await sipp(lab, dir, {
-      ns: 'lan',
-      scenario: 'uas-early-183-answer.xml',
-      tag: 'fork-winner',
-      local: PHONE_C,
-      port: 5060,
-      rtp: WINNER_RTP,
-    });
-    const udpBefore = await udpInDatagrams(lab);
-    const uac = await sipp(lab, dir, {
-      ns: 'wan',
-      scenario: 'uac-early-call.xml',
-      tag: 'fork-caller',
-      local: PEER,
-      port: 5060,
-      remote: OUTSIDE,
-      service: 'bob',
-      rtp: CALLER_RTP,
-    });
+      const EARLY_RTP = 31_000;
+      const LATE_RTP = 31_002;
+      const CALLER_RTP = 31_004;
+      const early = await party('lan', PHONE_B, EARLY_RTP);
+      const late = await party('lan', PHONE_C, LATE_RTP);
+      const caller = await party('wan', PEER, CALLER_RTP);
+      const earlyUas = await sipp(lab, dir, {
+        ns: 'lan',
+        scenario: winnerIs === 'late' ? 'uas-early-183-cancel.xml' : 'uas-early-183-then-200.xml',
+        tag: `fork-${winnerIs}-b`,
+        local: PHONE_B,
+        port: 5060,
+        rtp: EARLY_RTP,
+      });
+      const lateUas = await sipp(lab, dir, {
+        ns: 'lan',
+        scenario: winnerIs === 'late' ? 'uas-early-183-answer.xml' : 'uas-early-late-183-cancel.xml',
+        tag: `fork-${winnerIs}-c`,
+        local: PHONE_C,
+        port: 5060,
+        rtp: LATE_RTP,
+      });
+      const udpBefore = await udpInDatagrams(lab);
+      const uac = await sipp(lab, dir, {
+        ns: 'wan',
+        scenario: 'uac-early-call.xml',
+        tag: `fork-${winnerIs}-caller`,
+        local: PEER,
+        port: 5060,
+        remote: OUTSIDE,
+        service: 'bob',
+        rtp: CALLER_RTP,
+      });
 
-    // The first fork's 183 crossed: its early dialog has the stream (no 200 yet).
-    const first = await poll(
-      () => streamView(a),
-      (v) => v?.insidePeer === `${PHONE_B}:${LOSER_RTP}` && v.outsideLocal !== undefined,
-      5_000,
-    );
-    expect(first?.insidePeer, a.logs().slice(-6000)).toBe(`${PHONE_B}:${LOSER_RTP}`);
-    const inPort = first!.insideLocal!;
-    const outPort = first!.outsideLocal!;
-    loser.send('L', LAB_ADDR.fwInside, inPort);
-    caller.send('X', LAB_ADDR.fwOutside, outPort);
+      // The early fork's 183 crossed: its early dialog has the stream (no 200 yet).
+      const first = await poll(
+        () => streamView(a),
+        (v) => v?.insidePeer === `${PHONE_B}:${EARLY_RTP}` && v.outsideLocal !== undefined,
+        5_000,
+      );
+      expect(first?.insidePeer, a.logs().slice(-6000)).toBe(`${PHONE_B}:${EARLY_RTP}`);
+      const inPort = first!.insideLocal!;
+      const outPort = first!.outsideLocal!;
+      early.send('E', LAB_ADDR.fwInside, inPort);
+      caller.send('X', LAB_ADDR.fwOutside, outPort);
 
-    // The second fork's 183 (2.5 s after the INVITE): the stream moves to it.
-    const second = await poll(
-      () => streamView(a),
-      (v) => v?.insidePeer === `${PHONE_C}:${WINNER_RTP}`,
-      6_000,
-    );
-    const switchedAt = Date.now();
-    expect(second?.insidePeer, a.logs().slice(-6000)).toBe(`${PHONE_C}:${WINNER_RTP}`);
-    winner.send('W', LAB_ADDR.fwInside, inPort);
+      // The late fork's 183 (2.5 s after the INVITE): the stream moves to it.
+      const second = await poll(
+        () => streamView(a),
+        (v) => v?.insidePeer === `${PHONE_C}:${LATE_RTP}`,
+        6_000,
+      );
+      const switchedAt = Date.now();
+      expect(second?.insidePeer, a.logs().slice(-6000)).toBe(`${PHONE_C}:${LATE_RTP}`);
+      late.send('L', LAB_ADDR.fwInside, inPort);
 
-    // The 200 from the second fork confirms its dialog.
-    await poll(
-      async () => a.logs(),
-      (l) => l.includes('forked call confirmed'),
-      6_000,
-    );
-    const confirmedAt = Date.now();
-    expect(a.logs()).toContain('forked call confirmed');
-    // Nothing of the losing fork stays in the kernel: no element names its address.
-    const ruleset = await mediaRuleset(lab);
-    expect(ruleset).toContain(`${PHONE_C} . ${WINNER_RTP}`);
-    expect(ruleset).not.toContain(PHONE_B);
-    expect(await kernelPinholes(lab)).toBe(1);
-    await sleep(1_000);
-    const afterConfirm = await streamView(a);
-    for (const p of [loser, winner, caller]) p.stop();
-
-    const results = await Promise.all([uac.done, loserUas.done, winnerUas.done]);
-    for (const r of results) expect(r.code, `${r.output}\n--- agent ---\n${a.logs().slice(-6000)}`).toBe(0);
-
-    // Early media of the first fork reached the caller through the firewall before any 200, from
-    // the agent's outside port; the caller's media reached that fork too.
-    expect(caller.count('L', 0, switchedAt)).toBeGreaterThanOrEqual(20);
-    expect(caller.heard.every((h) => h.from === `${LAB_ADDR.fwOutside}:${outPort}`)).toBe(true);
-    expect(loser.count('X', 0, switchedAt)).toBeGreaterThanOrEqual(20);
-    // Once the second fork answered, the caller hears it and only it; it gets the caller's media.
-    expect(caller.count('L', switchedAt + 300)).toBe(0);
-    expect(caller.count('W', 0, confirmedAt)).toBeGreaterThanOrEqual(10);
-    expect(caller.count('W', confirmedAt)).toBeGreaterThanOrEqual(20);
-    expect(winner.count('X', switchedAt)).toBeGreaterThanOrEqual(20);
-    expect(loser.count('X', switchedAt + 300)).toBe(0);
-    // The losing fork kept sending: the kernel dropped it as a stranger and counted it.
-    expect(afterConfirm?.dropped).toBeGreaterThan(10);
-    // RTP stayed in the kernel: the fw's user space got the SIP messages only.
-    const rtp = caller.heard.length + loser.heard.length + winner.heard.length;
-    const udpDelta = (await udpInDatagrams(lab)) - udpBefore;
-    expect(rtp).toBeGreaterThan(200);
-    expect(udpDelta).toBeLessThan(60);
-    // The BYE closed the call's pinhole.
-    expect(
+      // The 200 confirms one dialog; the agent's log line says when.
       await poll(
-        () => kernelPinholes(lab),
-        (n) => n === 0,
-        3_000,
-      ),
-    ).toBe(0);
-  });
+        async () => a.logs(),
+        (l) => l.includes('forked call confirmed'),
+        6_000,
+      );
+      const line = a
+        .logs()
+        .split('\n')
+        .find((l) => l.includes('forked call confirmed'));
+      expect(line, a.logs().slice(-6000)).toBeDefined();
+      const confirmedAt = (JSON.parse(line!) as { time: number }).time;
+      // Nothing of the losing fork stays in the kernel: no element names its address.
+      const [winnerAddr, winnerRtp, loserAddr] =
+        winnerIs === 'late' ? [PHONE_C, LATE_RTP, PHONE_B] : [PHONE_B, EARLY_RTP, PHONE_C];
+      const ruleset = await mediaRuleset(lab);
+      expect(ruleset).toContain(`${winnerAddr} . ${winnerRtp}`);
+      expect(ruleset).not.toContain(loserAddr);
+      expect(await kernelPinholes(lab)).toBe(1);
+      await sleep(1_000);
+      const afterConfirm = await streamView(a);
+      for (const p of [early, late, caller]) p.stop();
+
+      const results = await Promise.all([uac.done, earlyUas.done, lateUas.done]);
+      for (const r of results) expect(r.code, `${r.output}\n--- agent ---\n${a.logs().slice(-6000)}`).toBe(0);
+
+      // Early media of the early fork reached the caller through the firewall before any 200,
+      // from the agent's outside port; the caller's media reached that fork too.
+      expect(caller.count('E', 0, switchedAt)).toBeGreaterThanOrEqual(20);
+      expect(caller.heard.every((h) => h.from === `${LAB_ADDR.fwOutside}:${outPort}`)).toBe(true);
+      expect(early.count('X', 0, switchedAt)).toBeGreaterThanOrEqual(20);
+      // Once the late fork answered, and until the 200, the caller hears it and only it.
+      expect(caller.count('E', switchedAt + 300, confirmedAt)).toBe(0);
+      expect(caller.count('L', switchedAt, confirmedAt)).toBeGreaterThanOrEqual(10);
+      expect(late.count('X', switchedAt, confirmedAt)).toBeGreaterThanOrEqual(10);
+      expect(early.count('X', switchedAt + 300, confirmedAt)).toBe(0);
+      // After the 200: the winner only, both ways.
+      const [W, Lo, winnerParty, loserParty] =
+        winnerIs === 'late' ? (['L', 'E', late, early] as const) : (['E', 'L', early, late] as const);
+      expect(caller.count(W, confirmedAt + 300)).toBeGreaterThanOrEqual(20);
+      expect(caller.count(Lo, confirmedAt + 300)).toBe(0);
+      expect(winnerParty.count('X', confirmedAt + 300)).toBeGreaterThanOrEqual(20);
+      expect(loserParty.count('X', confirmedAt + 300)).toBe(0);
+      // The loser kept sending: the kernel dropped it as a stranger and counted it.
+      expect(afterConfirm?.dropped).toBeGreaterThan(10);
+      // RTP stayed in the kernel: the fw's user space got the SIP messages only.
+      const rtp = caller.heard.length + early.heard.length + late.heard.length;
+      const udpDelta = (await udpInDatagrams(lab)) - udpBefore;
+      expect(rtp).toBeGreaterThan(200);
+      expect(udpDelta).toBeLessThan(60);
+      // The BYE closed the call's pinhole.
+      expect(
+        await poll(
+          () => kernelPinholes(lab),
+          (n) => n === 0,
+          3_000,
+        ),
+      ).toBe(0);
+    });
+  }
 
   it('earlyMedia offer: the callee’s early media reaches the caller before any SDP answer; the 486 closes it', async () => {
     const a = await startAgent('offer', 'offer');
