@@ -122,6 +122,10 @@ export async function startMediaService(deps: MediaServiceDeps): Promise<MediaSe
   };
   const reconfigure = (next: AgentConfig) => {
     const m = next.media;
+    if (tap !== undefined && m.earlyMedia !== tap.earlyMedia) {
+      tap.setEarlyMedia(m.earlyMedia);
+      logger.info({ earlyMedia: m.earlyMedia }, 'media early-media policy changed for new offers');
+    }
     if (
       m.portMin === range.portMin &&
       m.portMax === range.portMax &&

@@ -196,7 +196,7 @@ export class MediaSessions implements MediaBridge {
   private readonly sessions = new Map<string, Session>();
   /** RTCP pinhole id → its stream (for the RTCP tap). */
   private readonly byPinhole = new Map<string, Stream>();
-  private readonly settings: MediaSessionSettings;
+  private settings: MediaSessionSettings;
   private sweepTimer: TimerHandle;
   private nextId = 1;
   readonly counters = mediaCounters();
@@ -204,6 +204,16 @@ export class MediaSessions implements MediaBridge {
   constructor(private readonly deps: MediaSessionsDeps) {
     this.settings = deps.settings ?? DEFAULT_MEDIA_SESSION_SETTINGS;
     this.sweepTimer = deps.clock.setTimeout(() => this.sweep(), SWEEP_MS);
+  }
+
+  /** The early-media policy offers are anchored with now. */
+  get earlyMedia(): EarlyMediaPolicy {
+    return this.settings.earlyMedia ?? 'answer';
+  }
+
+  /** A new policy (a config change): applies to offers from now on; streams already open stay. */
+  setEarlyMedia(policy: EarlyMediaPolicy): void {
+    this.settings = { ...this.settings, earlyMedia: policy };
   }
 
   get activeSessions(): number {
