@@ -31,7 +31,6 @@ import type { Endpoint, PinholeAccept, PinholeCounters, PinholeDriver, PinholeSp
  *   reaches the agent is forwarded; the caller → callee direction waits for the answer.
  */
 export type EarlyMediaPolicy = 'answer' | 'offer';
-export const EARLY_MEDIA_POLICIES: readonly EarlyMediaPolicy[] = ['answer', 'offer'];
 
 export interface MediaSessionSettings {
   /** Safety net of every pinhole (refreshed at half of it while its call lives). */
