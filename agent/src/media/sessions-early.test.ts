@@ -51,16 +51,16 @@ function sdp(address: string, port: number, version = 1): string {
   );
 }
 
-function invite(body: string, toTag?: string): SipRequest {
+function invite(body: string, toTag?: string, method = 'INVITE'): SipRequest {
   const to = toTag === undefined ? '<sip:bob@example.com>' : `<sip:bob@example.com>;tag=${toTag}`;
   const text =
-    'INVITE sip:bob@example.com SIP/2.0\r\n' +
+    `${method} sip:bob@example.com SIP/2.0\r\n` +
     'Via: SIP/2.0/UDP 127.0.0.5:5060;branch=z9hG4bK-early-1\r\n' +
     'Max-Forwards: 70\r\n' +
     `To: ${to}\r\n` +
     'From: <sip:alice@example.com>;tag=a1\r\n' +
     'Call-ID: call-e\r\n' +
-    `CSeq: ${toTag === undefined ? 1 : 2} INVITE\r\n` +
+    `CSeq: ${toTag === undefined ? 1 : 2} ${method}\r\n` +
     'Contact: <sip:alice@127.0.0.5:5060>\r\n' +
     'Content-Type: application/sdp\r\n' +
     `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
@@ -311,6 +311,16 @@ describe('forked early dialogs (relay driver, loopback)', () => {
       const toMoved = collect(moved);
       phone.send('after-reinvite', p1, '127.0.0.1');
       expect(await toMoved).toEqual([`after-reinvite@127.0.0.2:${offerPort}`]);
+
+      // An UPDATE from the caller moves the caller's media too (same ports on the agent).
+      const phone2 = await bound(PHONE);
+      r.sockets.push(phone2);
+      const update = invite(sdp(PHONE, phone2.address().port, 2), 'f1', 'UPDATE');
+      expect(portOf(r.sessions.onSdp(update, OUT))).toBe(offerPort);
+      await settle();
+      const toPhone2 = collect(phone2);
+      moved.send('after-update', offerPort, '127.0.0.2');
+      expect(await toPhone2).toEqual([`after-update@127.0.0.1:${p1}`]);
     });
   }
 
