@@ -367,16 +367,27 @@ describe.skipIf(skip)(title('early media through kernel pinholes (SIPp, nftables
       const outPort = first!.outsideLocal!;
       early.send('E', LAB_ADDR.fwInside, inPort);
       caller.send('X', LAB_ADDR.fwOutside, outPort);
+      // The late fork plays too, before its own 183: the kernel's strict source keeps it out
+      // (the early fork's flow has the pinhole) until its answer moves the stream.
+      await sleep(300);
+      const lateFrom = Date.now();
+      late.send('L', LAB_ADDR.fwInside, inPort);
 
       // The late fork's 183 (2.5 s after the INVITE): the stream moves to it.
+      // The last instant the agent still had the early fork's answer (taken before each look).
+      let earlyUntil = lateFrom;
       const second = await poll(
-        () => streamView(a),
+        async () => {
+          const at = Date.now();
+          const v = await streamView(a);
+          if (v?.insidePeer === `${PHONE_B}:${EARLY_RTP}`) earlyUntil = at;
+          return v;
+        },
         (v) => v?.insidePeer === `${PHONE_C}:${LATE_RTP}`,
         6_000,
       );
       const switchedAt = Date.now();
       expect(second?.insidePeer, a.logs().slice(-6000)).toBe(`${PHONE_C}:${LATE_RTP}`);
-      late.send('L', LAB_ADDR.fwInside, inPort);
 
       // The 200 confirms one dialog; the agent's log line says when.
       await poll(
@@ -409,6 +420,9 @@ describe.skipIf(skip)(title('early media through kernel pinholes (SIPp, nftables
       expect(caller.count('E', 0, switchedAt)).toBeGreaterThanOrEqual(20);
       expect(caller.heard.every((h) => h.from === `${LAB_ADDR.fwOutside}:${outPort}`)).toBe(true);
       expect(early.count('X', 0, switchedAt)).toBeGreaterThanOrEqual(20);
+      // Before its 183 the late fork was not heard although it played.
+      expect(earlyUntil - lateFrom).toBeGreaterThan(500);
+      expect(caller.count('L', 0, earlyUntil)).toBe(0);
       // Once the late fork answered, and until the 200, the caller hears it and only it.
       expect(caller.count('E', switchedAt + 300, confirmedAt)).toBe(0);
       expect(caller.count('L', switchedAt, confirmedAt)).toBeGreaterThanOrEqual(10);
@@ -428,6 +442,12 @@ describe.skipIf(skip)(title('early media through kernel pinholes (SIPp, nftables
       const udpDelta = (await udpInDatagrams(lab)) - udpBefore;
       expect(rtp).toBeGreaterThan(200);
       expect(udpDelta).toBeLessThan(60);
+      console.log(
+        `[media-early fork, ${winnerIs} wins] caller heard early fork ${caller.count('E', 0, switchedAt)} before the late 183, ` +
+          `late fork ${caller.count('L', switchedAt, confirmedAt)} / early ${caller.count('E', switchedAt + 300, confirmedAt)} between it and the 200, ` +
+          `winner ${caller.count(W, confirmedAt + 300)} / loser ${caller.count(Lo, confirmedAt + 300)} after; ` +
+          `kernel drops ${afterConfirm?.dropped}; ${rtp} datagrams delivered, fw Udp InDatagrams +${udpDelta}`,
+      );
       // The BYE closed the call's pinhole.
       expect(
         await poll(
@@ -512,6 +532,10 @@ describe.skipIf(skip)(title('early media through kernel pinholes (SIPp, nftables
     callee.stop();
     caller.stop();
     expect(caller.count('E', closedAt)).toBe(0);
+    console.log(
+      `[media-early offer] caller heard ${caller.count('E', start, checkedAt)} early packets before any answer, ` +
+        `callee got ${callee.count('X', 0, checkedAt)} of the caller's before the 183 and ${callee.count('X', answeredAt)} after`,
+    );
     expect(await mediaRuleset(lab)).not.toContain(PHONE);
     const results = await Promise.all([uac.done, uas.done]);
     for (const r of results) expect(r.code, `${r.output}\n--- agent ---\n${a.logs().slice(-6000)}`).toBe(0);
