@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { PinholeAccept } from '../types.js';
-import { baseRuleset, type PinholeRecord, pinholeElements, replyTuples } from './nft-ruleset.js';
+import { baseRuleset, familyOf, type PinholeRecord, pinholeElements, replyTuples } from './nft-ruleset.js';
 
 const record = (
   aAccept: PinholeAccept | undefined,
@@ -55,6 +55,16 @@ describe('pinhole elements by accept', () => {
     expect(replyTuples(record('none', 'any', { address: '0.0.0.0', port: 0 }))).toEqual([
       [4, '203.0.113.10', 31004, '203.0.113.1', 32000, 1],
     ]);
+  });
+
+  it('refuses an accept value it does not know, naming the pinhole and the value', () => {
+    const r = record(undefined, undefined);
+    const spec = {
+      id: r.id,
+      a: { local: r.aLocal, peer: r.aPeer },
+      b: { local: r.bLocal, peer: r.bPeer, accept: 'some' as PinholeAccept },
+    };
+    expect(() => familyOf(spec)).toThrow('pinhole s1/0/rtp: bad accept "some" (any, peer or none)');
   });
 
   it('the base ruleset sends a pinned endpoint’s other sources to media_strict', () => {

@@ -194,6 +194,12 @@ export function familyOf(spec: Pick<PinholeSpec, 'id' | 'a' | 'b'>): Family {
         .join(', ')})`,
     );
   }
+  for (const side of [spec.a, spec.b]) {
+    const accept = side.accept;
+    if (accept !== undefined && accept !== 'any' && accept !== 'peer' && accept !== 'none') {
+      throw new Error(`pinhole ${spec.id}: bad accept ${JSON.stringify(accept)} (any, peer or none)`);
+    }
+  }
   for (const e of [spec.a.local, spec.b.local]) {
     if (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535) {
       throw new Error(`pinhole ${spec.id}: bad local port ${e.port}`);

@@ -531,6 +531,10 @@ function validate(specs: readonly PinholeSpec[]): void {
       if (!Number.isInteger(peer.port) || peer.port < 0 || peer.port > 65_535) {
         throw bad(`side ${name} peer port ${peer.port} is not 0-65535`);
       }
+      const accept = spec[name].accept;
+      if (accept !== undefined && accept !== 'any' && accept !== 'peer' && accept !== 'none') {
+        throw bad(`side ${name} accept ${JSON.stringify(accept)} is not any, peer or none`);
+      }
       if (!isUnspecified(peer) && peerFamily !== family) {
         throw bad(`side ${name} peer ${text(peer)} and local ${text(local)} differ in address family`);
       }
