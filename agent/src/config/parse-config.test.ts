@@ -48,6 +48,18 @@ describe('parseConfigText', () => {
     expect(r.error.message).toContain(`${path}: `);
   });
 
+  it('takes media.earlyMedia (default answer) and names the field and the bad value', () => {
+    const d = parseConfigText(base, 'a.yaml', '/');
+    expect(d.ok && d.value.media.earlyMedia).toBe('answer');
+    const o = parseConfigText(`${base}media: { earlyMedia: offer }\n`, 'a.yaml', '/');
+    expect(o.ok && o.value.media.earlyMedia).toBe('offer');
+    const bad = parseConfigText(`${base}media: { earlyMedia: invite }\n`, 'a.yaml', '/');
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.error.issues.map((i) => i.path)).toContain('media.earlyMedia');
+    expect(bad.error.message).toContain('media.earlyMedia: must be "answer" or "offer" (got "invite")');
+  });
+
   it('reports YAML syntax errors with line and column', () => {
     const r = parseConfigText('sip:\n  domains: [a\n  x: : :\n', 'a.yaml', '/');
     expect(r.ok).toBe(false);

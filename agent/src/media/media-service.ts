@@ -14,6 +14,7 @@ import { type NftablesDriver, probeNftables } from './drivers/nftables.js';
 import { RelayPinholeDriver, type RtcpTap } from './drivers/relay.js';
 import { PortAllocator } from './ports.js';
 import {
+  DEFAULT_MEDIA_SESSION_SETTINGS,
   type MediaSessionRow,
   MediaSessions,
   mediaCounters,
@@ -121,6 +122,10 @@ export async function startMediaService(deps: MediaServiceDeps): Promise<MediaSe
   };
   const reconfigure = (next: AgentConfig) => {
     const m = next.media;
+    if (tap !== undefined && m.earlyMedia !== tap.earlyMedia) {
+      tap.setEarlyMedia(m.earlyMedia);
+      logger.info({ earlyMedia: m.earlyMedia }, 'media early-media policy changed for new offers');
+    }
     if (
       m.portMin === range.portMin &&
       m.portMax === range.portMax &&
@@ -153,6 +158,7 @@ export async function startMediaService(deps: MediaServiceDeps): Promise<MediaSe
     ports,
     clock,
     logger,
+    settings: { ...DEFAULT_MEDIA_SESSION_SETTINGS, earlyMedia: config.media.earlyMedia },
     ...(deps.onSessionEnded === undefined ? {} : { onSessionEnded: deps.onSessionEnded }),
   });
   tap = sessions;

@@ -8,6 +8,7 @@
  * The decision per SDP is synchronous (the proxy sends the rewritten message in the same turn);
  * driver operations (kernel transaction or socket binds) run behind it, in order per session.
  */
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { getHeader } from '../sip/accessors.js';
 import { setBody } from '../sip/edit.js';
@@ -20,18 +21,36 @@ import type { PortAllocator, PortPair } from './ports.js';
 import { codecProfile } from './quality/emodel.js';
 import { type StreamQuality, StreamQualityTracker, type StreamSide } from './quality/tracker.js';
 import { describeStreams, type ParsedSdp, parseSdp, rewriteSdp, type StreamPlan } from './sdp/index.js';
-import type { Endpoint, PinholeCounters, PinholeDriver, PinholeSpec } from './types.js';
+import type { Endpoint, PinholeAccept, PinholeCounters, PinholeDriver, PinholeSpec } from './types.js';
+
+/**
+ * When the callee's early media may flow (`media.earlyMedia`):
+ * - `answer`: pinholes open once both parties' SDP is known (the first 18x with SDP, or the 2xx);
+ * - `offer`: at the offer already, the callee → caller direction opens towards the caller's SDP
+ *   address, so early media the callee sends to the agent's advertised port before any answer
+ *   reaches the agent is forwarded; the caller → callee direction waits for the answer.
+ */
+export type EarlyMediaPolicy = 'answer' | 'offer';
 
 export interface MediaSessionSettings {
   /** Safety net of every pinhole (refreshed at half of it while its call lives). */
   readonly pinholeTimeoutSec: number;
   /** A session is closed after this long whatever happens (a lost BYE, a restart upstream). */
   readonly maxSessionSec: number;
+  /** Default `answer`. */
+  readonly earlyMedia?: EarlyMediaPolicy;
+  /**
+   * Safety net of a half-open pinhole (early media at the offer, no answer yet): it closes on its
+   * own after this long unless an answer opened the stream fully. Default 180 (Timer C's order).
+   */
+  readonly earlyPinholeTimeoutSec?: number;
 }
 
 export const DEFAULT_MEDIA_SESSION_SETTINGS: MediaSessionSettings = {
   pinholeTimeoutSec: 3600,
   maxSessionSec: 12 * 3600,
+  earlyMedia: 'answer',
+  earlyPinholeTimeoutSec: 180,
 };
 
 /** A session's media totals when it ends (the call record's media counters). */
@@ -84,6 +103,11 @@ interface Stream {
   readonly local: Map<string, PortPair>;
   /** The party's receive addresses per interface name, from its SDP. */
   readonly peer: Map<string, PeerAddress>;
+  /**
+   * The answering side's receive addresses per early dialog (To-tag) of the initial INVITE: a
+   * forked INVITE gets answers from several; the latest one is `peer`, a 2xx fixes its dialog's.
+   */
+  readonly dialogs: Map<string, PeerAddress>;
   /** RTCP shares the RTP port (RFC 5761), as the latest SDP says. */
   rtcpMux: boolean;
   /** Pinhole ids open in the driver. */
@@ -103,6 +127,12 @@ interface Session {
   readonly streams: (Stream | undefined)[];
   /** Driver operations of this session, in order. */
   queue: Promise<void>;
+  /** Early dialogs (To-tags) that sent SDP before the 2xx, in order; more than one: forked. */
+  readonly early: string[];
+  /** The interface the initial INVITE's answers come from (where the forks are). */
+  answerSide: string | undefined;
+  /** The To-tag of the dialog the 2xx to the initial INVITE confirmed. */
+  confirmed: string | undefined;
   refreshedAt: number;
   ended: boolean;
 }
@@ -165,7 +195,7 @@ export class MediaSessions implements MediaBridge {
   private readonly sessions = new Map<string, Session>();
   /** RTCP pinhole id → its stream (for the RTCP tap). */
   private readonly byPinhole = new Map<string, Stream>();
-  private readonly settings: MediaSessionSettings;
+  private settings: MediaSessionSettings;
   private sweepTimer: TimerHandle;
   private nextId = 1;
   readonly counters = mediaCounters();
@@ -173,6 +203,16 @@ export class MediaSessions implements MediaBridge {
   constructor(private readonly deps: MediaSessionsDeps) {
     this.settings = deps.settings ?? DEFAULT_MEDIA_SESSION_SETTINGS;
     this.sweepTimer = deps.clock.setTimeout(() => this.sweep(), SWEEP_MS);
+  }
+
+  /** The early-media policy offers are anchored with now. */
+  get earlyMedia(): EarlyMediaPolicy {
+    return this.settings.earlyMedia ?? 'answer';
+  }
+
+  /** A new policy (a config change): applies to offers from now on; streams already open stay. */
+  setEarlyMedia(policy: EarlyMediaPolicy): void {
+    this.settings = { ...this.settings, earlyMedia: policy };
   }
 
   get activeSessions(): number {
@@ -188,10 +228,22 @@ export class MediaSessions implements MediaBridge {
   }
 
   onSdp<M extends SipMessage>(message: M, leg: MediaLeg): M | number {
+    const dialog = this.earlyDialogOf(message, leg);
+    if (message.body.length === 0) {
+      // A 2xx without SDP (the answer came in an 18x): the session fixes on that dialog's answer.
+      const session = this.sessions.get(leg.callId);
+      if (session !== undefined && dialog?.final === true) this.confirm(session, dialog.tag);
+      return message;
+    }
+    const ctx: AnchorContext = {
+      dialog,
+      offer: message.kind === 'request' && message.method === 'INVITE',
+      answerTag: message.kind === 'response' && message.cseq.method === 'INVITE' ? message.to.tag : undefined,
+    };
     const contentType = getHeader(message, 'content-type');
     const type = mediaType(contentType);
     if (type === 'application/sdp') {
-      const body = this.anchor(message.body, leg);
+      const body = this.anchor(message.body, leg, ctx);
       return typeof body === 'number' ? body : setBody(message, body);
     }
     // RFC 5621: SDP inside a multipart body (with ISUP, say) is anchored in place; the other parts
@@ -202,13 +254,53 @@ export class MediaSessions implements MediaBridge {
     if (parsed === undefined || !parsed.ok) return message;
     const index = parsed.value.parts.findIndex((p) => p.contentType === 'application/sdp');
     if (index < 0) return message;
-    const body = this.anchor(parsed.value.parts[index]!.body, leg);
+    const body = this.anchor(parsed.value.parts[index]!.body, leg, ctx);
     if (typeof body === 'number') return body;
     return setBody(message, serializeMultipart(parsed.value, new Map([[index, body]])));
   }
 
+  /**
+   * The early dialog a response to the initial INVITE belongs to (its To-tag), while the session
+   * is not confirmed yet; `final` for the 2xx.
+   */
+  private earlyDialogOf(message: SipMessage, leg: MediaLeg): EarlyDialog | undefined {
+    if (message.kind !== 'response' || message.status <= 100 || message.status >= 300) return undefined;
+    if (message.cseq.method !== 'INVITE' || message.to.tag === undefined) return undefined;
+    if (this.sessions.get(leg.callId)?.confirmed !== undefined) return undefined;
+    return { tag: message.to.tag, final: message.status >= 200 };
+  }
+
+  /**
+   * A 2xx confirmed one dialog of the initial INVITE: each stream takes that dialog's answer (the
+   * last early answer may have come from another fork) and the pinholes follow it, so nothing of
+   * the losing forks stays open.
+   */
+  private confirm(session: Session, tag: string): void {
+    if (session.confirmed !== undefined) return;
+    session.confirmed = tag;
+    const side = session.answerSide;
+    const toOpen: PinholeSpec[] = [];
+    for (const st of session.streams) {
+      if (st === undefined) continue;
+      const chosen = st.dialogs.get(tag);
+      st.dialogs.clear();
+      if (chosen === undefined || side === undefined) continue;
+      const current = st.peer.get(side);
+      if (current !== undefined && samePeer(current, chosen)) continue;
+      st.peer.set(side, chosen);
+      toOpen.push(...this.pinholesOf(session, st));
+    }
+    if (session.early.length > 1)
+      this.deps.logger.info(
+        { callId: session.callId, forks: session.early.length, moved: toOpen.length > 0 },
+        'forked call confirmed: media fixed on the answering dialog',
+      );
+    if (toOpen.length > 0) this.enqueue(session, () => this.open(session, toOpen));
+  }
+
   /** One SDP anchored for `leg`: the rewritten body, or the status to refuse it with. */
-  private anchor(sdp: Buffer, leg: MediaLeg): Buffer | number {
+  private anchor(sdp: Buffer, leg: MediaLeg, ctx: AnchorContext = NO_CONTEXT): Buffer | number {
+    const { dialog, offer } = ctx;
     const parsed = parseSdp(sdp);
     if (!parsed.ok) {
       this.counters.sdpRefused++;
@@ -219,12 +311,34 @@ export class MediaSessions implements MediaBridge {
       return 488;
     }
     const session = this.sessionFor(leg);
+    if (dialog !== undefined) {
+      session.answerSide = leg.from.name;
+      if (!session.early.includes(dialog.tag)) session.early.push(dialog.tag);
+    }
+    // Early media at the offer: the caller's side gets its port pair now (the answer reuses it).
+    const early = offer && session.confirmed === undefined && this.settings.earlyMedia === 'offer';
     const descriptions = describeStreams(parsed.value);
     const plans: StreamPlan[] = [];
     const toOpen: PinholeSpec[] = [];
     const toClose: string[] = [];
+    // An answer from a losing fork after the 2xx (a late 18x, a second 2xx the caller will end
+    // with BYE): rewritten so no address leaks, but it moves nothing.
+    const stale =
+      ctx.answerTag !== undefined &&
+      session.confirmed !== undefined &&
+      ctx.answerTag !== session.confirmed &&
+      session.answerSide === leg.from.name;
     for (const d of descriptions) {
       let stream = session.streams[d.index];
+      if (stale) {
+        const pair = stream?.local.get(leg.to.name);
+        plans.push(
+          pair === undefined || d.port === 0 || d.connection === undefined
+            ? { kind: 'port-zero' }
+            : { kind: 'anchor', local: { address: leg.to.advertised, port: pair.rtp } },
+        );
+        continue;
+      }
       if (d.port === 0 || d.connection === undefined) {
         plans.push({ kind: 'port-zero' });
         if (stream !== undefined) this.dropStream(session, stream, toClose);
@@ -236,6 +350,7 @@ export class MediaSessions implements MediaBridge {
           media: d.media,
           local: new Map(),
           peer: new Map(),
+          dialogs: new Map(),
           rtcpMux: false,
           open: [],
           codec: undefined,
@@ -261,10 +376,25 @@ export class MediaSessions implements MediaBridge {
         pair = got.value;
         stream.local.set(leg.to.name, pair);
       }
-      stream.peer.set(leg.from.name, {
+      if (early && !stream.local.has(leg.from.name)) {
+        const got = this.deps.ports(leg.from).allocate();
+        if (!got.ok) {
+          this.counters.portsExhausted++;
+          if (got.error.first)
+            this.deps.logger.error(
+              { interface: leg.from.name, inUse: got.error.inUse, quarantined: got.error.quarantined },
+              'media ports exhausted: calls are refused with 503 until ports are free',
+            );
+          return 503;
+        }
+        stream.local.set(leg.from.name, got.value);
+      }
+      const peer: PeerAddress = {
         rtp: { address: d.connection.address, port: d.port },
         rtcp: { address: d.rtcpAddress ?? d.connection.address, port: d.rtcpMux ? d.port : d.rtcpPort },
-      });
+      };
+      stream.peer.set(leg.from.name, peer);
+      if (dialog !== undefined) stream.dialogs.set(dialog.tag, peer);
       plans.push({ kind: 'anchor', local: { address: leg.to.advertised, port: pair.rtp } });
       toOpen.push(...this.pinholesOf(session, stream));
     }
@@ -277,6 +407,7 @@ export class MediaSessions implements MediaBridge {
     this.counters.sdpRewritten++;
     if (toClose.length > 0) this.enqueue(session, () => this.close(toClose));
     if (toOpen.length > 0) this.enqueue(session, () => this.open(session, toOpen));
+    if (dialog?.final === true) this.confirm(session, dialog.tag);
     return rewritten.value;
   }
 
@@ -356,37 +487,53 @@ export class MediaSessions implements MediaBridge {
         queue: Promise.resolve(),
         refreshedAt: now,
         ended: false,
+        early: [],
+        answerSide: undefined,
+        confirmed: undefined,
       };
       this.sessions.set(leg.callId, s);
     }
     return s;
   }
 
-  /** The stream's pinholes when both parties' addresses and both local pairs are known. */
+  /**
+   * The stream's pinholes when both local pairs and both parties' addresses are known; with
+   * `earlyMedia: offer`, before the answer, half-open ones: into the side whose party is not known
+   * yet (the callee sends first: latched), towards the party that is (the caller's SDP address);
+   * nothing is forwarded the other way until the answer.
+   */
   private pinholesOf(session: Session, stream: Stream): PinholeSpec[] {
     const [a, b] = session.sides;
     const aLocal = stream.local.get(a.name);
     const bLocal = stream.local.get(b.name);
     const aPeer = stream.peer.get(a.name);
     const bPeer = stream.peer.get(b.name);
-    if (aLocal === undefined || bLocal === undefined || aPeer === undefined || bPeer === undefined) return [];
-    const timeoutSec = this.settings.pinholeTimeoutSec;
-    const rtp: PinholeSpec = {
-      id: pinholeId(session, stream, 'rtp'),
-      a: { local: { address: a.address, port: aLocal.rtp }, peer: aPeer.rtp },
-      b: { local: { address: b.address, port: bLocal.rtp }, peer: bPeer.rtp },
-      timeoutSec,
-    };
-    if (stream.rtcpMux) return [rtp];
-    return [
-      rtp,
-      {
-        id: pinholeId(session, stream, 'rtcp'),
-        a: { local: { address: a.address, port: aLocal.rtcp }, peer: aPeer.rtcp },
-        b: { local: { address: b.address, port: bLocal.rtcp }, peer: bPeer.rtcp },
-        timeoutSec,
+    if (aLocal === undefined || bLocal === undefined) return [];
+    let timeoutSec = this.settings.pinholeTimeoutSec;
+    if (aPeer === undefined || bPeer === undefined) {
+      if (aPeer === undefined && bPeer === undefined) return [];
+      if (this.settings.earlyMedia !== 'offer' || session.confirmed !== undefined) return [];
+      timeoutSec = Math.min(timeoutSec, this.settings.earlyPinholeTimeoutSec ?? 180);
+    }
+    const accept = (iface: ProxyInterface, own: PeerAddress | undefined, other: PeerAddress | undefined) =>
+      acceptOf(session, iface, own, other);
+    const aAccept = accept(a, aPeer, bPeer);
+    const bAccept = accept(b, bPeer, aPeer);
+    const flow = (f: 'rtp' | 'rtcp'): PinholeSpec => ({
+      id: pinholeId(session, stream, f),
+      a: {
+        local: { address: a.address, port: aLocal[f] },
+        peer: aPeer?.[f] ?? unknownPeer(a.address),
+        accept: aAccept,
       },
-    ];
+      b: {
+        local: { address: b.address, port: bLocal[f] },
+        peer: bPeer?.[f] ?? unknownPeer(b.address),
+        accept: bAccept,
+      },
+      timeoutSec,
+    });
+    return stream.rtcpMux ? [flow('rtp')] : [flow('rtp'), flow('rtcp')];
   }
 
   private dropStream(session: Session, stream: Stream, toClose: string[]): void {
@@ -533,6 +680,50 @@ export class MediaSessions implements MediaBridge {
     }
     this.sweepTimer = this.deps.clock.setTimeout(() => this.sweep(), SWEEP_MS);
   }
+}
+
+/** What the message around an SDP says about it. */
+interface AnchorContext {
+  /** A response to the initial INVITE before the 2xx: its early dialog. */
+  readonly dialog: EarlyDialog | undefined;
+  /** An INVITE (an offer; the initial one when the session is not confirmed yet). */
+  readonly offer: boolean;
+  /** A response to an INVITE: its To-tag. */
+  readonly answerTag: string | undefined;
+}
+
+const NO_CONTEXT: AnchorContext = { dialog: undefined, offer: false, answerTag: undefined };
+
+interface EarlyDialog {
+  readonly tag: string;
+  /** A 2xx: the dialog is confirmed. */
+  readonly final: boolean;
+}
+
+const samePeer = (x: PeerAddress, y: PeerAddress) =>
+  x.rtp.address === y.rtp.address &&
+  x.rtp.port === y.rtp.port &&
+  x.rtcp.address === y.rtcp.address &&
+  x.rtcp.port === y.rtcp.port;
+
+/** A party not known yet (the driver sends nothing that way). */
+const unknownPeer = (local: string): Endpoint => ({ address: isIP(local) === 6 ? '::' : '0.0.0.0', port: 0 });
+
+/**
+ * Who may send to a side's local port: nothing while the other party is unknown (nowhere to
+ * forward); the first source while its own party is unknown (the callee's early media at the
+ * offer); only its SDP address once the INVITE forked (the fork that answered last, no other);
+ * else the first source (latching, for parties behind NAT).
+ */
+function acceptOf(
+  session: Session,
+  iface: ProxyInterface,
+  own: PeerAddress | undefined,
+  other: PeerAddress | undefined,
+): PinholeAccept {
+  if (other === undefined) return 'none';
+  if (own === undefined) return 'any';
+  return session.early.length > 1 && session.answerSide === iface.name ? 'peer' : 'any';
 }
 
 function summarize(

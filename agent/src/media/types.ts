@@ -27,7 +27,18 @@ export interface PinholeSide {
    * behind another NAT sends from an address its SDP does not name).
    */
   readonly peer: Endpoint;
+  /**
+   * Who may send to `local` (default `any`):
+   * - `any`: latching (symmetric RTP): the first source's flow is the side's; strict source after.
+   * - `peer`: only `peer` itself, exactly (address and port): a side pinned to what its SDP named
+   *   (forked early dialogs: the fork that answered last, no other).
+   * - `none`: nothing sent to `local` is forwarded (the other side's party is not known yet: early
+   *   media at the offer opens only the callee → caller direction).
+   */
+  readonly accept?: PinholeAccept;
 }
+
+export type PinholeAccept = 'any' | 'peer' | 'none';
 
 /** One flow (RTP or RTCP of one stream) between two sides. */
 export interface PinholeSpec {

@@ -11,7 +11,8 @@ export interface MediaLeg {
 /**
  * The seam between the proxy and the media layer: every message with a body that crosses from
  * one interface to another (INVITE, 18x/2xx, ACK, re-INVITE, UPDATE, PRACK and their answers) is
- * handed here at one place, before it is sent. The media layer returns the message to send (its
+ * handed here at one place, before it is sent (and a 2xx to an INVITE without a body: it names
+ * the dialog a forked INVITE settled on). The media layer returns the message to send (its
  * SDP rewritten, pinholes opened) or a status to refuse with (488). `onCallEnded` closes a call's
  * streams.
  */

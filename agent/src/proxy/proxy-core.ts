@@ -626,7 +626,13 @@ export class SipProxy {
     to: ProxyInterface,
     callId: string,
   ): M | number {
-    if (msg.body.length === 0 || from.name === to.name) return msg;
+    if (from.name === to.name) return msg;
+    // A 2xx to an INVITE without a body still goes: it says which forked early dialog won.
+    if (
+      msg.body.length === 0 &&
+      !(msg.kind === 'response' && msg.status >= 200 && msg.status < 300 && msg.cseq.method === 'INVITE')
+    )
+      return msg;
     return this.media.onSdp(msg, { callId, from, to });
   }
 

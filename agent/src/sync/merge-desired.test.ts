@@ -104,6 +104,19 @@ describe('mergeDesired (the desired-state contract)', () => {
     );
     expect(!r2.ok && r2.error.map((i) => i.path)).toContain('media.portMin');
   });
+
+  it('takes the early-media policy from the control plane; the schema refuses another value', () => {
+    const r = mergeDesired(
+      fileConfigFixture(),
+      DesiredStateSchema.parse(desiredFixture(2, { config: { media: { earlyMedia: 'offer' } } })),
+    );
+    expect(r.ok && r.value.media.earlyMedia).toBe('offer');
+    const bad = DesiredStateSchema.safeParse(
+      desiredFixture(2, { config: { media: { earlyMedia: 'ring' as 'answer' } } }),
+    );
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues.map((i) => i.path.join('.'))).toContain('config.media.earlyMedia');
+  });
 });
 
 describe('decideDesired', () => {

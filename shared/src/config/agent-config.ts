@@ -237,10 +237,27 @@ export const AgentConfigSchema = z
          * range) for thousands of calls per second.
          */
         portQuarantineSec: z.number().int().min(0).max(600).default(32),
+        /**
+         * When the callee's early media may flow. `answer`: pinholes open once the answer (an 18x
+         * with SDP, or the 2xx) is known. `offer`: at the offer already, the callee → caller
+         * direction opens towards the caller's SDP address (early media sent before any answer
+         * reaches the agent is forwarded); the other direction waits for the answer.
+         */
+        earlyMedia: z
+          .enum(['answer', 'offer'], {
+            error: (issue) => `must be "answer" or "offer" (got ${JSON.stringify(issue.input)})`,
+          })
+          .default('answer'),
       })
       .strict()
       .refine((m) => m.portMin < m.portMax, { message: 'portMin must be below portMax', path: ['portMin'] })
-      .default({ driver: 'relay', portMin: 20_000, portMax: 29_999, portQuarantineSec: 32 }),
+      .default({
+        driver: 'relay',
+        portMin: 20_000,
+        portMax: 29_999,
+        portQuarantineSec: 32,
+        earlyMedia: 'answer',
+      }),
     users: z.array(SipUserSchema).default([]),
     policies: PoliciesSchema.default(PoliciesSchema.parse({})),
     controlPlane: ControlPlaneLinkSchema.optional(),

@@ -21,8 +21,15 @@ export const ManagedConfigSchema = z
     auth: DigestAuthSchema.optional(),
     /** Every request for a foreign domain goes here; `null` = none (RFC 3263 routing). */
     outboundProxy: HostPortSchema.nullable().optional(),
-    /** The media port range on each interface. */
-    media: z.object({ portMin: PortSchema.optional(), portMax: PortSchema.optional() }).strict().optional(),
+    /** The media port range on each interface, and when early media may flow (`media.earlyMedia`). */
+    media: z
+      .object({
+        portMin: PortSchema.optional(),
+        portMax: PortSchema.optional(),
+        earlyMedia: z.enum(['answer', 'offer']).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type ManagedConfig = z.infer<typeof ManagedConfigSchema>;

@@ -17,12 +17,19 @@
  * | `media_dnat{4,6}`     | A → BP, B → AP                    | DNAT of a new flow                          |
  * | `media_snat{4,6}`     | N . BP → B, N . AP → A            | SNAT of a new flow                          |
  * | `media_busy`          | N, added from the packet path     | `ct count`: one flow per pinhole            |
+ * | `media_pinned{4,6}`   | N . B (a side with `accept: peer`)  | new flows to B only from …                  |
+ * | `media_src{4,6}`      | N . B . BP                        | … the peer its SDP named                    |
+ *
+ * A side with `accept: none` (or whose other side's peer is not known yet: `0.0.0.0`/`::`/port 0)
+ * gets no flow into it: its `media_id`, `media_fwd`, `media_dnat` and the matching `media_snat`
+ * elements are left out, so packets to it are dropped, new flows and replies alike (a half-open
+ * pinhole: early media at the offer).
  *
  * Every element carries the pinhole's timeout (the safety net), refreshed by adding it again.
  */
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { Endpoint, PinholeSpec } from '../types.js';
+import type { Endpoint, PinholeAccept, PinholeSpec } from '../types.js';
 
 export const NFT_MEDIA_TABLE = 'inet sipwall';
 /** The prefix of every chain, set and map the driver owns. */
@@ -38,6 +45,10 @@ export const SET = {
   fwd: (f: Family) => `media_fwd${f}`,
   dnat: (f: Family) => `media_dnat${f}`,
   snat: (f: Family) => `media_snat${f}`,
+  /** Local endpoints (with their pinhole number) that take new flows from their SDP peer only. */
+  pinned: (f: Family) => `media_pinned${f}`,
+  /** The one source each pinned local endpoint takes. */
+  src: (f: Family) => `media_src${f}`,
   /** Local endpoints served in user space (RTCP through the relay while RTP stays in the kernel). */
   user: (f: Family) => `media_user${f}`,
 } as const;
@@ -87,6 +98,8 @@ export function baseRuleset(o: RulesetOptions): string {
       `add set ${t} ${SET.user(f)} { type ${at} . inet_service; flags timeout; size ${2 * size}; }`,
       `add map ${t} ${SET.dnat(f)} { type ${at} . inet_service : ${at} . inet_service; flags timeout; size ${2 * size}; }`,
       `add map ${t} ${SET.snat(f)} { type mark . ${at} . inet_service : ${at} . inet_service; flags timeout; size ${2 * size}; }`,
+      `add set ${t} ${SET.pinned(f)} { type mark . ${at} . inet_service; flags timeout; size ${2 * size}; }`,
+      `add set ${t} ${SET.src(f)} { type mark . ${at} . inet_service . ${at} . inet_service; flags timeout; size ${2 * size}; }`,
     );
   }
   const chains: Array<[string, string]> = [
@@ -131,6 +144,11 @@ export function baseRuleset(o: RulesetOptions): string {
     rule(CHAIN.in(f), 'counter drop comment "flow of a closed pinhole"');
     rule(CHAIN.new(f), `ct mark set ${key} map @${SET.id(f)}`);
     rule(CHAIN.new(f), 'ct mark 0 counter drop comment "media port without a pinhole"');
+    // A pinned side (`accept: peer`): a new flow from any source but its SDP peer is a stranger's.
+    rule(
+      CHAIN.new(f),
+      `ct mark . ${key} @${SET.pinned(f)} ct mark . ${key} . ${ip(f)} saddr . udp sport != @${SET.src(f)} jump ${CHAIN.strict}`,
+    );
     // Strict source: a second live flow for the pinhole (another source) is dropped and counted.
     rule(CHAIN.new(f), `add @${SET.busy} { ct mark ct count over 1 } jump ${CHAIN.strict}`);
     rule(CHAIN.new(f), `ct mark . ${key} @${SET.fwd(f)} accept`);
@@ -176,6 +194,12 @@ export function familyOf(spec: Pick<PinholeSpec, 'id' | 'a' | 'b'>): Family {
         .join(', ')})`,
     );
   }
+  for (const side of [spec.a, spec.b]) {
+    const accept = side.accept;
+    if (accept !== undefined && accept !== 'any' && accept !== 'peer' && accept !== 'none') {
+      throw new Error(`pinhole ${spec.id}: bad accept ${JSON.stringify(accept)} (any, peer or none)`);
+    }
+  }
   for (const e of [spec.a.local, spec.b.local]) {
     if (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535) {
       throw new Error(`pinhole ${spec.id}: bad local port ${e.port}`);
@@ -209,6 +233,14 @@ export interface PinholeRecord {
   readonly aPeer: Endpoint;
   readonly bLocal: Endpoint;
   readonly bPeer: Endpoint;
+  /** Who may send to each side's local endpoint (`PinholeSide.accept`; absent = `any`). */
+  readonly aAccept?: PinholeAccept;
+  readonly bAccept?: PinholeAccept;
+}
+
+/** `0.0.0.0`, `::` or port 0: the party's address is not known (nothing is sent that way). */
+export function isUnspecified(e: Endpoint): boolean {
+  return e.port === 0 || e.address === '0.0.0.0' || e.address === '::';
 }
 
 /** One set or map element in nft text syntax. */
@@ -223,7 +255,10 @@ function ep(e: Endpoint): string {
   return `${canonicalAddress(e.address)} . ${Math.trunc(e.port)}`;
 }
 
-/** Every element of a pinhole except `media_busy` (the packet path adds that one). */
+/**
+ * Every element of a pinhole except `media_busy` (the packet path adds that one). A flow into a
+ * side exists only when that side accepts something and the other side's peer is known.
+ */
 export function pinholeElements(r: PinholeRecord): Element[] {
   const f = r.family;
   const n = String(r.n);
@@ -231,19 +266,25 @@ export function pinholeElements(r: PinholeRecord): Element[] {
   const B = ep(r.bLocal);
   const AP = ep(r.aPeer);
   const BP = ep(r.bPeer);
-  const out: Element[] = [
-    { set: SET.pin, key: n, comment: idComment(r.id) },
-    { set: SET.id(f), key: A, value: n },
-    { set: SET.id(f), key: B, value: n },
-    // The comments say which side an element is (reconcile reads them back after a restart).
-    { set: SET.fwd(f), key: `${n} . ${A}`, comment: 'a' },
-    { set: SET.fwd(f), key: `${n} . ${B}`, comment: 'b' },
-    { set: SET.dnat(f), key: A, value: BP },
-    { set: SET.dnat(f), key: B, value: AP },
-    { set: SET.snat(f), key: `${n} . ${BP}`, value: B },
-  ];
+  const out: Element[] = [{ set: SET.pin, key: n, comment: idComment(r.id) }];
+  const intoA = (r.aAccept ?? 'any') !== 'none' && !isUnspecified(r.bPeer);
+  const intoB = (r.bAccept ?? 'any') !== 'none' && !isUnspecified(r.aPeer);
+  if (intoA) out.push({ set: SET.id(f), key: A, value: n });
+  if (intoB) out.push({ set: SET.id(f), key: B, value: n });
+  // The comments say which side an element is (reconcile reads them back after a restart).
+  if (intoA) out.push({ set: SET.fwd(f), key: `${n} . ${A}`, comment: 'a' });
+  if (intoB) out.push({ set: SET.fwd(f), key: `${n} . ${B}`, comment: 'b' });
+  if (intoA) out.push({ set: SET.dnat(f), key: A, value: BP });
+  if (intoB) out.push({ set: SET.dnat(f), key: B, value: AP });
+  if (intoA) out.push({ set: SET.snat(f), key: `${n} . ${BP}`, value: B });
   // Both peers the same endpoint (a degenerate offer): one SNAT element, the a side's wins.
-  if (AP !== BP) out.push({ set: SET.snat(f), key: `${n} . ${AP}`, value: A });
+  if (intoB && (AP !== BP || !intoA)) out.push({ set: SET.snat(f), key: `${n} . ${AP}`, value: A });
+  if (intoA && r.aAccept === 'peer' && !isUnspecified(r.aPeer)) {
+    out.push({ set: SET.pinned(f), key: `${n} . ${A}` }, { set: SET.src(f), key: `${n} . ${A} . ${AP}` });
+  }
+  if (intoB && r.bAccept === 'peer' && !isUnspecified(r.bPeer)) {
+    out.push({ set: SET.pinned(f), key: `${n} . ${B}` }, { set: SET.src(f), key: `${n} . ${B} . ${BP}` });
+  }
   return out;
 }
 
@@ -308,10 +349,12 @@ function quote(s: string): string {
  * reply tuple BP → B, one started by b's peer AP → A. Deleting both (one is missing) ends the flow.
  */
 export function replyTuples(r: PinholeRecord): Array<readonly [Family, string, number, string, number, 1]> {
-  return [
-    [r.family, r.bPeer.address, r.bPeer.port, r.bLocal.address, r.bLocal.port, 1],
-    [r.family, r.aPeer.address, r.aPeer.port, r.aLocal.address, r.aLocal.port, 1],
-  ];
+  const out: Array<readonly [Family, string, number, string, number, 1]> = [];
+  if (!isUnspecified(r.bPeer))
+    out.push([r.family, r.bPeer.address, r.bPeer.port, r.bLocal.address, r.bLocal.port, 1]);
+  if (!isUnspecified(r.aPeer))
+    out.push([r.family, r.aPeer.address, r.aPeer.port, r.aLocal.address, r.aLocal.port, 1]);
+  return out;
 }
 
 // ---- reading listings ------------------------------------------------------------------------

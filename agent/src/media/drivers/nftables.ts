@@ -259,6 +259,8 @@ class KernelDriver implements NftablesDriver {
         aPeer: p.a.peer,
         bLocal: p.b.local,
         bPeer: p.b.peer,
+        ...(p.a.accept === undefined ? {} : { aAccept: p.a.accept }),
+        ...(p.b.accept === undefined ? {} : { bAccept: p.b.accept }),
       };
       const elements = pinholeElements(rec);
       if (old !== undefined) {
@@ -266,10 +268,12 @@ class KernelDriver implements NftablesDriver {
         // flows on the old endpoints are ended.
         const keep = new Set(elements.map(elementIdentity));
         const gone = pinholeElements(old).filter((e) => !keep.has(elementIdentity(e)));
-        if (gone.length > 0) {
-          removes.push(...gone);
-          flush.push(...replyTuples(old));
-        }
+        // A side newly pinned (or closed): a flow latched from another source must end too.
+        const narrowed =
+          (old.aAccept ?? 'any') !== (rec.aAccept ?? 'any') ||
+          (old.bAccept ?? 'any') !== (rec.bAccept ?? 'any');
+        if (gone.length > 0) removes.push(...gone);
+        if (gone.length > 0 || narrowed) flush.push(...replyTuples(old));
         if (old.n !== n) removes.push({ set: SET.busy, key: String(old.n) });
       }
       adds.push(...addLines(elements, p.timeoutSec));
@@ -397,6 +401,14 @@ class KernelDriver implements NftablesDriver {
         // The flow whose replies come from this peer to this local endpoint.
         const [la, lp] = parts(e.value);
         flush.push([f, String(peerAddr), Number(peerPort), String(la), Number(lp), 1]);
+      }
+    }
+    for (const f of FAMILIES) {
+      for (const set of [SET.pinned(f), SET.src(f)]) {
+        for (const e of this.list(set)) {
+          const [n] = parts(e.key);
+          if (!keep.has(Number(n))) removes.push({ set, key: textOf(e.key) });
+        }
       }
     }
     for (const n of stray) removes.push({ set: SET.pin, key: String(n) });

@@ -27,7 +27,14 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { AgentError } from '../../errors.js';
 import { type Clock, createSystemClock, type TimerHandle } from '../../util/clock.js';
-import type { Endpoint, PinholeCounters, PinholeDriver, PinholeSide, PinholeSpec } from '../types.js';
+import type {
+  Endpoint,
+  PinholeAccept,
+  PinholeCounters,
+  PinholeDriver,
+  PinholeSide,
+  PinholeSpec,
+} from '../types.js';
 
 /**
  * How long a latched source must be silent before another source may take its place (ms). Long
@@ -109,6 +116,8 @@ class Side {
   peerPort: number;
   latched = false;
   latchedToHint = false;
+  /** `PinholeSide.accept`: latching (`any`), the hint only (`peer`), or nothing (`none`). */
+  accept: PinholeAccept;
   /** Arrived here from the peer and forwarded. */
   packets = 0;
   bytes = 0;
@@ -127,6 +136,7 @@ class Side {
     this.hint = spec.peer;
     this.peerAddress = spec.peer.address;
     this.peerPort = isUnspecified(spec.peer) ? 0 : spec.peer.port;
+    this.accept = spec.accept ?? 'any';
     this.lastActive = now;
   }
 
@@ -134,6 +144,7 @@ class Side {
     this.hint = spec.peer;
     this.peerAddress = spec.peer.address;
     this.peerPort = isUnspecified(spec.peer) ? 0 : spec.peer.port;
+    this.accept = spec.accept ?? 'any';
     this.latched = false;
     this.latchedToHint = false;
   }
@@ -354,7 +365,7 @@ export class RelayPinholeDriver implements PinholeDriver {
       side.local = spec.local;
       side.resetToHint(spec);
       this.wire(p, side, other);
-    } else if (!sameEndpoint(side.hint, spec.peer)) {
+    } else if (!sameEndpoint(side.hint, spec.peer) || side.accept !== (spec.accept ?? 'any')) {
       side.resetToHint(spec);
     }
   }
@@ -402,6 +413,8 @@ export class RelayPinholeDriver implements PinholeDriver {
     });
     from.socket.on('message', (msg, rinfo) => {
       if (rinfo.port !== from.peerPort || !from.latched || rinfo.address !== from.peerAddress) {
+        // `accept: none`: this side forwards nothing (not a stranger's packet: not counted).
+        if (from.accept === 'none') return;
         if (!this.admit(from, rinfo.address, rinfo.port)) {
           p.dropped++;
           return;
@@ -428,6 +441,8 @@ export class RelayPinholeDriver implements PinholeDriver {
 
   /** A datagram from a source other than the latched peer (or before any latch): take it or not. */
   private admit(side: Side, address: string, port: number): boolean {
+    // Pinned to what the SDP named: that source only, never relatched elsewhere.
+    if (side.accept === 'peer' && (port !== side.hint.port || address !== side.hint.address)) return false;
     if (side.latched) {
       const fromHint = !side.latchedToHint && port === side.hint.port && address === side.hint.address;
       const silent =
@@ -515,6 +530,10 @@ function validate(specs: readonly PinholeSpec[]): void {
       if (peerFamily === 0) throw bad(`side ${name} peer address ${peer.address} is not an IP address`);
       if (!Number.isInteger(peer.port) || peer.port < 0 || peer.port > 65_535) {
         throw bad(`side ${name} peer port ${peer.port} is not 0-65535`);
+      }
+      const accept = spec[name].accept;
+      if (accept !== undefined && accept !== 'any' && accept !== 'peer' && accept !== 'none') {
+        throw bad(`side ${name} accept ${JSON.stringify(accept)} is not any, peer or none`);
       }
       if (!isUnspecified(peer) && peerFamily !== family) {
         throw bad(`side ${name} peer ${text(peer)} and local ${text(local)} differ in address family`);
