@@ -14,6 +14,7 @@ import { createOperator } from '../../control-plane/server/src/db/queries/operat
 import { hashSecret } from '../../control-plane/server/src/security/password.js';
 import { apiClient, eventually } from '../helpers/api-client.js';
 import { controlPlaneOn, type ServicesUnderTest, servicesUnderTest } from '../helpers/services.js';
+import { holdingCallScenario, rtpPacket } from '../helpers/sip-call.js';
 
 const ADMIN = { email: 'admin@live.test', password: 'live-e2e-password-1234' };
 const DOMAIN = 'live.example.test';
@@ -23,71 +24,6 @@ const INSIDE_IP = '127.0.0.1';
 const OUTSIDE_IP = '127.0.0.2';
 const CALLER_IP = '127.0.0.3';
 const UAS_SCENARIO = fileURLToPath(new URL('../lab/sipp/uas-answer.xml', import.meta.url));
-
-/** An outside caller: INVITE (SDP) → 200 → ACK, holds the call for `holdMs`, then BYE. */
-function holdingCall(holdMs: number): string {
-  const dialog = `From: <sip:carol@caller.test>;tag=[pid]-uac-[call_number]
-      Call-ID: [call_id]
-      Max-Forwards: 70`;
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="sipwall-live-uac">
-  <send retrans="500" start_txn="invite">
-    <![CDATA[
-
-      INVITE sip:bob@${DOMAIN} SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-      ${dialog}
-      To: <sip:bob@${DOMAIN}>
-      CSeq: 1 INVITE
-      Contact: <sip:carol@[local_ip]:[local_port]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=carol 1 1 IN IP4 [local_ip]
-      s=live
-      c=IN IP4 [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-
-    ]]>
-  </send>
-  <recv response="100" optional="true" response_txn="invite"/>
-  <recv response="180" optional="true" response_txn="invite"/>
-  <recv response="200" rrs="true" response_txn="invite"/>
-  <send ack_txn="invite">
-    <![CDATA[
-
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-      [routes]
-      ${dialog}
-      [last_To:]
-      CSeq: 1 ACK
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <pause milliseconds="${holdMs}"/>
-  <send retrans="500" start_txn="bye">
-    <![CDATA[
-
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-      [routes]
-      ${dialog}
-      [last_To:]
-      CSeq: 2 BYE
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" response_txn="bye"/>
-</scenario>
-`;
-}
 
 /** What the tRPC client says about a refused query: the tRPC code and the domain code. */
 async function refusal(
@@ -101,17 +37,6 @@ async function refusal(
     return { code: data.code, domainCode: data.domainCode, message: e.message };
   }
   throw new Error('expected the query to fail');
-}
-
-/** One RTP packet (RFC 3550 §5.1 header, PCMU, 20 ms of silence). */
-function rtp(seq: number): Buffer {
-  const b = Buffer.alloc(12 + 160, 0xff);
-  b[0] = 0x80;
-  b[1] = 0;
-  b.writeUInt16BE(seq, 2);
-  b.writeUInt32BE(seq * 160, 4);
-  b.writeUInt32BE(0x5eed1234, 8);
-  return b;
 }
 
 /**
@@ -230,7 +155,7 @@ describe.skipIf(!haveSipp)(`live queries to a real agent over MQTT rpc${SKIP_SUF
       extraArgs: ['-mi', INSIDE_IP, '-mp', String(await freeUdpPort(INSIDE_IP))],
     });
     const uac = await startSipp({
-      scenario: { xml: holdingCall(12_000), name: 'uac.xml' },
+      scenario: { xml: holdingCallScenario(DOMAIN, 12_000), name: 'uac.xml' },
       dir,
       remote: `${OUTSIDE_IP}:${outsidePort}`,
       localIp: CALLER_IP,
@@ -272,7 +197,7 @@ describe.skipIf(!haveSipp)(`live queries to a real agent over MQTT rpc${SKIP_SUF
       await new Promise<void>((r) => sock.bind(0, CALLER_IP, r));
       const sent = 25;
       for (let i = 0; i < sent; i++)
-        await new Promise<void>((r) => sock.send(rtp(i), Number(port), host, () => r()));
+        await new Promise<void>((r) => sock.send(rtpPacket(i), Number(port), host, () => r()));
       sock.close();
       const counted = await eventually(
         'the packets in the live counters',
