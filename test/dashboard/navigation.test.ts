@@ -193,6 +193,10 @@ describe.skipIf(!haveChromium)(suiteTitle('dashboard navigation and accounts'), 
       expect(await page.getByRole('button', { name: 'Add agent' }).count()).toBe(0);
       expect(await page.getByLabel('New agent').count()).toBe(0);
       await screenshot(page, 'navigation-viewer', 'site');
+      // The audit log is for admins: no link for a viewer, and its URL says so instead of an error.
+      expect(await page.getByRole('link', { name: 'Audit log' }).count()).toBe(0);
+      await page.goto(`${dash.url}/orgs/${orgId}/audit`);
+      await page.getByText('The audit log is open to admins and owners; your role here is viewer.').waitFor();
 
       // Same origin, the viewer's own session cookie: the server says FORBIDDEN.
       const answer = await page.evaluate(async (siteId) => {

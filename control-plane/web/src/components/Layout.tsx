@@ -10,6 +10,7 @@ import {
   settingsPath,
   statsPath,
 } from '../lib/route-links.js';
+import { roleAtLeast } from '../lib/roles.js';
 import { useOrg } from '../lib/use-org.js';
 import { type Operator, useTRPC } from '../trpc.js';
 import { ErrorMessage } from './ErrorMessage.js';
@@ -31,7 +32,7 @@ export function Layout({ operator, children }: LayoutProps) {
   const queryClient = useQueryClient();
   const [location, navigate] = useLocation();
   const orgId = orgIdOf(location);
-  const { organizations } = useOrg(orgId);
+  const { organizations, role } = useOrg(orgId);
   const signOut = useMutation(
     trpc.auth.signOut.mutationOptions({
       onSuccess: () => {
@@ -47,7 +48,8 @@ export function Layout({ operator, children }: LayoutProps) {
         { href: orgPath(orgId), label: 'Sites', exact: true },
         { href: statsPath(orgId), label: 'Statistics', exact: false },
         { href: changesPath(orgId), label: 'Changes', exact: false },
-        { href: auditPath(orgId), label: 'Audit log', exact: false },
+        // The server shows the audit log to admins and owners only.
+        ...(roleAtLeast(role, 'admin') ? [{ href: auditPath(orgId), label: 'Audit log', exact: false }] : []),
         { href: settingsPath(orgId), label: 'Settings', exact: false },
       ]
     : [];

@@ -2,6 +2,7 @@ import { useSearch } from 'wouter';
 import { AuditLogView, MembersView, PolicyEditor, PushPanel } from '../views/changes/index.js';
 import { StatisticsView } from '../views/stats/index.js';
 import { OrgGate } from './OrgGate.js';
+import { roleAtLeast } from '../lib/roles.js';
 import { useTitle } from '../lib/use-title.js';
 
 /** `/orgs/:orgId/stats?site=` — the insight engineer's statistics view. */
@@ -40,10 +41,14 @@ export function AuditPage({ orgId }: { orgId: string }) {
   useTitle('Audit log');
   return (
     <OrgGate orgId={orgId}>
-      {() => (
+      {({ role }) => (
         <section className="page">
           <h1>Audit log</h1>
-          <AuditLogView organizationId={orgId} />
+          {roleAtLeast(role, 'admin') ? (
+            <AuditLogView organizationId={orgId} />
+          ) : (
+            <p className="empty">The audit log is open to admins and owners; your role here is {role}.</p>
+          )}
         </section>
       )}
     </OrgGate>
