@@ -26,10 +26,10 @@ export interface MemoryReclaimerSettings {
 
 export const DEFAULT_MEMORY_RECLAIMER_SETTINGS: MemoryReclaimerSettings = {
   intervalMs: 10_000,
-  // A forced collection is atomic (no concurrent marking): at 5 % of the loop (~100 calls/s)
+  // A forced collection is atomic (no concurrent marking): at 10 % of the loop (~200 calls/s)
   // the live heap is tens of MB and the pause tens of ms; busier agents leave it to V8.
-  idleBelow: 0.05,
-  idleChecks: 4,
+  idleBelow: 0.1,
+  idleChecks: 3,
   growthBytes: 48 * 1024 * 1024,
   minGapMs: 60_000,
 };
