@@ -228,6 +228,21 @@ describe.skipIf(skip)(
       expect(chain).toMatch(/udp dport 5060 counter/);
     });
 
+    it('reads the counters of 200 calls in one call (libnftables crashed on one get element that large)', async () => {
+      const ids = Array.from({ length: 200 }, (_, i) => `many-${i}/0/rtp`);
+      await driver.call({
+        op: 'open',
+        pinholes: ids.map((id, i) => spec(id, 30100 + 4 * i, 30102 + 4 * i)),
+      });
+      try {
+        const c = await counters(ids);
+        expect(Object.keys(c)).toHaveLength(200);
+        expect(c['many-199/0/rtp']?.aToB.packets).toBe(0);
+      } finally {
+        await driver.call({ op: 'close', ids });
+      }
+    });
+
     it('opens and closes a call (RTP + RTCP) in well under 1 ms (prints p50/p99)', async () => {
       const r = await driver.call<{
         iterations: number;

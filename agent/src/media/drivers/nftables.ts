@@ -172,6 +172,9 @@ function readText(path: string): string | undefined {
   }
 }
 
+/** Keys per `get element` command (see `KernelDriver.elements`). */
+const GET_ELEMENT_BATCH = 32;
+
 class KernelDriver implements NftablesDriver {
   readonly kind = 'nftables' as const;
   private readonly held = new Map<string, PinholeRecord>();
@@ -455,13 +458,22 @@ class KernelDriver implements NftablesDriver {
    * few, not the whole set: listing every live pinhole per call would cost O(calls)); the whole
    * listing when one of them is gone (expired), which makes `get element` fail.
    */
+  /**
+   * The listed elements of `keys`, asked in commands of at most {@link GET_ELEMENT_BATCH} keys:
+   * libnftables 1.0.6 crashed the process (SIGSEGV) on one `get element` naming the pinholes of
+   * 200 calls (bench/media), which `/sessions` and the control plane's live calls ask for.
+   */
   private elements(set: string, keys: readonly string[]): ListedElement[] {
-    if (keys.length === 0) return [];
-    try {
-      return parseListing(this.run(`get element ${NFT_MEDIA_TABLE} ${set} { ${keys.join(', ')} }`));
-    } catch {
-      return this.list(set);
+    const out: ListedElement[] = [];
+    for (let i = 0; i < keys.length; i += GET_ELEMENT_BATCH) {
+      const chunk = keys.slice(i, i + GET_ELEMENT_BATCH);
+      try {
+        out.push(...parseListing(this.run(`get element ${NFT_MEDIA_TABLE} ${set} { ${chunk.join(', ')} }`)));
+      } catch {
+        return this.list(set);
+      }
     }
+    return out;
   }
 
   /**
