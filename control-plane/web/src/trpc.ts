@@ -60,5 +60,7 @@ export type AgentDetail = inferOutput<Api['agents']['get']>;
 export type LiveRegistration = inferOutput<Api['live']['registrations']>['rows'][number];
 export type LiveCall = inferOutput<Api['live']['calls']>['rows'][number];
 export type CallRecord = inferOutput<Api['stats']['recentCalls']>['rows'][number];
+/** One traced SIP message of a call's ladder (`LadderMessageSchema` in shared/src/mqtt/rpc.ts). */
+export type LadderMessage = inferOutput<Api['live']['ladder']>['messages'][number];
 export type AgentSummary = inferOutput<Api['agents']['list']>[number];
 export type CreatedAgent = inferOutput<Api['agents']['create']>;

@@ -1,19 +1,5 @@
-/** One traced message as `live.ladder` returns it (the fields drawn here; `LadderMessageSchema`). */
-export interface LadderMessage {
-  readonly at: string;
-  readonly direction: 'in' | 'out';
-  readonly interface: string;
-  readonly role: 'inside' | 'outside';
-  readonly transport: string;
-  readonly peer: string;
-  readonly callId: string;
-  readonly method: string | null;
-  readonly status: number | null;
-  readonly reason: string | null;
-  readonly cseqMethod: string;
-  readonly text: string;
-  readonly truncated: boolean;
-}
+import type { LadderMessage } from '../../trpc.js';
+
 
 /** The four lifelines: the inside phone, the agent's inside and outside sides, the outside party. */
 export const LANES = ['Inside phone', 'Agent (inside)', 'Agent (outside)', 'Outside party'] as const;
