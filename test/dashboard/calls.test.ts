@@ -1,12 +1,11 @@
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ha1Of } from '../../agent/test/auth/digest-client.js';
 import { freeUdpPort, haveSipp, runSipp, SKIP_SUFFIX, startSipp } from '../../agent/test/helpers/sipp.js';
-import { type SpawnedAgent, startAgent } from '../../agent/test/helpers/spawn-agent.js';
+import type { SpawnedAgent } from '../../agent/test/helpers/spawn-agent.js';
 import { digestRegister } from '../../agent/test/sipp/register-scenarios.js';
 import { sitePath, statsPath } from '../../control-plane/web/src/lib/route-links.js';
 import { apiClient, eventually } from '../helpers/api-client.js';
@@ -21,15 +20,18 @@ import {
   suiteTitle,
   UI_TIMEOUT_MS,
 } from '../helpers/dashboard.js';
-import { holdingCallScenario, rtpPacket } from '../helpers/sip-call.js';
+import {
+  CALLER_IP,
+  holdingCallScenario,
+  INSIDE_IP,
+  OUTSIDE_IP,
+  rtpPacket,
+  startCallAgent,
+} from '../helpers/sip-call.js';
 
 const TEST = 'calls';
 const DOMAIN = 'calls.example.test';
 const BOB = { user: 'bob', password: 'bob-dashboard-pw' };
-/** The phone side (inside) is 127.0.0.1; the agent's outside is 127.0.0.2; the outside caller 127.0.0.3. */
-const INSIDE_IP = '127.0.0.1';
-const OUTSIDE_IP = '127.0.0.2';
-const CALLER_IP = '127.0.0.3';
 const UAS_SCENARIO = fileURLToPath(new URL('../lab/sipp/uas-answer.xml', import.meta.url));
 const HOLD_MS = 14_000;
 
@@ -85,38 +87,15 @@ describe.skipIf(!haveSipp || !haveChromium)(
       quietSiteId = (await api.sites.create.mutate({ organizationId: orgId, name: 'Quiet annex' })).id;
       const created = await api.agents.create.mutate({ siteId, name: 'harbour-fw' });
       agentId = created.agent.id;
-      const mediaBase = 42_000 + Math.floor(Math.random() * 150) * 100;
-      const configFile = join(dir, 'agent.yaml');
-      writeFileSync(
-        configFile,
-        JSON.stringify({
-          site: 'harbour',
-          stateDir: join(dir, 'state'),
-          controlPlane: { url: d.url, enrollmentToken: created.enrollmentToken },
-          sip: {
-            domains: [DOMAIN],
-            interfaces: [
-              { name: 'inside', role: 'inside', address: INSIDE_IP, port: 0, transports: ['udp'] },
-              { name: 'outside', role: 'outside', address: OUTSIDE_IP, port: 0, transports: ['udp'] },
-            ],
-          },
-          admin: { address: '127.0.0.1', port: 0 },
-          media: { driver: 'relay', portMin: mediaBase, portMax: mediaBase + 99 },
-          users: [
-            {
-              username: BOB.user,
-              domain: DOMAIN,
-              ha1: { md5: ha1Of('md5', BOB.user, DOMAIN, BOB.password) },
-            },
-          ],
-          policies: { registerAllowFrom: [`${INSIDE_IP}/32`] },
-        }),
-      );
-      const started = await startAgent(['--config', configFile, '--admin-port', '0']);
-      agent = started.agent;
-      const sip = started.ready.sip as { interface: string; port: number }[];
-      insidePort = sip.find((l) => l.interface === 'inside')?.port ?? 0;
-      outsidePort = sip.find((l) => l.interface === 'outside')?.port ?? 0;
+      ({ agent, insidePort, outsidePort } = await startCallAgent({
+        dir,
+        site: 'harbour',
+        cpUrl: d.url,
+        enrollmentToken: created.enrollmentToken,
+        domain: DOMAIN,
+        user: BOB,
+        mediaBase: 42_000 + Math.floor(Math.random() * 150) * 100,
+      }));
       await eventually(
         'agent online',
         async () => (await api.agents.get.query({ agentId })).online,

@@ -1,28 +1,30 @@
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ControlPlane } from '@sipwall/control-plane';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ha1Of } from '../../agent/test/auth/digest-client.js';
 import { freeUdpPort, haveSipp, runSipp, SKIP_SUFFIX, startSipp } from '../../agent/test/helpers/sipp.js';
-import { type SpawnedAgent, startAgent } from '../../agent/test/helpers/spawn-agent.js';
+import type { SpawnedAgent } from '../../agent/test/helpers/spawn-agent.js';
 import { digestRegister } from '../../agent/test/sipp/register-scenarios.js';
 import { createOperator } from '../../control-plane/server/src/db/queries/operators.js';
 import { hashSecret } from '../../control-plane/server/src/security/password.js';
 import { apiClient, eventually } from '../helpers/api-client.js';
 import { controlPlaneOn, type ServicesUnderTest, servicesUnderTest } from '../helpers/services.js';
-import { holdingCallScenario, rtpPacket } from '../helpers/sip-call.js';
+import {
+  CALLER_IP,
+  holdingCallScenario,
+  INSIDE_IP,
+  OUTSIDE_IP,
+  rtpPacket,
+  startCallAgent,
+} from '../helpers/sip-call.js';
 
 const ADMIN = { email: 'admin@live.test', password: 'live-e2e-password-1234' };
 const DOMAIN = 'live.example.test';
 const BOB = { user: 'bob', password: 'bob-live-pw' };
-/** The phone side (inside) is 127.0.0.1; the agent's outside is 127.0.0.2; the outside caller 127.0.0.3. */
-const INSIDE_IP = '127.0.0.1';
-const OUTSIDE_IP = '127.0.0.2';
-const CALLER_IP = '127.0.0.3';
 const UAS_SCENARIO = fileURLToPath(new URL('../lab/sipp/uas-answer.xml', import.meta.url));
 
 /** What the tRPC client says about a refused query: the tRPC code and the domain code. */
@@ -65,34 +67,15 @@ describe.skipIf(!haveSipp)(`live queries to a real agent over MQTT rpc${SKIP_SUF
     const site = await admin.sites.create.mutate({ organizationId: org.id, name: 'Live site' });
     const created = await admin.agents.create.mutate({ siteId: site.id, name: 'live-fw' });
     agentId = created.agent.id;
-    const mediaBase = 40_000 + Math.floor(Math.random() * 200) * 100;
-    const configFile = join(dir, 'agent.yaml');
-    writeFileSync(
-      configFile,
-      JSON.stringify({
-        site: 'live',
-        stateDir: join(dir, 'state'),
-        controlPlane: { url: cp.url, enrollmentToken: created.enrollmentToken },
-        sip: {
-          domains: [DOMAIN],
-          interfaces: [
-            { name: 'inside', role: 'inside', address: INSIDE_IP, port: 0, transports: ['udp'] },
-            { name: 'outside', role: 'outside', address: OUTSIDE_IP, port: 0, transports: ['udp'] },
-          ],
-        },
-        admin: { address: '127.0.0.1', port: 0 },
-        media: { driver: 'relay', portMin: mediaBase, portMax: mediaBase + 99 },
-        users: [
-          { username: BOB.user, domain: DOMAIN, ha1: { md5: ha1Of('md5', BOB.user, DOMAIN, BOB.password) } },
-        ],
-        policies: { registerAllowFrom: [`${INSIDE_IP}/32`] },
-      }),
-    );
-    const started = await startAgent(['--config', configFile, '--admin-port', '0']);
-    agent = started.agent;
-    const sip = started.ready.sip as { interface: string; port: number }[];
-    insidePort = sip.find((l) => l.interface === 'inside')?.port ?? 0;
-    outsidePort = sip.find((l) => l.interface === 'outside')?.port ?? 0;
+    ({ agent, insidePort, outsidePort } = await startCallAgent({
+      dir: dir,
+      site: 'live',
+      cpUrl: cp.url,
+      enrollmentToken: created.enrollmentToken,
+      domain: DOMAIN,
+      user: BOB,
+      mediaBase: 40_000 + Math.floor(Math.random() * 200) * 100,
+    }));
     await eventually('agent online', async () => (await admin.agents.get.query({ agentId })).online, 30_000);
   });
 

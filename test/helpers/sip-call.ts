@@ -1,4 +1,63 @@
-/** SIP and RTP material for tests that carry a real call through an agent (SIPp scenarios, RTP). */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ha1Of } from '../../agent/test/auth/digest-client.js';
+import { type SpawnedAgent, startAgent } from '../../agent/test/helpers/spawn-agent.js';
+
+/** SIP and RTP material for tests that carry a real call through an agent (agent, SIPp scenarios, RTP). */
+
+/** The phone side (inside) is 127.0.0.1; the agent's outside is 127.0.0.2; the outside caller 127.0.0.3. */
+export const INSIDE_IP = '127.0.0.1';
+export const OUTSIDE_IP = '127.0.0.2';
+export const CALLER_IP = '127.0.0.3';
+
+/**
+ * Starts a real agent enrolled to the control plane at `cpUrl`: inside on INSIDE_IP, outside on
+ * OUTSIDE_IP (UDP, ports chosen by the agent), relay media on 100 ports from `mediaBase`, one
+ * SIP user allowed to register from the inside. Resolves with its SIP ports once it listens.
+ */
+export async function startCallAgent(p: {
+  dir: string;
+  site: string;
+  cpUrl: string;
+  enrollmentToken: string;
+  domain: string;
+  user: { user: string; password: string };
+  mediaBase: number;
+}): Promise<{ agent: SpawnedAgent; insidePort: number; outsidePort: number }> {
+  const configFile = join(p.dir, 'agent.yaml');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      site: p.site,
+      stateDir: join(p.dir, 'state'),
+      controlPlane: { url: p.cpUrl, enrollmentToken: p.enrollmentToken },
+      sip: {
+        domains: [p.domain],
+        interfaces: [
+          { name: 'inside', role: 'inside', address: INSIDE_IP, port: 0, transports: ['udp'] },
+          { name: 'outside', role: 'outside', address: OUTSIDE_IP, port: 0, transports: ['udp'] },
+        ],
+      },
+      admin: { address: '127.0.0.1', port: 0 },
+      media: { driver: 'relay', portMin: p.mediaBase, portMax: p.mediaBase + 99 },
+      users: [
+        {
+          username: p.user.user,
+          domain: p.domain,
+          ha1: { md5: ha1Of('md5', p.user.user, p.domain, p.user.password) },
+        },
+      ],
+      policies: { registerAllowFrom: [`${INSIDE_IP}/32`] },
+    }),
+  );
+  const started = await startAgent(['--config', configFile, '--admin-port', '0']);
+  const sip = started.ready.sip as { interface: string; port: number }[];
+  return {
+    agent: started.agent,
+    insidePort: sip.find((l) => l.interface === 'inside')?.port ?? 0,
+    outsidePort: sip.find((l) => l.interface === 'outside')?.port ?? 0,
+  };
+}
 
 /** An outside caller (SIPp UAC): INVITE (SDP) → 200 → ACK, holds the call for `holdMs`, then BYE. */
 export function holdingCallScenario(domain: string, holdMs: number): string {
