@@ -1,6 +1,5 @@
 import type { LadderMessage } from '../../trpc.js';
 
-
 /** The four lifelines: the inside phone, the agent's inside and outside sides, the outside party. */
 export const LANES = ['Inside phone', 'Agent (inside)', 'Agent (outside)', 'Outside party'] as const;
 export type Lane = 0 | 1 | 2 | 3;
