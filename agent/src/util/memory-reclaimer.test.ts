@@ -129,15 +129,14 @@ describe('MemoryReclaimer', () => {
     const script = `
       const { MemoryReclaimer } = await import(${JSON.stringify(new URL('./memory-reclaimer.ts', import.meta.url).href)});
       const { ManualClock } = await import(${JSON.stringify(new URL('./clock.ts', import.meta.url).href)});
-      let keep = [];
-      for (let i = 0; i < 400; i++) { keep.push(new Array(50000).fill(i)); if (keep.length > 300) keep = []; }
-      keep = [];
       const silent = { info() {} };
+      // The floor is the heap of this fresh process; then ~80 MB that stay live until the check,
+      // so no collection V8 runs on its own meanwhile can shrink the heap below the floor.
       const r = new MemoryReclaimer({ clock: new ManualClock(), heap: () => process.memoryUsage(), busy: () => 0,
         gc: globalThis.gc, logger: silent, settings: { intervalMs: 1, idleBelow: 0.2, idleChecks: 1, growthBytes: 1, minGapMs: 0 } });
-      // the floor is the heap at construction: grow it once more so the check sees growth
+      let keep = [];
       for (let i = 0; i < 200; i++) keep.push(new Array(50000).fill(i));
-      keep = [];
+      keep = null;
       const done = r.check();
       process.stdout.write(JSON.stringify({ reclaimed: done !== undefined, before: done?.before, after: done?.after }));
     `;
