@@ -1,3 +1,5 @@
+import { detachString } from '../util/detach-string.js';
+
 /** Who or what ended an answered call (`CallRecordSchema.endReason`). */
 export type CallEndReason = 'bye-caller' | 'bye-callee' | 'session-expired' | 'lifetime' | 'agent';
 
@@ -69,8 +71,14 @@ export class CallTable {
   start(
     call: Omit<Call, 'answeredAt' | 'toTag' | 'endedAt' | 'status' | 'endReason' | 'cancelled' | 'codes'>,
   ): Call {
+    // The strings come cut from the INVITE's text: a call kept for its whole duration (and by the
+    // finished response context for 64·T1 after) must not keep that text alive.
     const full: Call = {
       ...call,
+      callId: detachString(call.callId),
+      fromTag: detachString(call.fromTag),
+      from: detachString(call.from),
+      to: detachString(call.to),
       answeredAt: undefined,
       toTag: undefined,
       endedAt: undefined,
@@ -87,7 +95,7 @@ export class CallTable {
   answered(call: Call, toTag: string | undefined, now: number): void {
     if (call.answeredAt !== undefined || call.endedAt !== undefined) return;
     call.answeredAt = now;
-    call.toTag = toTag;
+    call.toTag = toTag === undefined ? undefined : detachString(toTag);
     this.events.onAnswered(call);
   }
 

@@ -172,6 +172,18 @@ function readText(path: string): string | undefined {
   }
 }
 
+/** One open or close waiting for its batch (`KernelDriver.flushBatch`). */
+interface BatchOp {
+  readonly script: string;
+  /** Run when `script` fails on its own. */
+  readonly fallback?: string;
+  /** Conntrack entries to end once the script has been applied. */
+  readonly conntrack: readonly ConntrackTuple[];
+  /** Puts the driver's records back as they were before the operation (it failed). */
+  readonly undo: () => void;
+  readonly settle: (error?: unknown) => void;
+}
+
 /** Keys per `get element` command (see `KernelDriver.elements`). */
 const GET_ELEMENT_BATCH = 32;
 
@@ -182,6 +194,10 @@ class KernelDriver implements NftablesDriver {
   private disposed = false;
   /** User-space admission lines waiting for the next batch. */
   private pending: string[] = [];
+  /** The pinhole numbers of `held` (allocation without a scan of every held pinhole). */
+  private readonly numbers = new Set<number>();
+  /** Opens and closes of this event-loop turn, waiting to go to the kernel as one batch. */
+  private batch: BatchOp[] = [];
 
   constructor(
     private readonly ctx: NftablesContext,
@@ -218,7 +234,7 @@ class KernelDriver implements NftablesDriver {
   }
 
   private queue(lines: readonly string[]): void {
-    if (this.pending.length === 0) queueMicrotask(() => this.flushPending());
+    this.schedule();
     this.pending.push(...lines);
   }
 
@@ -229,13 +245,95 @@ class KernelDriver implements NftablesDriver {
     return lines;
   }
 
-  private flushPending(): void {
-    if (this.pending.length === 0 || this.disposed) return;
-    try {
-      this.run(this.takePending().join('\n'));
-    } catch (e) {
-      this.warn(`user-space admission failed: ${e instanceof Error ? e.message : String(e)}`);
+  /**
+   * Opens and closes go to the kernel in batches: everything asked during one event-loop turn
+   * (and the queued user-space lines) is one libnftables run at the end of the turn, since a run
+   * costs mostly its fixed part (parsing, the set cache, the netlink round trip): at hundreds of
+   * calls per second one run per offer/answer kept the event loop busy for most of each second.
+   * The driver's own records change at once (a later call sees them); the promise of each
+   * operation settles when its batch has been run. When the batch fails, nothing of it was applied
+   * (one kernel transaction): its operations are run again one by one, in order, so one bad
+   * operation fails alone and its records are put back.
+   */
+  private schedule(): void {
+    if (this.batch.length > 0 || this.pending.length > 0) return;
+    setImmediate(() => this.flushBatch());
+  }
+
+  private submit(op: Omit<BatchOp, 'settle'>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.schedule();
+      this.batch.push({ ...op, settle: (e) => (e === undefined ? resolve() : reject(e)) });
+    });
+  }
+
+  /** Runs what is waiting (also called before any read of the kernel's state, and at dispose). */
+  private flushBatch(): void {
+    const ops = this.batch;
+    this.batch = [];
+    const pending = this.takePending();
+    if (ops.length === 0 && pending.length === 0) return;
+    if (this.disposed) {
+      for (const op of ops) op.settle(new Error('nftables driver disposed'));
+      return;
     }
+    try {
+      this.run([...pending, ...ops.map((o) => o.script)].join('\n'));
+      for (const op of ops) this.done(op);
+      return;
+    } catch (e) {
+      if (ops.length === 0) {
+        this.warn(`user-space admission failed: ${e instanceof Error ? e.message : String(e)}`);
+        return;
+      }
+    }
+    if (pending.length > 0) {
+      try {
+        this.run(pending.join('\n'));
+      } catch (e) {
+        this.warn(`user-space admission failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    for (const op of ops) {
+      let error: unknown;
+      try {
+        this.run(op.script);
+      } catch (e) {
+        error = e;
+        if (op.fallback !== undefined) {
+          try {
+            this.run(op.fallback);
+            error = undefined;
+          } catch (e2) {
+            error = e2;
+          }
+        }
+      }
+      if (error === undefined) this.done(op);
+      else {
+        op.undo();
+        op.settle(error);
+      }
+    }
+  }
+
+  private done(op: BatchOp): void {
+    if (op.conntrack.length > 0) this.deleteConntrack(op.conntrack);
+    op.settle(undefined);
+  }
+
+  private hold(rec: PinholeRecord): void {
+    const old = this.held.get(rec.id);
+    if (old !== undefined && old.n !== rec.n) this.numbers.delete(old.n);
+    this.held.set(rec.id, rec);
+    this.numbers.add(rec.n);
+  }
+
+  private forget(id: string): void {
+    const old = this.held.get(id);
+    if (old === undefined) return;
+    this.held.delete(id);
+    this.numbers.delete(old.n);
   }
 
   async open(pinholes: readonly PinholeSpec[]): Promise<void> {
@@ -282,9 +380,19 @@ class KernelDriver implements NftablesDriver {
       adds.push(...addLines(elements, p.timeoutSec));
       next.set(p.id, rec);
     }
-    this.run([...this.takePending(), ...removeLines(removes), ...adds].join('\n'));
-    for (const [id, rec] of next) this.held.set(id, rec);
-    this.deleteConntrack(flush);
+    const before = new Map([...next.keys()].map((id) => [id, this.held.get(id)] as const));
+    for (const rec of next.values()) this.hold(rec);
+    return this.submit({
+      script: [...removeLines(removes), ...adds].join('\n'),
+      conntrack: flush,
+      undo: () => {
+        for (const [id, old] of before) {
+          if (this.held.get(id) !== next.get(id)) continue; // changed again since: that stands
+          if (old === undefined) this.forget(id);
+          else this.hold(old);
+        }
+      },
+    });
   }
 
   async close(ids: readonly string[]): Promise<void> {
@@ -293,23 +401,23 @@ class KernelDriver implements NftablesDriver {
     if (recs.length === 0) return;
     const elements = recs.flatMap(pinholeElements);
     // The packet path adds a pinhole's busy element with its first flow: maybe there, maybe not.
-    const busy = [
-      ...this.takePending(),
-      ...removeLines(recs.map((r) => ({ set: SET.busy, key: String(r.n) }))),
-    ];
-    try {
-      // Usually every element is there: plain deletes (half the work of add-then-delete).
-      this.run([...deleteLines(elements), ...busy].join('\n'));
-    } catch {
-      // One expired (the safety net) since it was opened: delete whatever is left.
-      this.run([...removeLines(elements), ...busy].join('\n'));
-    }
-    for (const r of recs) this.held.delete(r.id);
-    this.deleteConntrack(recs.flatMap(replyTuples));
+    const busy = removeLines(recs.map((r) => ({ set: SET.busy, key: String(r.n) })));
+    for (const r of recs) this.forget(r.id);
+    return this.submit({
+      // Usually every element is there: plain deletes (half the work of add-then-delete)…
+      script: [...deleteLines(elements), ...busy].join('\n'),
+      // … and when one expired (the safety net) since it was opened: delete whatever is left.
+      fallback: [...removeLines(elements), ...busy].join('\n'),
+      conntrack: recs.flatMap(replyTuples),
+      undo: () => {
+        for (const r of recs) if (!this.held.has(r.id)) this.hold(r);
+      },
+    });
   }
 
   async counters(ids: readonly string[]): Promise<ReadonlyMap<string, PinholeCounters>> {
     this.check();
+    this.flushBatch();
     const out = new Map<string, PinholeCounters>();
     const recs = ids.map((id) => this.held.get(id)).filter((r) => r !== undefined);
     if (recs.length === 0) return out;
@@ -347,6 +455,7 @@ class KernelDriver implements NftablesDriver {
 
   async reconcile(live: ReadonlySet<string>): Promise<number> {
     this.check();
+    this.flushBatch();
     // Nothing live (start, stop): user-space admissions of an earlier run are stale too.
     if (live.size === 0)
       this.run(FAMILIES.map((f) => `flush set ${NFT_MEDIA_TABLE} ${SET.user(f)}`).join('\n'));
@@ -423,20 +532,22 @@ class KernelDriver implements NftablesDriver {
     this.deleteConntrack(flush);
 
     // Forget what is no longer live; adopt the kernel's live pinholes this run does not know yet.
-    for (const [id, rec] of this.held) if (!keep.has(rec.n) || !live.has(id)) this.held.delete(id);
+    for (const [id, rec] of this.held) if (!keep.has(rec.n) || !live.has(id)) this.forget(id);
     for (const n of keep) {
       const id = liveByComment.get(pins.get(n) ?? '');
       if (id === undefined || this.held.has(id)) continue;
       const rec = adoptedRecord(id, n, adopted.get(n));
-      if (rec !== undefined) this.held.set(id, rec);
+      if (rec !== undefined) this.hold(rec);
     }
     return stray.length;
   }
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
+    this.flushBatch();
     this.disposed = true;
     this.held.clear();
+    this.numbers.clear();
     this.ctx.close();
   }
 
@@ -445,11 +556,10 @@ class KernelDriver implements NftablesDriver {
   }
 
   private allocate(used: ReadonlySet<number>): number {
-    const inUse = new Set([...this.held.values()].map((r) => r.n));
     for (;;) {
       const n = this.nextMark;
       this.nextMark = n >= MAX_MARK ? 1 : n + 1;
-      if (!inUse.has(n) && !used.has(n)) return n;
+      if (!this.numbers.has(n) && !used.has(n)) return n;
     }
   }
 
