@@ -30,8 +30,14 @@ function recordingContext(failIf: (script: string) => boolean = () => false) {
 function spec(i: number, peerPort = 7000): PinholeSpec {
   return {
     id: `call-${i}/0/rtp`,
-    a: { local: { address: '192.168.77.1', port: 30000 + 2 * i }, peer: { address: '192.168.77.10', port: 6000 } },
-    b: { local: { address: '203.0.113.1', port: 30000 + 2 * i }, peer: { address: '203.0.113.10', port: peerPort } },
+    a: {
+      local: { address: '192.168.77.1', port: 30000 + 2 * i },
+      peer: { address: '192.168.77.10', port: 6000 },
+    },
+    b: {
+      local: { address: '203.0.113.1', port: 30000 + 2 * i },
+      peer: { address: '203.0.113.10', port: peerPort },
+    },
     timeoutSec: 60,
   };
 }
@@ -62,9 +68,12 @@ describe('kernel driver batches', () => {
     expect(second.indexOf('delete element inet sipwall media_pin')).toBeLessThan(
       second.indexOf('add element inet sipwall media_pin'),
     );
-    expect(driver.openPinholes().map((p) => p.id).sort()).toEqual(
-      ['call-2/0/rtp', 'call-3/0/rtp', 'call-4/0/rtp', 'call-5/0/rtp'].sort(),
-    );
+    expect(
+      driver
+        .openPinholes()
+        .map((p) => p.id)
+        .sort(),
+    ).toEqual(['call-2/0/rtp', 'call-3/0/rtp', 'call-4/0/rtp', 'call-5/0/rtp'].sort());
     // the closed calls' flows are ended once their batch is in
     expect(rec.conntrack.flat().length).toBeGreaterThan(0);
   });
