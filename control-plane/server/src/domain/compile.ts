@@ -114,6 +114,7 @@ export function validateContent(candidate: Omit<DesiredState, 'revertAfterSec'>)
       path: 'config.media.portMin',
       message: `must not exceed portMax ${media.portMax} (got ${media.portMin})`,
     });
+  issues.push(...foreignDomainIssues(candidate.config.domains, candidate.users));
   const st = candidate.policies.sessionTimer;
   if (
     st?.minSec !== undefined &&
@@ -125,6 +126,26 @@ export function validateContent(candidate: Omit<DesiredState, 'revertAfterSec'>)
       message: `must not be below minSec ${st.minSec} (got ${st.defaultSessionExpiresSec})`,
     });
   return issues;
+}
+
+/**
+ * Users whose domain the site does not serve (pure): when the managed config names the site's
+ * domains, a user of any other domain could never register there (the agent answers REGISTERs for
+ * its own domains only, and challenges with realm = domain). No issue when the domains are left to
+ * the agent's own file (the control plane does not know them then).
+ */
+export function foreignDomainIssues(
+  domains: readonly string[] | undefined,
+  users: readonly Pick<SipUser, 'username' | 'domain'>[],
+): FieldIssue[] {
+  if (domains === undefined) return [];
+  const served = new Set(domains.map((d) => d.toLowerCase()));
+  return users
+    .filter((u) => !served.has(u.domain.toLowerCase()))
+    .map((u) => ({
+      path: `users.${u.username}@${u.domain}.domain`,
+      message: `${JSON.stringify(u.domain)} is not one of the site's domains (${domains.join(', ')})`,
+    }));
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {

@@ -4,7 +4,9 @@ import type { Database } from '../db/client.js';
 import { appendAudit } from '../db/queries/audit.js';
 import {
   deleteSipUser,
+  getOrganizationLayer,
   getSipUser,
+  getSiteLayer,
   insertSipUser,
   type SipUserRow,
   type SipUserView,
@@ -12,6 +14,7 @@ import {
   updateSipUser,
 } from '../db/queries/fleet-config.js';
 import { DomainError, uniqueOr } from '../errors.js';
+import { foreignDomainIssues, overlay } from './compile.js';
 import { randomToken } from '../security/tokens.js';
 import { requireAccess } from './access.js';
 import { type AgentPush, type PublishDeps, publishSites } from './publish.js';
@@ -80,6 +83,27 @@ const audited = (u: SipUserRow) => ({
   algorithms: u.algorithms,
 });
 
+/** Refuses a user of a domain the site's managed config does not serve (`invalid-input` on `domain`). */
+async function assertDomainServed(
+  db: Database,
+  site: { id: string; organizationId: string },
+  user: { username: string; domain: string },
+): Promise<void> {
+  const [organization, own] = await Promise.all([
+    getOrganizationLayer(db, { organizationId: site.organizationId }),
+    getSiteLayer(db, { siteId: site.id }),
+  ]);
+  const { domains } = overlay(organization.config, own.config);
+  const issue = foreignDomainIssues(domains, [user])[0];
+  if (issue !== undefined) {
+    throw new DomainError(
+      'invalid-input',
+      `SIP user ${user.username}@${user.domain}: domain ${issue.message}`,
+      [{ path: 'domain', message: issue.message }],
+    );
+  }
+}
+
 export async function createSipUserFor(
   db: Database,
   deps: PublishDeps,
@@ -96,6 +120,7 @@ export async function createSipUserFor(
 ): Promise<UserChange> {
   const site = await loadSiteFor(db, { ...params, access: 'operator' });
   const domain = params.domain.toLowerCase();
+  await assertDomainServed(db, site, { username: params.username, domain });
   const { password, generated } = choose(params.password);
   const row = await uniqueOr(
     () =>

@@ -107,6 +107,30 @@ describe('compileSite', () => {
     ]);
   });
 
+  it('names every enabled user whose domain the merged config does not serve', () => {
+    const r = compileSite({
+      organization: { config: { domains: ['example.com'] }, policies: {} },
+      site: { config: { domains: ['a.example', 'B.example'] }, policies: {} },
+      users: [
+        user('alice', 'pw-alice-1', { domain: 'b.example' }),
+        user('bob', 'pw-bob-12', { domain: 'example.com' }),
+        user('carl', 'pw-carl-1', { domain: 'c.example', enabled: false }),
+      ],
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues).toEqual([
+      {
+        path: 'users.bob@example.com.domain',
+        message: `"example.com" is not one of the site's domains (a.example, B.example)`,
+      },
+    ]);
+    // Domains left to the agent's file: nothing to check against.
+    expect(compileSite({ organization: empty, site: empty, users: [user('bob', 'pw-bob-12')] }).ok).toBe(
+      true,
+    );
+  });
+
   it('reports schema violations with the path and the value found there', () => {
     const r = compileSite({
       organization: { config: { logLevel: 'loud' as never }, policies: {} },
