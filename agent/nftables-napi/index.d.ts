@@ -9,11 +9,6 @@ export interface NftablesContext {
    * Error with libnftables' error text when the batch fails (then nothing of it was applied).
    */
   run(command: string): string;
-  /**
-   * The same batch run on libuv's thread pool, off the JavaScript thread. Until it settles the
-   * context is busy: `run` and `runAsync` throw, `close` waits for it.
-   */
-  runAsync(command: string): Promise<string>;
   /** Deletes UDP conntrack entries by exact tuple, in one netlink round trip; absent ones are `missing`. */
   conntrackDelete(tuples: readonly ConntrackTuple[]): { deleted: number; missing: number };
   /** Frees the context; later calls throw. */

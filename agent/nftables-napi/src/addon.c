@@ -3,17 +3,12 @@
  *
  *   const ctx = new Nftables();
  *   ctx.run(jsonOrText)            -> string (nft's JSON output; "" when a command prints nothing)
- *   ctx.runAsync(jsonOrText)       -> Promise<string>, the same run on libuv's thread pool
  *   ctx.conntrackDelete(tuples)    -> { deleted, missing }
  *   ctx.close()
  *
  * run(): one call is one nft batch, that is one kernel transaction (libnftables sends every command
  * of the buffer in one netlink batch). Errors are thrown as a JS Error carrying libnftables' error
  * text.
- *
- * runAsync(): the batch runs off the JavaScript thread (napi_async_work); the context is busy
- * until it settles: run() and runAsync() then throw (one libnftables context is not for two
- * threads at once), close() is deferred to the end of the run.
  *
  * conntrackDelete(): deletes conntrack entries by exact tuple through a ctnetlink socket (the
  * same IPCTNL_MSG_CT_DELETE message the conntrack tool sends), all deletes of one call in one
@@ -48,8 +43,6 @@ typedef struct {
   struct nft_ctx *nft;
   int ct_fd; /* ctnetlink socket, opened on first use */
   uint32_t seq;
-  int busy;          /* a runAsync is in flight */
-  int close_pending; /* close() came while busy */
 } Ctx;
 
 #define CHECK(env, call)                                                   \
@@ -139,58 +132,34 @@ static char *get_string(napi_env env, napi_value v, const char *what) {
   return buf;
 }
 
-/* A JS Error carrying libnftables' error text (trailing newlines cut), or NULL. */
-static napi_value nft_error(napi_env env, const char *err) {
-  const char *text = (err != NULL && err[0] != '\0') ? err : "libnftables: command failed";
-  size_t n = strlen(text);
-  while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' ')) n--;
-  napi_value msg, error;
-  if (napi_create_string_utf8(env, text, n, &msg) != napi_ok) return NULL;
-  if (napi_create_error(env, NULL, msg, &error) != napi_ok) return NULL;
-  return error;
-}
-
-/* The context for a run, or NULL with an exception pending (closed, busy, bad argument). */
-static Ctx *runnable(napi_env env, napi_callback_info info, napi_value *self, char **cmd) {
+static napi_value run(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  void *data = NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, self, NULL) != napi_ok) return NULL;
-  if (napi_unwrap(env, *self, &data) != napi_ok || data == NULL) {
-    napi_throw_error(env, NULL, "nftables-napi: not an Nftables object");
-    return NULL;
-  }
-  Ctx *c = data;
-  if (c->nft == NULL || c->close_pending) {
+  Ctx *c = unwrap_this(env, info, &argc, argv);
+  if (c == NULL) return NULL;
+  if (c->nft == NULL) {
     napi_throw_error(env, NULL, "nftables-napi: context is closed");
-    return NULL;
-  }
-  if (c->busy) {
-    napi_throw_error(env, NULL, "nftables-napi: context is busy (a runAsync is in flight)");
     return NULL;
   }
   if (argc < 1) {
     napi_throw_type_error(env, NULL, "nftables-napi: run(command: string)");
     return NULL;
   }
-  *cmd = get_string(env, argv[0], "command");
-  return *cmd == NULL ? NULL : c;
-}
-
-static napi_value run(napi_env env, napi_callback_info info) {
-  napi_value self;
-  char *cmd = NULL;
-  Ctx *c = runnable(env, info, &self, &cmd);
-  if (c == NULL) return NULL;
+  char *cmd = get_string(env, argv[0], "command");
+  if (cmd == NULL) return NULL;
   int rc = nft_run_cmd_from_buffer(c->nft, cmd);
   free(cmd);
   /* The buffers are reset by the next read of them: read both every time. */
   const char *out = nft_ctx_get_output_buffer(c->nft);
   const char *err = nft_ctx_get_error_buffer(c->nft);
   if (rc != 0) {
-    napi_value error = nft_error(env, err);
-    if (error == NULL) napi_throw_error(env, NULL, "nftables-napi: N-API call failed");
-    else napi_throw(env, error);
+    const char *text = (err != NULL && err[0] != '\0') ? err : "libnftables: command failed";
+    size_t n = strlen(text);
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' ')) n--;
+    napi_value msg, error;
+    CHECK(env, napi_create_string_utf8(env, text, n, &msg));
+    CHECK(env, napi_create_error(env, NULL, msg, &error));
+    napi_throw(env, error);
     return NULL;
   }
   napi_value result;
@@ -198,97 +167,10 @@ static napi_value run(napi_env env, napi_callback_info info) {
   return result;
 }
 
-typedef struct {
-  napi_async_work work;
-  napi_deferred deferred;
-  napi_ref self; /* keeps the Nftables object (and its Ctx) alive until the run settles */
-  Ctx *c;
-  char *cmd;
-  int rc;
-  char *out; /* copies of libnftables' buffers, taken on the worker thread */
-  char *err;
-} RunJob;
-
-static void run_job_execute(napi_env env, void *data) {
-  (void)env;
-  RunJob *j = data;
-  j->rc = nft_run_cmd_from_buffer(j->c->nft, j->cmd);
-  const char *out = nft_ctx_get_output_buffer(j->c->nft);
-  const char *err = nft_ctx_get_error_buffer(j->c->nft);
-  j->out = strdup(out != NULL ? out : "");
-  j->err = strdup(err != NULL ? err : "");
-}
-
-static void run_job_complete(napi_env env, napi_status status, void *data) {
-  RunJob *j = data;
-  Ctx *c = j->c;
-  c->busy = 0;
-  if (c->close_pending) ctx_release(c);
-  napi_value value = NULL;
-  int ok = 0;
-  if (status != napi_ok) {
-    napi_value msg;
-    if (napi_create_string_utf8(env, "nftables-napi: runAsync was cancelled", NAPI_AUTO_LENGTH, &msg) == napi_ok)
-      napi_create_error(env, NULL, msg, &value);
-  } else if (j->out == NULL || j->err == NULL) {
-    napi_value msg;
-    if (napi_create_string_utf8(env, "nftables-napi: out of memory", NAPI_AUTO_LENGTH, &msg) == napi_ok)
-      napi_create_error(env, NULL, msg, &value);
-  } else if (j->rc != 0) {
-    value = nft_error(env, j->err);
-  } else {
-    ok = napi_create_string_utf8(env, j->out, NAPI_AUTO_LENGTH, &value) == napi_ok;
-  }
-  if (value == NULL) napi_get_undefined(env, &value);
-  if (ok) napi_resolve_deferred(env, j->deferred, value);
-  else napi_reject_deferred(env, j->deferred, value);
-  napi_delete_reference(env, j->self);
-  napi_delete_async_work(env, j->work);
-  free(j->cmd);
-  free(j->out);
-  free(j->err);
-  free(j);
-}
-
-static napi_value run_async(napi_env env, napi_callback_info info) {
-  napi_value self;
-  char *cmd = NULL;
-  Ctx *c = runnable(env, info, &self, &cmd);
-  if (c == NULL) return NULL;
-  RunJob *j = calloc(1, sizeof(*j));
-  if (j == NULL) {
-    free(cmd);
-    napi_throw_error(env, NULL, "nftables-napi: out of memory");
-    return NULL;
-  }
-  j->c = c;
-  j->cmd = cmd;
-  napi_value promise, name;
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
-      napi_create_reference(env, self, 1, &j->self) != napi_ok ||
-      napi_create_string_utf8(env, "nftables-napi.runAsync", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, run_job_execute, run_job_complete, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
-    /* Before the work was queued nothing else holds the job: give it up here. */
-    if (j->self != NULL) napi_delete_reference(env, j->self);
-    if (j->work != NULL) napi_delete_async_work(env, j->work);
-    free(cmd);
-    free(j);
-    napi_throw_error(env, NULL, "nftables-napi: cannot start runAsync");
-    return NULL;
-  }
-  c->busy = 1;
-  return promise;
-}
-
 static napi_value close_ctx(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   Ctx *c = unwrap_this(env, info, &argc, NULL);
   if (c == NULL) return NULL;
-  if (c->busy) {
-    c->close_pending = 1; /* released when the run in flight settles */
-    return NULL;
-  }
   ctx_release(c);
   return NULL;
 }
@@ -496,7 +378,6 @@ static napi_value ct_delete(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       {"run", NULL, run, NULL, NULL, NULL, napi_default_method, NULL},
-      {"runAsync", NULL, run_async, NULL, NULL, NULL, napi_default_method, NULL},
       {"conntrackDelete", NULL, ct_delete, NULL, NULL, NULL, napi_default_method, NULL},
       {"close", NULL, close_ctx, NULL, NULL, NULL, napi_default_method, NULL},
   };

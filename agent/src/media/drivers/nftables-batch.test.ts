@@ -18,17 +18,6 @@ function recordingContext(failIf: (script: string) => boolean = () => false) {
       if (failIf(command)) throw new Error('Error: Could not process rule: No such file or directory');
       return '';
     },
-    runAsync(command: string): Promise<string> {
-      return new Promise((resolve, reject) =>
-        setImmediate(() => {
-          try {
-            resolve(ctx.run(command));
-          } catch (e) {
-            reject(e);
-          }
-        }),
-      );
-    },
     conntrackDelete(tuples) {
       conntrack.push([...tuples]);
       return { deleted: tuples.length, missing: 0 };
@@ -65,7 +54,7 @@ function driverWith(rec: ReturnType<typeof recordingContext>) {
   return { driver, warnings };
 }
 
-describe('kernel driver batches (libnftables runs off the event loop)', () => {
+describe('kernel driver batches', () => {
   it('sends the opens and closes of one event-loop turn as one libnftables run, in order', async () => {
     const rec = recordingContext();
     const { driver } = driverWith(rec);
@@ -87,30 +76,6 @@ describe('kernel driver batches (libnftables runs off the event loop)', () => {
     ).toEqual(['call-2/0/rtp', 'call-3/0/rtp', 'call-4/0/rtp', 'call-5/0/rtp'].sort());
     // the closed calls' flows are ended once their batch is in
     expect(rec.conntrack.flat().length).toBeGreaterThan(0);
-  });
-
-  it('what is asked while a batch runs goes in the next batch, one run at a time', async () => {
-    const rec = recordingContext();
-    const { driver } = driverWith(rec);
-    let inFlight = 0;
-    let most = 0;
-    const runAsync = rec.ctx.runAsync.bind(rec.ctx);
-    rec.ctx.runAsync = async (command: string) => {
-      inFlight++;
-      most = Math.max(most, inFlight);
-      try {
-        return await runAsync(command);
-      } finally {
-        inFlight--;
-      }
-    };
-    const first = driver.open([spec(0)]);
-    await new Promise((r) => setImmediate(r)); // the first batch is now running
-    const later = [1, 2, 3].map((i) => driver.open([spec(i)]));
-    await Promise.all([first, ...later]);
-    expect(rec.runs).toHaveLength(2);
-    expect(rec.runs[1]!.match(/^add element inet sipwall media_pin /gm)).toHaveLength(3);
-    expect(most).toBe(1);
   });
 
   it('an open then a close of the same pinhole in one turn leaves nothing behind', async () => {

@@ -196,10 +196,8 @@ class KernelDriver implements NftablesDriver {
   private pending: string[] = [];
   /** The pinhole numbers of `held` (allocation without a scan of every held pinhole). */
   private readonly numbers = new Set<number>();
-  /** Opens and closes waiting to go to the kernel as one batch. */
+  /** Opens and closes of this event-loop turn, waiting to go to the kernel as one batch. */
   private batch: BatchOp[] = [];
-  /** The batch being run, if one is. */
-  private running: Promise<void> | undefined;
 
   constructor(
     private readonly ctx: NftablesContext,
@@ -248,31 +246,18 @@ class KernelDriver implements NftablesDriver {
   }
 
   /**
-   * Opens and closes go to the kernel in batches: everything asked while the previous batch ran
-   * (at least everything of one event-loop turn), with the queued user-space lines, is one
-   * libnftables run, since a run costs mostly its fixed part (parsing, the set cache, the netlink
-   * round trip). The run itself happens on libuv's thread pool (`runAsync`), off the event loop:
-   * at hundreds of calls per second one synchronous run per offer/answer kept the event loop busy
-   * for a quarter of its time. The driver's own records change at once (a later call sees them);
-   * the promise of each operation settles when its batch has been run. When the batch fails,
-   * nothing of it was applied (one kernel transaction): its operations are run again one by one,
-   * in order, so one bad operation fails alone and its records are put back.
+   * Opens and closes go to the kernel in batches: everything asked during one event-loop turn
+   * (and the queued user-space lines) is one libnftables run at the end of the turn, since a run
+   * costs mostly its fixed part (parsing, the set cache, the netlink round trip): at hundreds of
+   * calls per second one run per offer/answer kept the event loop busy for most of each second.
+   * The driver's own records change at once (a later call sees them); the promise of each
+   * operation settles when its batch has been run. When the batch fails, nothing of it was applied
+   * (one kernel transaction): its operations are run again one by one, in order, so one bad
+   * operation fails alone and its records are put back.
    */
   private schedule(): void {
-    if (this.batch.length > 0 || this.pending.length > 0 || this.running !== undefined) return;
-    setImmediate(() => this.startBatch());
-  }
-
-  private startBatch(): void {
-    if (this.running !== undefined) return;
-    if (this.batch.length === 0 && this.pending.length === 0) return;
-    this.running = this.flushBatch()
-      .catch((e: unknown) => this.warn(`pinhole batch failed: ${e instanceof Error ? e.message : String(e)}`))
-      .finally(() => {
-        this.running = undefined;
-        // What was asked meanwhile is the next batch.
-        this.startBatch();
-      });
+    if (this.batch.length > 0 || this.pending.length > 0) return;
+    setImmediate(() => this.flushBatch());
   }
 
   private submit(op: Omit<BatchOp, 'settle'>): Promise<void> {
@@ -282,16 +267,8 @@ class KernelDriver implements NftablesDriver {
     });
   }
 
-  /** Until nothing is waiting or running (before any synchronous read of the kernel's state). */
-  private async drain(): Promise<void> {
-    for (;;) {
-      if (this.running !== undefined) await this.running;
-      else if (this.batch.length > 0 || this.pending.length > 0) this.startBatch();
-      else return;
-    }
-  }
-
-  private async flushBatch(): Promise<void> {
+  /** Runs what is waiting (also called before any read of the kernel's state, and at dispose). */
+  private flushBatch(): void {
     const ops = this.batch;
     this.batch = [];
     const pending = this.takePending();
@@ -301,7 +278,7 @@ class KernelDriver implements NftablesDriver {
       return;
     }
     try {
-      await this.runOffThread([...pending, ...ops.map((o) => o.script)].join('\n'));
+      this.run([...pending, ...ops.map((o) => o.script)].join('\n'));
       for (const op of ops) this.done(op);
       return;
     } catch (e) {
@@ -312,7 +289,7 @@ class KernelDriver implements NftablesDriver {
     }
     if (pending.length > 0) {
       try {
-        await this.runOffThread(pending.join('\n'));
+        this.run(pending.join('\n'));
       } catch (e) {
         this.warn(`user-space admission failed: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -320,12 +297,12 @@ class KernelDriver implements NftablesDriver {
     for (const op of ops) {
       let error: unknown;
       try {
-        await this.runOffThread(op.script);
+        this.run(op.script);
       } catch (e) {
         error = e;
         if (op.fallback !== undefined) {
           try {
-            await this.runOffThread(op.fallback);
+            this.run(op.fallback);
             error = undefined;
           } catch (e2) {
             error = e2;
@@ -440,7 +417,7 @@ class KernelDriver implements NftablesDriver {
 
   async counters(ids: readonly string[]): Promise<ReadonlyMap<string, PinholeCounters>> {
     this.check();
-    await this.drain();
+    this.flushBatch();
     const out = new Map<string, PinholeCounters>();
     const recs = ids.map((id) => this.held.get(id)).filter((r) => r !== undefined);
     if (recs.length === 0) return out;
@@ -478,7 +455,7 @@ class KernelDriver implements NftablesDriver {
 
   async reconcile(live: ReadonlySet<string>): Promise<number> {
     this.check();
-    await this.drain();
+    this.flushBatch();
     // Nothing live (start, stop): user-space admissions of an earlier run are stale too.
     if (live.size === 0)
       this.run(FAMILIES.map((f) => `flush set ${NFT_MEDIA_TABLE} ${SET.user(f)}`).join('\n'));
@@ -567,8 +544,7 @@ class KernelDriver implements NftablesDriver {
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
-    await this.drain();
-    if (this.disposed) return;
+    this.flushBatch();
     this.disposed = true;
     this.held.clear();
     this.numbers.clear();
@@ -620,18 +596,6 @@ class KernelDriver implements NftablesDriver {
     for (let attempt = 1; ; attempt++) {
       try {
         return this.ctx.run(script);
-      } catch (e) {
-        if (attempt >= 3 || !(e instanceof Error) || !/Interrupted system call/.test(e.message)) throw e;
-      }
-    }
-  }
-
-  /** {@link run} on libuv's thread pool (the same EINTR retries); synchronous for a context without it. */
-  private async runOffThread(script: string): Promise<string> {
-    if (typeof this.ctx.runAsync !== 'function') return this.run(script);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.ctx.runAsync(script);
       } catch (e) {
         if (attempt >= 3 || !(e instanceof Error) || !/Interrupted system call/.test(e.message)) throw e;
       }
