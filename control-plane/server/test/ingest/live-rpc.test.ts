@@ -6,7 +6,6 @@ import {
   RpcRequestSchema,
   topics,
 } from '@sipwall/shared';
-import { TRPCError } from '@trpc/server';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,19 +17,10 @@ import {
 import { createFleet, enrolledAgent } from '../helpers/fleet.js';
 import { brokerUnderTest } from '../helpers/broker-under-test.js';
 import { connectClient } from '../helpers/mqtt-client.js';
+import { trpcError } from '../helpers/trpc-error.js';
 
 const broker = await brokerUnderTest();
 const label = `${process.env['DATABASE_URL'] ? 'postgres' : 'pglite'} + ${broker.label}`;
-
-async function trpcError(p: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof TRPCError) return e;
-    throw e;
-  }
-  throw new Error('expected a TRPCError');
-}
 
 const registrations: LiveRegistrationsPage = {
   total: 1,

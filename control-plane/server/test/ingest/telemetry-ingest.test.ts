@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { type TelemetryRecord, topics } from '@sipwall/shared';
-import { TRPCError } from '@trpc/server';
 import { sql } from 'drizzle-orm';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { startTestControlPlane, type TestControlPlane, waitFor } from '../helper
 import { createFleet, enrolledAgent } from '../helpers/fleet.js';
 import { startMosquittoDynsec, type TestMosquitto } from '../helpers/mosquitto.js';
 import { connectClient, sleep } from '../helpers/mqtt-client.js';
+import { trpcError } from '../helpers/trpc-error.js';
 
 // With MQTT_URL set this runs on a Mosquitto of its own (dynsec, shared subscription): other test
 // runs on the shared broker would take part in the `$share/cp` group and receive our batches.
@@ -39,16 +39,6 @@ function call(
     durationSec: answered === null ? 0 : Math.round((Date.parse(end) - Date.parse(answered)) / 1000),
     ...extra,
   } as TelemetryRecord;
-}
-
-async function trpcError(p: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof TRPCError) return e;
-    throw e;
-  }
-  throw new Error('expected a TRPCError');
 }
 
 describe(`telemetry ingest: idempotent storage, hourly roll-ups, acks, statistics (${backend})`, () => {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { type DesiredState, DesiredStateSchema, topics } from '@sipwall/shared';
-import { TRPCError } from '@trpc/server';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestConfigVersion } from '../../src/db/queries/config-versions.js';
@@ -13,16 +12,7 @@ import {
 import { enrolledAgent } from '../helpers/fleet.js';
 import { type TrpcErrorBody, trpcPost } from '../helpers/http.js';
 import { collect, connectClient, trySubscribe } from '../helpers/mqtt-client.js';
-
-async function trpcError(p: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof TRPCError) return e;
-    throw e;
-  }
-  throw new Error('expected a TRPCError');
-}
+import { trpcError } from '../helpers/trpc-error.js';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');

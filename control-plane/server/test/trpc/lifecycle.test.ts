@@ -1,17 +1,7 @@
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SignedIn, startTestControlPlane, type TestControlPlane } from '../helpers/control-plane.js';
 import { postEnroll } from '../helpers/fleet.js';
-
-async function trpcError(p: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof TRPCError) return e;
-    throw e;
-  }
-  throw new Error('expected a TRPCError');
-}
+import { trpcError } from '../helpers/trpc-error.js';
 
 /** The typed conflict: CONFLICT, domain code `conflict`, the field named in `issues`. */
 async function expectConflict(p: Promise<unknown>, field: string) {

@@ -1,21 +1,11 @@
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collidingName, nameKey } from '../../src/domain/names.js';
 import { fieldName } from '../../src/trpc/input-issues.js';
 import { type SignedIn, startTestControlPlane, type TestControlPlane } from '../helpers/control-plane.js';
 import { type TrpcErrorBody, trpcPost } from '../helpers/http.js';
+import { trpcError } from '../helpers/trpc-error.js';
 
 const db = process.env['DATABASE_URL'] ? 'postgres' : 'pglite';
-
-async function trpcError(p: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof TRPCError) return e;
-    throw e;
-  }
-  throw new Error('expected a TRPCError');
-}
 
 describe('name keys and field names (pure)', () => {
   it('case, width and spacing variants collide; different names do not', () => {

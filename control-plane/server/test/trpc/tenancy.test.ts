@@ -1,16 +1,6 @@
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SignedIn, startTestControlPlane, type TestControlPlane } from '../helpers/control-plane.js';
-
-async function trpcError(p: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof TRPCError) return e;
-    throw e;
-  }
-  throw new Error('expected a TRPCError');
-}
+import { trpcError } from '../helpers/trpc-error.js';
 
 describe(`tRPC tenancy and roles (${process.env['DATABASE_URL'] ? 'postgres' : 'pglite'})`, () => {
   let cp: TestControlPlane;

@@ -1,16 +1,7 @@
-import { TRPCError } from '@trpc/server';
+import type { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SignedIn, startTestControlPlane, type TestControlPlane } from '../helpers/control-plane.js';
-
-async function trpcError(p: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof TRPCError) return e;
-    throw e;
-  }
-  throw new Error('expected a TRPCError');
-}
+import { trpcError } from '../helpers/trpc-error.js';
 
 const issuePaths = (e: TRPCError) =>
   (e.cause as unknown as { issues: { path: string; message: string }[] }).issues.map((i) => i.path);
