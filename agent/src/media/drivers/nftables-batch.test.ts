@@ -43,15 +43,9 @@ function spec(i: number, peerPort = 7000): PinholeSpec {
 }
 
 function driverWith(rec: ReturnType<typeof recordingContext>) {
-  const warnings: string[] = [];
-  const driver = createNftablesDriver({
-    portMin: 30000,
-    portMax: 40000,
-    context: rec.ctx,
-    onWarning: (m) => warnings.push(m),
-  });
+  const driver = createNftablesDriver({ portMin: 30000, portMax: 40000, context: rec.ctx });
   rec.runs.length = 0; // the base ruleset
-  return { driver, warnings };
+  return { driver };
 }
 
 describe('kernel driver batches', () => {

@@ -283,7 +283,7 @@ class KernelDriver implements NftablesDriver {
       return;
     } catch (e) {
       if (ops.length === 0) {
-        this.warn(`user-space admission failed: ${e instanceof Error ? e.message : String(e)}`);
+        this.admissionFailed(e);
         return;
       }
     }
@@ -291,7 +291,7 @@ class KernelDriver implements NftablesDriver {
       try {
         this.run(pending.join('\n'));
       } catch (e) {
-        this.warn(`user-space admission failed: ${e instanceof Error ? e.message : String(e)}`);
+        this.admissionFailed(e);
       }
     }
     for (const op of ops) {
@@ -315,6 +315,10 @@ class KernelDriver implements NftablesDriver {
         op.settle(error);
       }
     }
+  }
+
+  private admissionFailed(e: unknown): void {
+    this.warn(`user-space admission failed: ${e instanceof Error ? e.message : String(e)}`);
   }
 
   private done(op: BatchOp): void {
