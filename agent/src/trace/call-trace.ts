@@ -102,6 +102,8 @@ interface Slot {
 
 const REDACTED = '[redacted]';
 const CREDENTIAL_HEADER = /^(authorization|proxy-authorization)([ \t]*:[ \t]*)(.*)$/i;
+/** Any line that starts a credentials header (a superset of what {@link CREDENTIAL_HEADER} takes). */
+const CREDENTIAL_ANYWHERE = /^(?:proxy-)?authorization[ \t]*:/im;
 /** `response="…"` or `response=token` inside Digest credentials (RFC 3261 §25.1 digest-response). */
 const DIGEST_RESPONSE = /(^|[\s,])(response[ \t]*=[ \t]*)("(?:[^"\\]|\\.)*"?|[^\s,]*)/gi;
 
@@ -112,6 +114,8 @@ const DIGEST_RESPONSE = /(^|[\s,])(response[ \t]*=[ \t]*)("(?:[^"\\]|\\.)*"?|[^\
  *   // → 'Authorization: Digest username="bob", response="[redacted]"'
  */
 export function redactCredentials(text: string): string {
+  // Most messages carry no credentials: one scan instead of a split and a match per line.
+  if (!CREDENTIAL_ANYWHERE.test(text)) return text;
   const end = text.indexOf('\r\n\r\n');
   const head = end < 0 ? text : text.slice(0, end);
   const lines = head.split('\r\n');

@@ -189,6 +189,14 @@ describe('redactCredentials', () => {
     const out = redactCredentials('INVITE x SIP/2.0\r\nAuthorization: Basic YWxpY2U6c2VjcmV0\r\n\r\nbody');
     expect(out).toBe('INVITE x SIP/2.0\r\nAuthorization: Basic [redacted]\r\n\r\nbody');
   });
+  it('finds the header in any case and with space before the colon', () => {
+    const out = redactCredentials(
+      'INVITE x SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nPROXY-AUTHORIZATION \t: Digest username="b", response="0f1e"\r\n\r\n',
+    );
+    expect(out).toBe(
+      'INVITE x SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nPROXY-AUTHORIZATION \t: Digest username="b", response="[redacted]"\r\n\r\n',
+    );
+  });
   it('leaves the body and other headers alone', () => {
     const text = 'BYE x SIP/2.0\r\nX-Note: response="keep"\r\n\r\nresponse="keep"';
     expect(redactCredentials(text)).toBe(text);
