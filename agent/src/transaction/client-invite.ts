@@ -3,6 +3,7 @@ import { createResponse } from '../sip/build.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import { buildAckForNon2xx } from './build-ack.js';
 import { shellOf } from '../sip/edit.js';
+import { DelayQueue } from '../util/delay-queue.js';
 import { TimerSlots } from './timer-slots.js';
 import type {
   ClientChannel,
@@ -12,7 +13,7 @@ import type {
   TransactionContext,
 } from './types.js';
 
-type Timer = 'A' | 'B' | 'D' | 'M';
+type Timer = 'A' | 'B' | 'D';
 
 /**
  * INVITE client transaction (RFC 3261 §17.1.1, with the RFC 6026 §7.2 "Accepted" state).
@@ -93,7 +94,8 @@ export class ClientInviteTransaction implements ClientTransaction {
           this.current = 'accepted';
           // RFC 6026 §7.2: nothing is sent from Accepted; keep what logs need, not the message.
           this.request = shellOf(this.request);
-          this.timers.start('M', this.ctx.timers.timerM, () => this.terminate());
+          // Timer M: the same 64·T1 for every ICT, so one shared schedule (no clock timer each).
+          (this.ctx.timerM ?? new DelayQueue(this.ctx.clock, this.ctx.timers.timerM)).add(this);
           this.user.onResponse(response);
           return;
         }
@@ -114,6 +116,11 @@ export class ClientInviteTransaction implements ClientTransaction {
       default:
         return;
     }
+  }
+
+  /** Timer M fired (only meaningful while Accepted). */
+  expire(): void {
+    if (this.current === 'accepted') this.terminate();
   }
 
   private transmit(request: SipRequest): void {

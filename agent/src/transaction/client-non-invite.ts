@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { createResponse } from '../sip/build.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import { shellOf } from '../sip/edit.js';
+import { DelayQueue } from '../util/delay-queue.js';
 import { TimerSlots } from './timer-slots.js';
 import type {
   ClientChannel,
@@ -11,7 +12,7 @@ import type {
   TransactionContext,
 } from './types.js';
 
-type Timer = 'E' | 'F' | 'K';
+type Timer = 'E' | 'F';
 
 /**
  * Non-INVITE client transaction (RFC 3261 §17.1.2).
@@ -90,8 +91,14 @@ export class ClientNonInviteTransaction implements ClientTransaction {
     this.request = shellOf(this.request);
     this.timers.stop('E');
     this.timers.stop('F');
-    this.timers.start('K', this.ctx.timers.timerK, () => this.terminate());
+    // Timer K: one delay per transport kind, so one shared schedule (no clock timer each).
+    (this.ctx.timerK ?? new DelayQueue(this.ctx.clock, this.ctx.timers.timerK)).add(this);
     this.user.onResponse(response);
+  }
+
+  /** Timer K fired (only meaningful while Completed). */
+  expire(): void {
+    if (this.current === 'completed') this.terminate();
   }
 
   private transmit(): void {

@@ -1,6 +1,7 @@
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import { TransportError } from '../transport/transport-error.js';
 import { shellOf } from '../sip/edit.js';
+import { DelayQueue } from '../util/delay-queue.js';
 import { detachString } from '../util/detach-string.js';
 import { TimerSlots } from './timer-slots.js';
 import type {
@@ -11,7 +12,7 @@ import type {
   TransactionContext,
 } from './types.js';
 
-type Timer = 'G' | 'H' | 'I' | 'L';
+type Timer = 'G' | 'H' | 'I';
 
 /**
  * INVITE server transaction (RFC 3261 §17.2.1, with the RFC 6026 §7.1 "Accepted" state).
@@ -92,7 +93,8 @@ export class ServerInviteTransaction implements ServerTransaction {
         // Cut from the response's text: detached, so that text can go too.
         if (this.toTag !== undefined) this.toTag = detachString(this.toTag);
         this.events.onAnswered?.();
-        this.timers.start('L', this.ctx.timers.timerL, () => this.terminate());
+        // Timer L: every IST waits the same 64·T1, so they share one schedule (no clock timer each).
+        (this.ctx.timerL ?? new DelayQueue(this.ctx.clock, this.ctx.timers.timerL)).add(this);
         return;
       }
       this.current = 'completed';
@@ -115,6 +117,11 @@ export class ServerInviteTransaction implements ServerTransaction {
       { ...this.logFields(), status, state: this.current },
       'response ignored: transaction already answered',
     );
+  }
+
+  /** Timer L fired (only meaningful while Accepted). */
+  expire(): void {
+    if (this.current === 'accepted') this.terminate();
   }
 
   private startTimerG(): void {

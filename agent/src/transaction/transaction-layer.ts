@@ -100,12 +100,15 @@ export class TransactionLayer implements CompletedOwner {
   /** Server transactions still waiting for the TU's final response (the overload measure). */
   private working = 0;
   private readonly maxTransactions: number;
-  /** Shared per transport kind: timer values, logger and one Timer J schedule. */
+  /**
+   * Shared per transport kind by every transaction, server and client: timer values, logger and
+   * one schedule per fixed-delay timer (J, K, L, M) instead of a clock timer per transaction.
+   */
   private readonly serverCtx: {
     readonly reliable: TransactionContext;
     readonly unreliable: TransactionContext;
   };
-  private readonly timerJQueues: DelayQueue<Expirable>[];
+  private readonly queues: DelayQueue<Expirable>[];
   readonly counters: TransactionCounters = {
     requestRetransmissionsAbsorbed: 0,
     acksAbsorbed: 0,
@@ -128,10 +131,18 @@ export class TransactionLayer implements CompletedOwner {
         timers,
         logger: deps.logger,
         timerJ: new DelayQueue(deps.clock, timers.timerJ),
+        timerK: new DelayQueue(deps.clock, timers.timerK),
+        timerL: new DelayQueue(deps.clock, timers.timerL),
+        timerM: new DelayQueue(deps.clock, timers.timerM),
       };
     };
     this.serverCtx = { reliable: ctxFor(true), unreliable: ctxFor(false) };
-    this.timerJQueues = [this.serverCtx.reliable.timerJ!, this.serverCtx.unreliable.timerJ!];
+    this.queues = [this.serverCtx.reliable, this.serverCtx.unreliable].flatMap((c) => [
+      c.timerJ!,
+      c.timerK!,
+      c.timerL!,
+      c.timerM!,
+    ]);
   }
 
   get serverTransactionCount(): number {
@@ -373,11 +384,7 @@ export class TransactionLayer implements CompletedOwner {
     const key = clientTransactionKey(request);
     if (key === undefined) throw new Error('request needs a top Via with a branch');
     if (this.clients.has(key)) throw new Error(`client transaction ${key} already exists`);
-    const ctx = {
-      clock: this.deps.clock,
-      timers: timerValues(this.options.timers, channel.reliable),
-      logger: this.deps.logger,
-    };
+    const ctx = channel.reliable ? this.serverCtx.reliable : this.serverCtx.unreliable;
     let tx: AnyClient;
     const forget = () => {
       if (this.clients.get(key) === tx) this.clients.delete(key);
@@ -396,7 +403,7 @@ export class TransactionLayer implements CompletedOwner {
     for (const tx of [...this.servers.values()]) tx.terminate();
     this.completedServers.clear();
     for (const tx of [...this.clients.values()]) tx.terminate();
-    for (const q of this.timerJQueues) q.clear();
+    for (const q of this.queues) q.clear();
   }
 }
 

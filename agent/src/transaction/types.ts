@@ -18,6 +18,12 @@ export interface TransactionContext {
    * must be `timers.timerJ`. Without it a transaction schedules its own.
    */
   readonly timerJ?: DelayQueue<Expirable>;
+  /** Shared Timer K schedule (NICT Completed), delay `timers.timerK`; likewise optional. */
+  readonly timerK?: DelayQueue<Expirable>;
+  /** Shared Timer L schedule (IST Accepted, RFC 6026), delay `timers.timerL`; likewise optional. */
+  readonly timerL?: DelayQueue<Expirable>;
+  /** Shared Timer M schedule (ICT Accepted, RFC 6026), delay `timers.timerM`; likewise optional. */
+  readonly timerM?: DelayQueue<Expirable>;
 }
 
 /** Why a client transaction ended without a real final response. */

@@ -318,6 +318,44 @@ describe('transaction layer', () => {
     expect(layer.counters.unansweredDropped).toBe(1);
   });
 
+  it('ends answered INVITE transactions (Timers L, M) and completed client ones (K) on the shared schedules', () => {
+    const { layer, clock, deliver } = setup((req, tx) => tx.respond(aResponseTo(req, 200)));
+    // Server INVITE: 2xx → Accepted until Timer L (64·T1 = 32 s).
+    deliver(aRequest({ branch: 'z9hG4bK-ist-1' }));
+    clock.advance(1000);
+    deliver(aRequest({ branch: 'z9hG4bK-ist-2' }));
+    // Client INVITE: 2xx → Accepted until Timer M (64·T1); client BYE: 200 → Completed until K (T4).
+    const out = new RecordingChannel(clock);
+    const invite = aRequest({ branch: 'z9hG4bK-ict' });
+    const ok: number[] = [];
+    layer.sendRequest(invite, out, { onResponse: (r) => ok.push(r.status) });
+    const bye = aRequest({ method: 'BYE', branch: 'z9hG4bK-nict' });
+    layer.sendRequest(bye, out, { onResponse: (r) => ok.push(r.status) });
+    layer.receiveResponse({ response: aResponseTo(invite, 200), context });
+    layer.receiveResponse({ response: aResponseTo(bye, 200), context });
+    expect(ok).toEqual([200, 200]);
+    expect(layer.serverTransactionCount).toBe(2);
+    expect(layer.clientTransactionCount).toBe(2);
+
+    clock.advance(5000); // T4: the BYE's Timer K
+    expect(layer.clientTransactionCount).toBe(1);
+    // A 2xx retransmission in Accepted still reaches the TU (RFC 6026 §7.2).
+    layer.receiveResponse({ response: aResponseTo(invite, 200), context });
+    expect(ok).toEqual([200, 200, 200]);
+
+    clock.advance(32_000 - 5000 - 1000 - 1); // 1 ms before the first IST's Timer L
+    expect(layer.serverTransactionCount).toBe(2);
+    clock.advance(1);
+    expect(layer.serverTransactionCount).toBe(1);
+    clock.advance(1000); // the second IST's Timer L, and the ICT's Timer M
+    expect(layer.serverTransactionCount).toBe(0);
+    expect(layer.clientTransactionCount).toBe(0);
+    // Ended: a late 2xx is a stray now.
+    layer.receiveResponse({ response: aResponseTo(invite, 200), context });
+    expect(ok).toHaveLength(3);
+    expect(layer.counters.strayResponses).toBe(1);
+  });
+
   it('routes responses to client transactions by branch + CSeq method; strays are counted', () => {
     const { layer, clock } = setup();
     const channel = new RecordingChannel(clock);
