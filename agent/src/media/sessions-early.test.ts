@@ -10,7 +10,8 @@
  *   the answer; CANCEL closes everything.
  * - Forks: each 18x with SDP from another early dialog (To-tag) takes the stream (last answer
  *   wins, the other fork's packets are dropped); the 2xx fixes the stream on its dialog's answer,
- *   with or without SDP in it; a re-INVITE in the confirmed dialog still moves media.
+ *   with or without SDP in it; a re-INVITE in the confirmed dialog still moves media; a fork's
+ *   failure before the 2xx gives the stream back to the latest early answer left.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import pino from 'pino';
@@ -344,5 +345,95 @@ describe('forked early dialogs (relay driver, loopback)', () => {
       address: FORK2,
       port: fork2.address().port,
     });
+  });
+  for (const policy of ['answer', 'offer'] as const) {
+    it(`${policy} policy: the fork that answered last fails, the stream goes back to the fork still ringing`, async () => {
+      const r = await setUp(policy);
+      const { phone, fork1, fork2 } = await parties(r);
+      const inv = invite(sdp(PHONE, phone.address().port));
+      const offerPort = portOf(r.sessions.onSdp(inv, OUT));
+      const p = portOf(r.sessions.onSdp(answer(inv, 183, 'f1', sdp(FORK1, fork1.address().port)), BACK));
+      r.sessions.onSdp(answer(inv, 183, 'f2', sdp(FORK2, fork2.address().port)), BACK);
+      await settle();
+      expect(r.opened.at(-1)?.[0]?.b.peer).toEqual({ address: FORK2, port: fork2.address().port });
+      const opens = r.opened.length;
+
+      // Fork 2's branch fails (486): its early dialog is over, fork 1 still rings.
+      r.sessions.onEarlyDialogEnded('call-e', 'f2');
+      await settle();
+      expect(r.opened.length).toBe(opens + 1);
+      const spec = r.opened.at(-1)?.[0];
+      expect(spec?.b.peer).toEqual({ address: FORK1, port: fork1.address().port });
+      // Still forked: the answering side stays pinned to the SDP address (fork 2 cannot latch).
+      expect(spec?.b.accept).toBe('peer');
+      expect(spec?.a.peer).toEqual({ address: PHONE, port: phone.address().port });
+      const heard = collect(phone);
+      fork2.send('rejected', offerPort, '127.0.0.2');
+      fork1.send('still-ringing', offerPort, '127.0.0.2');
+      expect(await heard).toEqual([`still-ringing@127.0.0.1:${p}`]);
+      const to1 = collect(fork1);
+      const to2 = collect(fork2);
+      phone.send('to-fork-1', p, '127.0.0.1');
+      expect(await to1).toEqual([`to-fork-1@127.0.0.2:${offerPort}`]);
+      expect(await to2).toEqual([]);
+      const rows = await r.sessions.rows();
+      expect(rows[0]?.streams[0]?.sides.find((s) => s.interface === 'outside')?.peer).toEqual({
+        address: FORK1,
+        port: fork1.address().port,
+      });
+
+      // Fork 1 answers 200 without SDP: the stream stays on it.
+      r.sessions.onSdp(answer(inv, 200, 'f1'), BACK);
+      await settle();
+      const heard2 = collect(phone);
+      fork1.send('answered', offerPort, '127.0.0.2');
+      expect(await heard2).toEqual([`answered@127.0.0.1:${p}`]);
+    });
+  }
+
+  it('a fork that failed without having the stream moves nothing; the last fork left failing moves nothing', async () => {
+    const r = await setUp('answer');
+    const { phone, fork1, fork2 } = await parties(r);
+    const inv = invite(sdp(PHONE, phone.address().port));
+    const offerPort = portOf(r.sessions.onSdp(inv, OUT));
+    const p = portOf(r.sessions.onSdp(answer(inv, 183, 'f1', sdp(FORK1, fork1.address().port)), BACK));
+    r.sessions.onSdp(answer(inv, 183, 'f2', sdp(FORK2, fork2.address().port)), BACK);
+    await settle();
+    const opens = r.opened.length;
+    // Fork 1 (not the latest answer) fails, and a branch whose To-tag never sent SDP: nothing moves.
+    r.sessions.onEarlyDialogEnded('call-e', 'f1');
+    r.sessions.onEarlyDialogEnded('call-e', 'f3');
+    await settle();
+    expect(r.opened.length).toBe(opens);
+    const heard = collect(phone);
+    fork1.send('gone', offerPort, '127.0.0.2');
+    fork2.send('ringing', offerPort, '127.0.0.2');
+    expect(await heard).toEqual([`ringing@127.0.0.1:${p}`]);
+    // Fork 2, the last early dialog, fails too: no answer left to go back to, nothing moves.
+    r.sessions.onEarlyDialogEnded('call-e', 'f2');
+    await settle();
+    expect(r.opened.length).toBe(opens);
+  });
+
+  it('a fork that answers again is the latest answer: when the other fork fails, the stream stays on it', async () => {
+    const r = await setUp('answer');
+    const { phone, fork1, fork2 } = await parties(r);
+    const inv = invite(sdp(PHONE, phone.address().port));
+    const offerPort = portOf(r.sessions.onSdp(inv, OUT));
+    const p = portOf(r.sessions.onSdp(answer(inv, 183, 'f1', sdp(FORK1, fork1.address().port)), BACK));
+    r.sessions.onSdp(answer(inv, 183, 'f2', sdp(FORK2, fork2.address().port)), BACK);
+    // Fork 1 answers again from another port: it has the stream (last answer wins).
+    const moved = await bound(FORK1);
+    r.sockets.push(moved);
+    r.sessions.onSdp(answer(inv, 183, 'f1', sdp(FORK1, moved.address().port, 2)), BACK);
+    // A third fork answers last, then fails: the stream goes to fork 1's latest answer, not fork 2.
+    r.sessions.onSdp(answer(inv, 183, 'f3', sdp(FORK2, 9)), BACK);
+    r.sessions.onEarlyDialogEnded('call-e', 'f3');
+    await settle();
+    expect(r.opened.at(-1)?.[0]?.b.peer).toEqual({ address: FORK1, port: moved.address().port });
+    const heard = collect(phone);
+    fork2.send('other-fork', offerPort, '127.0.0.2');
+    moved.send('latest', offerPort, '127.0.0.2');
+    expect(await heard).toEqual([`latest@127.0.0.1:${p}`]);
   });
 });

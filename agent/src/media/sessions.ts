@@ -104,8 +104,9 @@ interface Stream {
   /** The party's receive addresses per interface name, from its SDP. */
   readonly peer: Map<string, PeerAddress>;
   /**
-   * The answering side's receive addresses per early dialog (To-tag) of the initial INVITE: a
-   * forked INVITE gets answers from several; the latest one is `peer`, a 2xx fixes its dialog's.
+   * The answering side's receive addresses per early dialog (To-tag) of the initial INVITE, the
+   * most recent answer last: a forked INVITE gets answers from several; the latest one is `peer`,
+   * a 2xx fixes its dialog's, a fork's failure gives the stream back to the latest one left.
    */
   readonly dialogs: Map<string, PeerAddress>;
   /** RTCP shares the RTP port (RFC 5761), as the latest SDP says. */
@@ -298,6 +299,40 @@ export class MediaSessions implements MediaBridge {
     if (toOpen.length > 0) this.enqueue(session, () => this.open(session, toOpen));
   }
 
+  /**
+   * A branch of the initial INVITE failed (a fork's 486 or 603 while another fork still rings):
+   * the early dialog `toTag` is over. Each stream whose answering side has that dialog's answer
+   * goes back to the most recent answer of an early dialog still alive, with the same pinholes as
+   * when that answer came (the side stays pinned to its SDP address once forked). With no early
+   * answer left nothing moves (the call's end closes the stream); after the 2xx nothing either.
+   */
+  onEarlyDialogEnded(callId: string, toTag: string): void {
+    const session = this.sessions.get(callId);
+    if (session === undefined || session.ended || session.confirmed !== undefined) return;
+    const side = session.answerSide;
+    if (side === undefined) return;
+    const toOpen: PinholeSpec[] = [];
+    let known = false;
+    for (const st of session.streams) {
+      const ended = st?.dialogs.get(toTag);
+      if (st === undefined || ended === undefined) continue;
+      known = true;
+      st.dialogs.delete(toTag);
+      const current = st.peer.get(side);
+      const latest = [...st.dialogs.values()].at(-1);
+      if (current === undefined || latest === undefined || !samePeer(current, ended)) continue;
+      if (samePeer(current, latest)) continue;
+      st.peer.set(side, latest);
+      toOpen.push(...this.pinholesOf(session, st));
+    }
+    if (!known) return;
+    this.deps.logger.info(
+      { callId: session.callId, moved: toOpen.length > 0 },
+      'forked call: a fork failed before the 2xx (moved: media back to the latest early answer left)',
+    );
+    if (toOpen.length > 0) this.enqueue(session, () => this.open(session, toOpen));
+  }
+
   /** One SDP anchored for `leg`: the rewritten body, or the status to refuse it with. */
   private anchor(sdp: Buffer, leg: MediaLeg, ctx: AnchorContext = NO_CONTEXT): Buffer | number {
     const { dialog, offer } = ctx;
@@ -394,7 +429,11 @@ export class MediaSessions implements MediaBridge {
         rtcp: { address: d.rtcpAddress ?? d.connection.address, port: d.rtcpMux ? d.port : d.rtcpPort },
       };
       stream.peer.set(leg.from.name, peer);
-      if (dialog !== undefined) stream.dialogs.set(dialog.tag, peer);
+      if (dialog !== undefined) {
+        // Re-inserted, so the map stays in answer order (a fork's second 18x is its latest answer).
+        stream.dialogs.delete(dialog.tag);
+        stream.dialogs.set(dialog.tag, peer);
+      }
       plans.push({ kind: 'anchor', local: { address: leg.to.advertised, port: pair.rtp } });
       toOpen.push(...this.pinholesOf(session, stream));
     }

@@ -14,11 +14,13 @@ export interface MediaLeg {
  * handed here at one place, before it is sent (and a 2xx to an INVITE without a body: it names
  * the dialog a forked INVITE settled on). The media layer returns the message to send (its
  * SDP rewritten, pinholes opened) or a status to refuse with (488). `onCallEnded` closes a call's
- * streams.
+ * streams. `onEarlyDialogEnded` says one branch of an INVITE got a final failure (a fork's 486
+ * while another fork may still ring): the early dialog with that To-tag is over.
  */
 export interface MediaBridge {
   onSdp<M extends SipMessage>(message: M, leg: MediaLeg): M | number;
   onCallEnded(callId: string, fromTag: string): void;
+  onEarlyDialogEnded(callId: string, toTag: string): void;
 }
 
 /**
@@ -28,4 +30,5 @@ export interface MediaBridge {
 export const identityMedia: MediaBridge = {
   onSdp: (message) => message,
   onCallEnded: () => {},
+  onEarlyDialogEnded: () => {},
 };
