@@ -158,6 +158,28 @@ async function publishDecided(
   if (sent.length > 0) deps.logger.info({ agents: sent.length }, 'desired versions published');
 }
 
+/** Compiles, decides and stores one chunk's versions inside the caller's transaction. */
+async function versionSites(
+  tx: Database,
+  deps: PublishDeps,
+  params: { siteIds: readonly string[]; operatorId: string | null; only?: ReadonlySet<string> },
+): Promise<{ decided: { push: AgentPush; state: DesiredState | null }[]; siteOfAgent: Map<string, string> }> {
+  const compiled = await compileSites(tx, { siteIds: params.siteIds, lock: true });
+  for (const { result } of compiled.values())
+    if (!result.ok)
+      throw new DomainError('invalid-input', 'site configuration does not compile', result.issues);
+  const agentRows = (await agentsOfSites(tx, { siteIds: [...compiled.keys()] })).filter(
+    (a) => params.only === undefined || params.only.has(a.id),
+  );
+  const latest = await latestConfigVersions(tx, { agentIds: agentRows.map((a) => a.id) });
+  const decided = agentRows.map((a) => {
+    const c = compiled.get(a.siteId)!.result as Extract<CompileResult, { ok: true }>;
+    return nextVersion(deps.clock, a.id, c.content, latest.get(a.id));
+  });
+  await storeVersions(tx, decided, params.operatorId);
+  return { decided, siteOfAgent: new Map(agentRows.map((a) => [a.id, a.siteId])) };
+}
+
 /**
  * Recompiles the sites and stores + publishes a new version for each agent whose content changed.
  * Sites go in chunks, each in one transaction holding the chunk's site row locks, so compiling and
@@ -173,23 +195,13 @@ export async function publishSites(
   const publishing: Promise<void>[] = [];
   const only = params.agentIds === undefined ? undefined : new Set(params.agentIds);
   for (const part of chunks(params.siteIds, SITES_PER_TRANSACTION)) {
-    const { decided, siteOfAgent } = await db.transaction(async (txAny) => {
-      const tx = txAny as unknown as Database;
-      const compiled = await compileSites(tx, { siteIds: part, lock: true });
-      for (const { result } of compiled.values())
-        if (!result.ok)
-          throw new DomainError('invalid-input', 'site configuration does not compile', result.issues);
-      const agentRows = (await agentsOfSites(tx, { siteIds: [...compiled.keys()] })).filter(
-        (a) => only === undefined || only.has(a.id),
-      );
-      const latest = await latestConfigVersions(tx, { agentIds: agentRows.map((a) => a.id) });
-      const decided = agentRows.map((a) => {
-        const c = compiled.get(a.siteId)!.result as Extract<CompileResult, { ok: true }>;
-        return nextVersion(deps.clock, a.id, c.content, latest.get(a.id));
-      });
-      await storeVersions(tx, decided, params.operatorId);
-      return { decided, siteOfAgent: new Map(agentRows.map((a) => [a.id, a.siteId])) };
-    });
+    const { decided, siteOfAgent } = await db.transaction((tx) =>
+      versionSites(tx as unknown as Database, deps, {
+        siteIds: part,
+        operatorId: params.operatorId,
+        ...(only ? { only } : {}),
+      }),
+    );
     // Site order as asked, agents by id within a site.
     const bySite = new Map<string, AgentPush[]>();
     for (const d of decided) {
@@ -201,6 +213,32 @@ export async function publishSites(
   }
   await Promise.all(publishing);
   return out;
+}
+
+/**
+ * Writes a change to one site's data with `write` and recompiles + versions the site, all in one
+ * transaction: when the site does not compile afterwards (`invalid-input`, the issues named), the
+ * change is rolled back with everything else, so nothing stored changes. The compile takes the
+ * site's row lock (as `publishSites` does) after `write`, which touches only that site's rows. The
+ * new versions are published after the commit.
+ */
+export async function writeAndPublishSite<T>(
+  db: Database,
+  deps: PublishDeps,
+  params: { siteId: string; operatorId: string },
+  write: (tx: Database) => Promise<T>,
+): Promise<{ result: T; pushed: AgentPush[] }> {
+  const { result, decided } = await db.transaction(async (txAny) => {
+    const tx = txAny as unknown as Database;
+    const result = await write(tx);
+    const { decided } = await versionSites(tx, deps, {
+      siteIds: [params.siteId],
+      operatorId: params.operatorId,
+    });
+    return { result, decided };
+  });
+  await publishDecided(deps, decided, () => params.siteId);
+  return { result, pushed: decided.map((d) => d.push) };
 }
 
 /** Publishes `content` (an earlier version's) as the agent's next version: a rollback. */

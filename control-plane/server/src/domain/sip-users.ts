@@ -17,7 +17,7 @@ import { DomainError, uniqueOr } from '../errors.js';
 import { foreignDomainIssues, overlay } from './compile.js';
 import { randomToken } from '../security/tokens.js';
 import { requireAccess } from './access.js';
-import { type AgentPush, type PublishDeps, publishSites } from './publish.js';
+import { type AgentPush, type PublishDeps, publishSites, writeAndPublishSite } from './publish.js';
 import { loadSiteFor } from './sites.js';
 
 /**
@@ -150,6 +150,13 @@ export async function createSipUserFor(
   return { user: toSipUserView(row), generatedPassword: generated, pushed };
 }
 
+/**
+ * Changes a user. One that is enabled after the change must belong to a domain the site serves,
+ * as at creation (`invalid-input` on `domain`): a user disabled while the site stopped serving its
+ * domain cannot be enabled again before the site serves it. The write, its audit entry and the
+ * site's new versions are one transaction, so a change after which the site does not compile is
+ * refused with nothing stored.
+ */
 export async function updateSipUserFor(
   db: Database,
   deps: PublishDeps,
@@ -163,27 +170,36 @@ export async function updateSipUserFor(
   },
 ): Promise<UserChange> {
   const { user: before, organizationId } = await loadUserFor(db, params);
+  if (params.enabled ?? before.enabled)
+    await assertDomainServed(db, { id: before.siteId, organizationId }, before);
   const chosen = params.password ? choose(params.password) : null;
   const set: Parameters<typeof updateSipUser>[1]['set'] = {};
   if (params.displayName !== undefined) set.displayName = params.displayName;
   if (params.enabled !== undefined) set.enabled = params.enabled;
   if (params.algorithms !== undefined) set.algorithms = params.algorithms;
   if (chosen) Object.assign(set, ha1s(before.username, before.domain, chosen.password));
-  const after = await updateSipUser(db, { userId: before.id, set, at: deps.clock() });
-  if (!after) throw new DomainError('not-found', 'SIP user not found');
-  await appendAudit(db, {
-    organizationId,
-    operatorId: params.operatorId,
-    action: chosen ? 'sipUser.resetPassword' : 'sipUser.update',
-    target: before.id,
-    detail: {
-      siteId: before.siteId,
-      before: audited(before),
-      after: audited(after),
-      ...(chosen ? { passwordChanged: true, passwordGenerated: chosen.generated !== null } : {}),
+  const { result: after, pushed } = await writeAndPublishSite(
+    db,
+    deps,
+    { siteId: before.siteId, operatorId: params.operatorId },
+    async (tx) => {
+      const after = await updateSipUser(tx, { userId: before.id, set, at: deps.clock() });
+      if (!after) throw new DomainError('not-found', 'SIP user not found');
+      await appendAudit(tx, {
+        organizationId,
+        operatorId: params.operatorId,
+        action: chosen ? 'sipUser.resetPassword' : 'sipUser.update',
+        target: before.id,
+        detail: {
+          siteId: before.siteId,
+          before: audited(before),
+          after: audited(after),
+          ...(chosen ? { passwordChanged: true, passwordGenerated: chosen.generated !== null } : {}),
+        },
+      });
+      return after;
     },
-  });
-  const pushed = await publishSites(db, deps, { siteIds: [before.siteId], operatorId: params.operatorId });
+  );
   return { user: toSipUserView(after), generatedPassword: chosen?.generated ?? null, pushed };
 }
 

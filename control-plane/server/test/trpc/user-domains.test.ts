@@ -1,6 +1,10 @@
 import type { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { latestConfigVersion } from '../../src/db/queries/config-versions.js';
+import { insertSipUser } from '../../src/db/queries/fleet-config.js';
+import { DomainError } from '../../src/errors.js';
 import { type SignedIn, startTestControlPlane, type TestControlPlane } from '../helpers/control-plane.js';
+import { enrolledAgent } from '../helpers/fleet.js';
 import { trpcError } from '../helpers/trpc-error.js';
 
 const issuePaths = (e: TRPCError) =>
@@ -78,5 +82,96 @@ describe(`SIP users belong to a domain the site serves (${process.env['DATABASE_
     expect((await owner.api.organizations.getConfig({ organizationId: orgId })).config.domains).toEqual([
       'b.example',
     ]);
+  });
+
+  describe('updating a user of a domain the site no longer serves', () => {
+    let other: string;
+    let agentId: string;
+    let bob: string;
+    const latestVersion = async () =>
+      (await latestConfigVersion(cp.database.db, { agentId }))?.version ?? null;
+    const bobRow = async () => (await owner.api.sipUsers.list({ siteId: other })).find((u) => u.id === bob);
+    const updates = async () =>
+      (await owner.api.audit.list({ organizationId: orgId })).filter(
+        (e) => e.target === bob && e.action.startsWith('sipUser.'),
+      ).length;
+
+    beforeAll(async () => {
+      other = (await owner.api.sites.create({ organizationId: orgId, name: 'T' })).id;
+      agentId = (await enrolledAgent(cp, owner, other, 'fw-t')).agentId;
+      await owner.api.sites.setConfig({ siteId: other, config: { domains: ['a.example', 'b.example'] } });
+      bob = (
+        await owner.api.sipUsers.create({
+          siteId: other,
+          username: 'bob',
+          domain: 'b.example',
+          displayName: 'Bob',
+          password: { generate: true },
+        })
+      ).user.id;
+      // Disabled, the user no longer holds the domain: the site may stop serving it.
+      await owner.api.sipUsers.update({ userId: bob, enabled: false });
+      await owner.api.sites.setConfig({ siteId: other, config: { domains: ['a.example'] } });
+    });
+
+    it('enabling it is refused like a create (invalid-input on domain), and nothing is stored', async () => {
+      const version = await latestVersion();
+      const audited = await updates();
+      const e = await trpcError(
+        owner.api.sipUsers.update({ userId: bob, enabled: true, displayName: 'Bob B.' }),
+      );
+      expect(e.code).toBe('BAD_REQUEST');
+      expect(e.cause).toBeInstanceOf(DomainError);
+      expect((e.cause as DomainError).code).toBe('invalid-input');
+      expect(issuePaths(e)).toEqual(['domain']);
+      expect(e.message).toContain('"b.example" is not one of the site\'s domains (a.example)');
+      expect(await bobRow()).toMatchObject({ enabled: false, displayName: 'Bob' });
+      expect(await latestVersion()).toBe(version);
+      expect(await updates()).toBe(audited);
+      // The site still compiles: a push is a no-op, not an error.
+      expect((await owner.api.agents.push({ agentId })).changed).toBe(false);
+    });
+
+    it('while it stays disabled it may still be changed (name, password)', async () => {
+      const r = await owner.api.sipUsers.update({ userId: bob, displayName: 'Bob B.' });
+      expect(r.user).toMatchObject({ enabled: false, displayName: 'Bob B.' });
+      const reset = await owner.api.sipUsers.resetPassword({ userId: bob, password: { generate: true } });
+      expect(reset.user.enabled).toBe(false);
+      expect(await bobRow()).toMatchObject({ enabled: false, displayName: 'Bob B.' });
+    });
+
+    it('once the site serves the domain again, enabling works', async () => {
+      await owner.api.sites.setConfig({ siteId: other, config: { domains: ['a.example', 'b.example'] } });
+      const r = await owner.api.sipUsers.update({ userId: bob, enabled: true });
+      expect(r.user.enabled).toBe(true);
+      expect(r.pushed).toEqual([{ agentId, version: expect.any(Number), changed: true }]);
+    });
+
+    it('a change after which the site does not compile stores nothing (write, audit and versioning are one transaction)', async () => {
+      // A stranded, enabled user written behind the API's back (as if from before the domain rule):
+      // the site no longer compiles, so any change to its users is refused.
+      const legacy = await insertSipUser(cp.database.db, {
+        siteId: other,
+        username: 'legacy',
+        domain: 'c.example',
+        displayName: '',
+        enabled: true,
+        algorithms: null,
+        ha1Md5: '0'.repeat(32),
+        ha1Sha256: '0'.repeat(64),
+      });
+      const version = await latestVersion();
+      const audited = await updates();
+      const e = await trpcError(owner.api.sipUsers.update({ userId: bob, enabled: false, displayName: 'B' }));
+      expect(e.code).toBe('BAD_REQUEST');
+      expect((e.cause as DomainError).code).toBe('invalid-input');
+      expect(issuePaths(e)).toEqual(['users.legacy@c.example.domain']);
+      expect(await bobRow()).toMatchObject({ enabled: true, displayName: 'Bob B.' });
+      expect(await latestVersion()).toBe(version);
+      expect(await updates()).toBe(audited);
+      // Disabling the stranded user itself is how to get out of it.
+      await owner.api.sipUsers.update({ userId: legacy.id, enabled: false });
+      expect((await owner.api.sipUsers.update({ userId: bob, displayName: 'B' })).user.displayName).toBe('B');
+    });
   });
 });
