@@ -2,18 +2,23 @@
  * The kernel pinhole driver: media is NATed and filtered by nftables and never enters user space.
  * The objects and the packet path are in `nft-ruleset.ts` and `../README.md` ("Kernel driver").
  *
- * Every `open`/`close` is one libnftables batch, that is one kernel transaction, through the
- * native binding `@sipwall/nftables-napi`; `close` then deletes the flows' conntrack entries by
- * exact tuple over ctnetlink (one netlink round trip), and even before that the filter drops every
- * packet of a flow whose pinhole is gone, so media stops at once either way.
+ * The opens and closes of one event-loop turn are one batch, that is one kernel transaction,
+ * through the native binding `@sipwall/nftables-napi`: set element adds and deletes sent as
+ * nf_tables netlink messages by the binding itself (`setElements`, the fast path: the keys are
+ * encoded in `nft-elements.ts`), or as nft text through libnftables when the binding predates it
+ * (or `SIPWALL_NFT_FASTPATH=0`); the base ruleset, listings, counters and reconcile always go
+ * through libnftables. `close` then deletes the flows' conntrack entries by exact tuple over
+ * ctnetlink (one netlink round trip), and even before that the filter drops every packet of a flow
+ * whose pinhole is gone, so media stops at once either way.
  *
  * `probeNftables()` says whether the driver can run here (addon built, CAP_NET_ADMIN, forwarding
  * on, the base ruleset accepted) and gives the driver, or the reason to use the relay driver.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { ConntrackTuple, NftablesContext } from '@sipwall/nftables-napi';
+import type { ConntrackTuple, NftablesContext, SetElementOp } from '@sipwall/nftables-napi';
 import type { Endpoint, PinholeCounters, PinholeDriver, PinholeSpec } from '../types.js';
+import { addOp, deleteOp } from './nft-elements.js';
 import {
   addLines,
   baseRuleset,
@@ -55,6 +60,11 @@ export interface NftablesDriverOptions {
   readonly context?: NftablesContext;
   /** Told about failures that do not fail the call (a conntrack delete that failed). */
   readonly onWarning?: (message: string) => void;
+  /**
+   * Element adds and deletes through the binding's `setElements` (nf_tables netlink, no
+   * libnftables) when it has it. Default: true unless the environment says `SIPWALL_NFT_FASTPATH=0`.
+   */
+  readonly fastPath?: boolean;
 }
 
 export interface NftablesDriver extends PinholeDriver {
@@ -102,7 +112,9 @@ export function createNftablesDriver(opts: NftablesDriverOptions): NftablesDrive
       priority: opts.priority ?? -160,
     }),
   );
-  return new KernelDriver(ctx, opts.onWarning ?? (() => {}));
+  const fast =
+    (opts.fastPath ?? process.env['SIPWALL_NFT_FASTPATH'] !== '0') && ctx.setElements !== undefined;
+  return new KernelDriver(ctx, opts.onWarning ?? (() => {}), fast);
 }
 
 function newContext(): NftablesContext {
@@ -172,11 +184,43 @@ function readText(path: string): string | undefined {
   }
 }
 
+/**
+ * A change of set elements: `add` (or refresh: a new timeout, counters kept), `delete` (fails when
+ * one is not there), `remove` (whether there or not: added then deleted in the same transaction).
+ */
+type Change =
+  | { readonly kind: 'add'; readonly elements: readonly Element[]; readonly timeoutSec: number }
+  | { readonly kind: 'delete' | 'remove'; readonly elements: readonly Element[] };
+
+/** The changes as nft text (libnftables). */
+function scriptOf(changes: readonly Change[]): string {
+  return changes
+    .flatMap((c) =>
+      c.kind === 'add'
+        ? addLines(c.elements, c.timeoutSec)
+        : c.kind === 'delete'
+          ? deleteLines(c.elements)
+          : removeLines(c.elements),
+    )
+    .join('\n');
+}
+
+/** The changes as the binding's netlink ops, in the same order as their text. */
+function opsOf(changes: readonly Change[]): SetElementOp[] {
+  return changes.flatMap((c) =>
+    c.kind === 'add'
+      ? c.elements.map((e) => addOp(e, c.timeoutSec))
+      : c.kind === 'delete'
+        ? c.elements.map(deleteOp)
+        : [...c.elements.map((e) => addOp(e)), ...c.elements.map(deleteOp)],
+  );
+}
+
 /** One open or close waiting for its batch (`KernelDriver.flushBatch`). */
 interface BatchOp {
-  readonly script: string;
-  /** Run when `script` fails on its own. */
-  readonly fallback?: string;
+  readonly changes: readonly Change[];
+  /** Applied when `changes` fail on their own. */
+  readonly fallback?: readonly Change[];
   /** Conntrack entries to end once the script has been applied. */
   readonly conntrack: readonly ConntrackTuple[];
   /** Puts the driver's records back as they were before the operation (it failed). */
@@ -192,8 +236,8 @@ class KernelDriver implements NftablesDriver {
   private readonly held = new Map<string, PinholeRecord>();
   private nextMark: number;
   private disposed = false;
-  /** User-space admission lines waiting for the next batch. */
-  private pending: string[] = [];
+  /** User-space admissions waiting for the next batch. */
+  private pending: Change[] = [];
   /** The pinhole numbers of `held` (allocation without a scan of every held pinhole). */
   private readonly numbers = new Set<number>();
   /** Opens and closes of this event-loop turn, waiting to go to the kernel as one batch. */
@@ -202,6 +246,8 @@ class KernelDriver implements NftablesDriver {
   constructor(
     private readonly ctx: NftablesContext,
     private readonly warn: (message: string) => void,
+    /** Element changes through `ctx.setElements` (see {@link KernelDriver.apply}). */
+    private readonly fast: boolean,
   ) {
     // Numbers of pinholes left by an earlier run are not reused before reconcile decides on them.
     let max = 0;
@@ -224,32 +270,32 @@ class KernelDriver implements NftablesDriver {
   allowUserSpace(endpoints: readonly Endpoint[], timeoutSec: number): void {
     this.check();
     if (endpoints.length === 0) return;
-    this.queue(addLines(userSpaceElements(endpoints), timeoutSec));
+    this.queue({ kind: 'add', elements: userSpaceElements(endpoints), timeoutSec });
   }
 
   disallowUserSpace(endpoints: readonly Endpoint[]): void {
     this.check();
     if (endpoints.length === 0) return;
-    this.queue(removeLines(userSpaceElements(endpoints)));
+    this.queue({ kind: 'remove', elements: userSpaceElements(endpoints) });
   }
 
-  private queue(lines: readonly string[]): void {
+  private queue(change: Change): void {
     this.schedule();
-    this.pending.push(...lines);
+    this.pending.push(change);
   }
 
-  /** The queued user-space lines, taken for a batch. */
-  private takePending(): string[] {
-    const lines = this.pending;
+  /** The queued user-space changes, taken for a batch. */
+  private takePending(): Change[] {
+    const changes = this.pending;
     this.pending = [];
-    return lines;
+    return changes;
   }
 
   /**
    * Opens and closes go to the kernel in batches: everything asked during one event-loop turn
-   * (and the queued user-space lines) is one libnftables run at the end of the turn, since a run
-   * costs mostly its fixed part (parsing, the set cache, the netlink round trip): at hundreds of
-   * calls per second one run per offer/answer kept the event loop busy for most of each second.
+   * (and the queued user-space changes) is one batch at the end of the turn, since a libnftables
+   * run costs mostly its fixed part (parsing, the set cache, the netlink round trip): at hundreds
+   * of calls per second one run per offer/answer kept the event loop busy for most of each second.
    * The driver's own records change at once (a later call sees them); the promise of each
    * operation settles when its batch has been run. When the batch fails, nothing of it was applied
    * (one kernel transaction): its operations are run again one by one, in order, so one bad
@@ -278,7 +324,7 @@ class KernelDriver implements NftablesDriver {
       return;
     }
     try {
-      this.run([...pending, ...ops.map((o) => o.script)].join('\n'));
+      this.apply([...pending, ...ops.flatMap((o) => o.changes)]);
       for (const op of ops) this.done(op);
       return;
     } catch (e) {
@@ -289,7 +335,7 @@ class KernelDriver implements NftablesDriver {
     }
     if (pending.length > 0) {
       try {
-        this.run(pending.join('\n'));
+        this.apply(pending);
       } catch (e) {
         this.admissionFailed(e);
       }
@@ -297,12 +343,12 @@ class KernelDriver implements NftablesDriver {
     for (const op of ops) {
       let error: unknown;
       try {
-        this.run(op.script);
+        this.apply(op.changes);
       } catch (e) {
         error = e;
         if (op.fallback !== undefined) {
           try {
-            this.run(op.fallback);
+            this.apply(op.fallback);
             error = undefined;
           } catch (e2) {
             error = e2;
@@ -345,7 +391,7 @@ class KernelDriver implements NftablesDriver {
     if (pinholes.length === 0) return;
     const seen = new Set<string>();
     const removes: Element[] = [];
-    const adds: string[] = [];
+    const adds: Change[] = [];
     const flush: ConntrackTuple[] = [];
     const next = new Map<string, PinholeRecord>();
     const used = new Set<number>();
@@ -381,13 +427,13 @@ class KernelDriver implements NftablesDriver {
         if (gone.length > 0 || narrowed) flush.push(...replyTuples(old));
         if (old.n !== n) removes.push({ set: SET.busy, key: String(old.n) });
       }
-      adds.push(...addLines(elements, p.timeoutSec));
+      adds.push({ kind: 'add', elements, timeoutSec: p.timeoutSec });
       next.set(p.id, rec);
     }
     const before = new Map([...next.keys()].map((id) => [id, this.held.get(id)] as const));
     for (const rec of next.values()) this.hold(rec);
     return this.submit({
-      script: [...removeLines(removes), ...adds].join('\n'),
+      changes: [{ kind: 'remove', elements: removes }, ...adds],
       conntrack: flush,
       undo: () => {
         for (const [id, old] of before) {
@@ -405,13 +451,13 @@ class KernelDriver implements NftablesDriver {
     if (recs.length === 0) return;
     const elements = recs.flatMap(pinholeElements);
     // The packet path adds a pinhole's busy element with its first flow: maybe there, maybe not.
-    const busy = removeLines(recs.map((r) => ({ set: SET.busy, key: String(r.n) })));
+    const busy: Change = { kind: 'remove', elements: recs.map((r) => ({ set: SET.busy, key: String(r.n) })) };
     for (const r of recs) this.forget(r.id);
     return this.submit({
       // Usually every element is there: plain deletes (half the work of add-then-delete)…
-      script: [...deleteLines(elements), ...busy].join('\n'),
+      changes: [{ kind: 'delete', elements }, busy],
       // … and when one expired (the safety net) since it was opened: delete whatever is left.
-      fallback: [...removeLines(elements), ...busy].join('\n'),
+      fallback: [{ kind: 'remove', elements }, busy],
       conntrack: recs.flatMap(replyTuples),
       undo: () => {
         for (const r of recs) if (!this.held.has(r.id)) this.hold(r);
@@ -588,6 +634,17 @@ class KernelDriver implements NftablesDriver {
       }
     }
     return out;
+  }
+
+  /**
+   * Element changes as one kernel transaction: through the binding's netlink fast path, or as nft
+   * text through libnftables. Nothing to change: nothing sent.
+   */
+  private apply(changes: readonly Change[]): void {
+    const live = changes.filter((c) => c.elements.length > 0);
+    if (live.length === 0) return;
+    if (this.fast) this.ctx.setElements!(opsOf(live));
+    else this.run(scriptOf(live));
   }
 
   /**
