@@ -708,6 +708,9 @@ export class SipProxy {
       this.afterFinal(ptx);
       return;
     }
+    // This fork's early dialog is over: its media goes back to a fork still ringing.
+    if (ptx.routed.method === 'INVITE' && response.to.tag !== undefined)
+      this.media.onEarlyDialogEnded(ptx.routed.callId, response.to.tag);
     if (ptx.routed.method === 'INVITE' && cancelsOthers(status)) this.cancelOthers(ptx, branch);
     this.afterFinal(ptx);
   }
