@@ -14,7 +14,13 @@ import { DomainError } from '../errors.js';
 import { requireAccess } from './access.js';
 import { loadAgentFor } from './agents.js';
 import { type ContentChange, contentOf, diffContent } from './compile.js';
-import { type AgentPush, assertCompiles, type PublishDeps, publishContent, publishSites } from './publish.js';
+import {
+  type AgentPush,
+  assertCompiles,
+  type PublishDeps,
+  publishRollback,
+  publishSites,
+} from './publish.js';
 import { loadSiteFor } from './sites.js';
 
 /** A change to one level: present parts replace the stored ones whole (`{}` clears a part). */
@@ -149,8 +155,12 @@ export async function diffVersionsFor(
 }
 
 /**
- * Rolls back to an earlier version: publishes a new version whose content is that version's.
- * The next change to the site's users or config recompiles from the database again.
+ * Rolls back to an earlier version: publishes a new version with that version's config and
+ * policies, and the site's SIP users as they are now (compiled from the database, never the old
+ * version's): rolling back a bad config or policy must not bring back a user deleted or disabled
+ * since, or an old password's HA1. Refused (`invalid-input`, nothing stored) when the old config
+ * does not serve a current user's domain. The next change to the site's users or config
+ * recompiles everything from the database again.
  */
 export async function rollbackFor(
   db: Database,
@@ -160,10 +170,11 @@ export async function rollbackFor(
   const agent = await loadAgentFor(db, { ...params, access: 'operator' });
   const versions = await versionsOf(db, agent.id);
   const old = DesiredStateSchema.parse(pick(versions, params.version).payload);
-  const push = await publishContent(db, deps, {
+  const push = await publishRollback(db, deps, {
     siteId: agent.siteId,
     agentId: agent.id,
-    content: contentOf(old),
+    restore: { config: old.config, policies: old.policies },
+    version: params.version,
     operatorId: params.operatorId,
   });
   await appendAudit(db, {
@@ -171,7 +182,12 @@ export async function rollbackFor(
     operatorId: params.operatorId,
     action: 'agent.rollback',
     target: agent.id,
-    detail: { toContentOf: params.version, version: push.version, changed: push.changed },
+    detail: {
+      configAndPoliciesOf: params.version,
+      users: 'current',
+      version: push.version,
+      changed: push.changed,
+    },
   });
   return push;
 }

@@ -241,17 +241,36 @@ export async function writeAndPublishSite<T>(
   return { result, pushed: decided.map((d) => d.push) };
 }
 
-/** Publishes `content` (an earlier version's) as the agent's next version: a rollback. */
-export async function publishContent(
+/**
+ * Publishes a rollback as the agent's next version: `restore` (an earlier version's config and
+ * policies, as merged then) with the site's users as compiled from the database now, so a user
+ * deleted or disabled since, or an old password, never comes back. Compiled under the site's row
+ * lock like any other change; `invalid-input` with the issues when that combination does not
+ * compile (e.g. the old config does not serve a current user's domain), and nothing is stored.
+ */
+export async function publishRollback(
   db: Database,
   deps: PublishDeps,
-  params: { siteId: string; agentId: string; content: DesiredContent; operatorId: string },
+  params: { siteId: string; agentId: string; restore: ConfigLayer; version: number; operatorId: string },
 ): Promise<AgentPush> {
   const decided = await db.transaction(async (txAny) => {
     const tx = txAny as unknown as Database;
-    await loadSiteInputs(tx, { siteIds: [params.siteId], lock: true });
+    // The restored config and policies are already merged: they stand in for both levels.
+    const compiled = await compileSites(tx, {
+      siteIds: [params.siteId],
+      lock: true,
+      candidate: { organization: EMPTY_LAYER, site: params.restore },
+    });
+    const r = compiled.get(params.siteId)?.result;
+    if (r === undefined) throw new DomainError('not-found', 'site not found');
+    if (!r.ok)
+      throw new DomainError(
+        'invalid-input',
+        `rolling back to version ${params.version} with the site's current users is invalid: ${r.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+        r.issues,
+      );
     const latest = await latestConfigVersions(tx, { agentIds: [params.agentId] });
-    const d = [nextVersion(deps.clock, params.agentId, params.content, latest.get(params.agentId))];
+    const d = [nextVersion(deps.clock, params.agentId, r.content, latest.get(params.agentId))];
     await storeVersions(tx, d, params.operatorId);
     return d;
   });

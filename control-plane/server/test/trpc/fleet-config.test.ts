@@ -270,13 +270,22 @@ describe(`fleet configuration: SIP users, org/site config, versions (${process.e
     expect(text).not.toContain('tiny');
   });
 
-  it('rollback publishes a new version with the old content; the next change recompiles', async () => {
+  it("rollback publishes a new version with the old config and policies but today's users; the next change recompiles", async () => {
     const now = (await latest(agentA.agentId))!;
     const r = await op.api.agents.rollback({ agentId: agentA.agentId, version: 1 });
     expect(r).toEqual({ agentId: agentA.agentId, version: now.version + 1, changed: true });
     const rolled = await latest(agentA.agentId);
+    // Config and policies are version 1's (none); the users are not: bob (added since) stays, and
+    // alice keeps her reset password.
     const v1 = await viewer.api.agents.diff({ agentId: agentA.agentId, from: 1, to: rolled!.version });
-    expect(v1.changes).toEqual([]);
+    expect(v1.changes.map((c) => c.path)).toEqual([
+      'users.alice@example.com.ha1.md5',
+      'users.alice@example.com.ha1.sha256',
+      'users.bob@example.com',
+    ]);
+    expect(rolled!.users).toEqual(now.users);
+    expect(rolled!.config).toEqual({});
+    expect(rolled!.policies).toEqual({});
     await waitFor(
       async () => desiredA.some((m) => JSON.parse(m).version === rolled!.version),
       5_000,
