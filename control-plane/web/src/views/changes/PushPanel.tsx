@@ -350,6 +350,8 @@ function RollbackForm(props: { organizationId: string; role: Role; agents: Agent
   );
   if (!roleAtLeast(props.role, 'operator')) return null;
   const current = props.agents.find((a) => a.id === agentId);
+  // A rollback keeps the site's current SIP users: only config and policy changes are restored.
+  const restored = diff.data?.changes.filter((c) => !c.path.startsWith('users.')) ?? [];
   return (
     <section aria-labelledby="rollback-h" className="rollback">
       <h3 id="rollback-h">Roll back an agent</h3>
@@ -397,14 +399,20 @@ function RollbackForm(props: { organizationId: string; role: Role; agents: Agent
       ) : null}
       {diff.data ? (
         <ul className="diff" data-testid="rollback-diff">
-          {diff.data.changes.length === 0 ? <li className="muted">Same content as the latest.</li> : null}
-          {diff.data.changes.map((c) => (
+          {restored.length === 0 ? <li className="muted">Same config and policies as the latest.</li> : null}
+          {restored.map((c) => (
             <li key={c.path}>
               <code>{c.path}</code>: <del>{JSON.stringify(c.before)}</del>{' '}
               <ins>{JSON.stringify(c.after)}</ins>
             </li>
           ))}
         </ul>
+      ) : null}
+      {agent.data ? (
+        <p className="muted">
+          Restores that version's config and policies. SIP users stay as they are now (a deleted user or an
+          old password never comes back).
+        </p>
       ) : null}
       <button
         type="button"
@@ -416,7 +424,8 @@ function RollbackForm(props: { organizationId: string; role: Role; agents: Agent
       <ErrorMessage error={rollback.error} title="Rollback failed" />
       {rollback.data ? (
         <p className="success" role="status" data-testid="rollback-done">
-          Published v{rollback.data.version} with the content of v{version}.
+          Published v{rollback.data.version} with the config and policies of v{version} and the current SIP
+          users.
         </p>
       ) : null}
     </section>
