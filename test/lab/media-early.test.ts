@@ -9,6 +9,9 @@
  *   other answers 183 with SDP 2.5 s later (the last answer: the caller must hear only it from
  *   then on) and 200 OK 2.5 s after that. Early RTP crosses the firewall in the kernel before the
  *   200; after the 200 the kernel holds nothing of the losing fork.
+ * - Forked call whose last answer rejects: the late fork answers 183 with SDP, then 486 while the
+ *   early fork still rings; the stream goes back to the early fork's answer (the caller hears it
+ *   again before its 200; the rejected fork, still playing, is dropped by the kernel).
  * - `media.earlyMedia: offer`: the callee plays early media before any SDP answer reaches the
  *   agent (its 180 has none) and the caller hears it; the caller's own packets wait for the 183;
  *   the callee's 486 closes every pinhole.
@@ -458,6 +461,128 @@ describe.skipIf(skip)(title('early media through kernel pinholes (SIPp, nftables
       ).toBe(0);
     });
   }
+
+  /**
+   * bob answers from two phones. The early fork (PHONE_B) answers 183 with SDP at once and 200 OK
+   * after 8 s; the late fork (PHONE_C) answers 183 with SDP after 1.5 s (it takes the stream) and
+   * 486 after 4.5 s, and keeps playing. From the 486 on the caller hears the early fork again, not
+   * the rejected one, and the early fork gets the caller's media.
+   */
+  it('forked call, the last early answer rejects (486) while the other fork rings: the stream goes back to the ringing fork before its 200', async () => {
+    const a = await startAgent('answer', 'fork-busy');
+    await register(lab, dir, 'bob', PHONE_B);
+    await register(lab, dir, 'bob', PHONE_C);
+
+    const EARLY_RTP = 31_020;
+    const LATE_RTP = 31_022;
+    const CALLER_RTP = 31_024;
+    const early = await party('lan', PHONE_B, EARLY_RTP);
+    const late = await party('lan', PHONE_C, LATE_RTP);
+    const caller = await party('wan', PEER, CALLER_RTP);
+    const earlyUas = await sipp(lab, dir, {
+      ns: 'lan',
+      scenario: 'uas-early-183-then-200-slow.xml',
+      tag: 'fork-busy-b',
+      local: PHONE_B,
+      port: 5060,
+      rtp: EARLY_RTP,
+    });
+    const lateUas = await sipp(lab, dir, {
+      ns: 'lan',
+      scenario: 'uas-early-late-183-busy.xml',
+      tag: 'fork-busy-c',
+      local: PHONE_C,
+      port: 5060,
+      rtp: LATE_RTP,
+    });
+    const uac = await sipp(lab, dir, {
+      ns: 'wan',
+      scenario: 'uac-early-call.xml',
+      tag: 'fork-busy-caller',
+      local: PEER,
+      port: 5060,
+      remote: OUTSIDE,
+      service: 'bob',
+      rtp: CALLER_RTP,
+    });
+
+    const EARLY = `${PHONE_B}:${EARLY_RTP}`;
+    const first = await poll(
+      () => streamView(a),
+      (v) => v?.insidePeer === EARLY && v.outsideLocal !== undefined,
+      5_000,
+    );
+    expect(first?.insidePeer, a.logs().slice(-6000)).toBe(EARLY);
+    const inPort = first!.insideLocal!;
+    const outPort = first!.outsideLocal!;
+    early.send('E', LAB_ADDR.fwInside, inPort);
+    caller.send('X', LAB_ADDR.fwOutside, outPort);
+    late.send('L', LAB_ADDR.fwInside, inPort);
+
+    // The late fork's 183 moves the stream to it (the caller's recording shows when), its 486
+    // moves it back. The agent's log lines say when (its clock is the test's: same host); the
+    // /sessions view is too slow on a loaded host to time the windows by.
+    const logged = async (text: string) => {
+      const logs = await poll(
+        async () => a.logs(),
+        (l) => l.includes(text),
+        8_000,
+      );
+      const line = logs.split('\n').find((l) => l.includes(text));
+      expect(line, a.logs().slice(-6000)).toBeDefined();
+      return JSON.parse(line!) as { time: number; moved?: boolean };
+    };
+    // Its 486 (the early fork still rings): the stream goes back to the early fork's answer, at
+    // the 486 and not only at the 200.
+    const failed = await logged('a fork failed before the 2xx');
+    expect(failed.moved).toBe(true);
+    expect((await streamView(a))?.insidePeer).toBe(EARLY);
+    // The early fork's 200 confirms its dialog.
+    const confirmed = await logged('forked call confirmed');
+    const failedAt = failed.time;
+    const confirmedAt = confirmed.time;
+    const ruleset = await mediaRuleset(lab);
+    expect(ruleset).toContain(`${PHONE_B} . ${EARLY_RTP}`);
+    expect(ruleset).not.toContain(PHONE_C);
+    expect(await kernelPinholes(lab)).toBe(1);
+    // Read before the caller's BYE (3 s after the 200) ends the session.
+    const atConfirm = await streamView(a);
+    await sleep(1_000);
+    for (const p of [early, late, caller]) p.stop();
+
+    const results = await Promise.all([uac.done, earlyUas.done, lateUas.done]);
+    for (const r of results) expect(r.code, `${r.output}\n--- agent ---\n${a.logs().slice(-6000)}`).toBe(0);
+
+    // While the late fork had the stream (from the first of its packets the caller heard): it and
+    // only it.
+    const lateFrom = caller.heard.find((h) => h.label === 'L')?.at ?? Number.POSITIVE_INFINITY;
+    expect(failedAt - lateFrom).toBeGreaterThan(600);
+    expect(caller.count('L', lateFrom, failedAt)).toBeGreaterThanOrEqual(10);
+    expect(caller.count('E', lateFrom + 300, failedAt)).toBe(0);
+    // From its 486 until the 200: the early fork again, both ways; the rejected fork is not heard
+    // although it kept playing.
+    expect(confirmedAt - failedAt).toBeGreaterThan(600);
+    expect(caller.count('E', failedAt + 300, confirmedAt)).toBeGreaterThanOrEqual(10);
+    expect(caller.count('L', failedAt + 300)).toBe(0);
+    expect(early.count('X', failedAt + 300, confirmedAt)).toBeGreaterThanOrEqual(10);
+    expect(late.count('X', failedAt + 300)).toBe(0);
+    // After the 200: still the early fork only; the rejected fork's packets were dropped.
+    expect(caller.count('E', confirmedAt + 300)).toBeGreaterThanOrEqual(20);
+    expect(atConfirm?.dropped).toBeGreaterThan(10);
+    console.log(
+      `[media-early fork, late rejects] caller heard late fork ${caller.count('L', lateFrom, failedAt)} while it had the stream; ` +
+        `after its 486: early fork ${caller.count('E', failedAt + 300, confirmedAt)} / rejected ${caller.count('L', failedAt + 300, confirmedAt)} ` +
+        `before the 200 (${confirmedAt - failedAt} ms), early ${caller.count('E', confirmedAt + 300)} after; ` +
+        `early fork got ${early.count('X', failedAt + 300, confirmedAt)} of the caller's before the 200; kernel drops ${atConfirm?.dropped}`,
+    );
+    expect(
+      await poll(
+        () => kernelPinholes(lab),
+        (n) => n === 0,
+        3_000,
+      ),
+    ).toBe(0);
+  });
 
   it('earlyMedia offer: the callee’s early media reaches the caller before any SDP answer; the 486 closes it', async () => {
     const a = await startAgent('offer', 'offer');
