@@ -15,8 +15,8 @@ const d = haveSipp ? describe : describe.skip;
 /**
  * Configuration through the control plane reaches real agent processes: a SIP user added over
  * tRPC registers (SIPp, digest MD5) within seconds; an organization-wide policy change is applied
- * by three agents; a rollback brings an earlier password back. Embedded defaults, and real
- * PostgreSQL + Mosquitto when DATABASE_URL/MQTT_URL are set.
+ * by three agents; a rollback brings earlier policies back but never a revoked password. Embedded
+ * defaults, and real PostgreSQL + Mosquitto when DATABASE_URL/MQTT_URL are set.
  */
 d(`fleet configuration reaches real agents${SKIP_SUFFIX}`, () => {
   let services: ServicesUnderTest;
@@ -150,7 +150,7 @@ d(`fleet configuration reaches real agents${SKIP_SUFFIX}`, () => {
     expect(run.received.get('200')?.messages, run.output).toBe(1);
   });
 
-  it('rollback to the first version brings the first password back', async () => {
+  it('rollback to the first version brings its policies back, never its revoked password', async () => {
     const f = fleet[0]!;
     const reset = await client.sipUsers.resetPassword.mutate({
       userId: (await client.sipUsers.list.query({ siteId: f.siteId }))[0]!.id,
@@ -168,9 +168,14 @@ d(`fleet configuration reaches real agents${SKIP_SUFFIX}`, () => {
     const rolled = await client.agents.rollback.mutate({ agentId: f.agentId, version: 1 });
     expect(rolled).toMatchObject({ version: v! + 1, changed: true });
     await applied(f.agentId, rolled.version);
-    const first = await register(f, 'alice', firstPassword, 'alice-4.xml');
-    expect(first.received.get('200')?.messages, first.output).toBe(1);
-    const stale = await register(f, 'alice', 'second-password-for-alice', 'alice-5.xml');
-    expect(stale.received.get('200')?.messages ?? 0, stale.output).toBe(0);
+    // Version 1's policies (none: the organization's change came in version 2) are back …
+    const back = await client.agents.diff.query({ agentId: f.agentId, from: v!, to: rolled.version });
+    expect(back.changes.length).toBeGreaterThan(0);
+    expect(back.changes.every((c) => c.path.startsWith('policies.'))).toBe(true);
+    // … but the users are today's: the reset password works, the revoked first one does not.
+    const current = await register(f, 'alice', 'second-password-for-alice', 'alice-4.xml');
+    expect(current.received.get('200')?.messages, current.output).toBe(1);
+    const revoked = await register(f, 'alice', firstPassword, 'alice-5.xml');
+    expect(revoked.received.get('200')?.messages ?? 0, revoked.output).toBe(0);
   });
 });
