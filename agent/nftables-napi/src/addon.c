@@ -29,6 +29,7 @@
 #include <node_api.h>
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter.h>
