@@ -168,8 +168,9 @@ d(`fleet configuration reaches real agents${SKIP_SUFFIX}`, () => {
     const rolled = await client.agents.rollback.mutate({ agentId: f.agentId, version: 1 });
     expect(rolled).toMatchObject({ version: v! + 1, changed: true });
     await applied(f.agentId, rolled.version);
+    const rolledVersion = rolled.version!;
     // Version 1's policies (none: the organization's change came in version 2) are back …
-    const back = await client.agents.diff.query({ agentId: f.agentId, from: v!, to: rolled.version });
+    const back = await client.agents.diff.query({ agentId: f.agentId, from: v!, to: rolledVersion });
     expect(back.changes.length).toBeGreaterThan(0);
     expect(back.changes.every((c) => c.path.startsWith('policies.'))).toBe(true);
     // … but the users are today's: the reset password works, the revoked first one does not.
