@@ -94,6 +94,16 @@ static Ctx *unwrap_this(napi_env env, napi_callback_info info, size_t *argc, nap
   return data;
 }
 
+/* `this` of a call that needs the libnftables context: throws when it was closed. */
+static Ctx *open_this(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
+  Ctx *c = unwrap_this(env, info, argc, argv);
+  if (c != NULL && c->nft == NULL) {
+    napi_throw_error(env, NULL, "nftables-napi: context is closed");
+    return NULL;
+  }
+  return c;
+}
+
 static napi_value ctor(napi_env env, napi_callback_info info) {
   napi_value self;
   CHECK(env, napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
@@ -146,12 +156,8 @@ static char *get_string(napi_env env, napi_value v, const char *what) {
 static napi_value run(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  Ctx *c = unwrap_this(env, info, &argc, argv);
+  Ctx *c = open_this(env, info, &argc, argv);
   if (c == NULL) return NULL;
-  if (c->nft == NULL) {
-    napi_throw_error(env, NULL, "nftables-napi: context is closed");
-    return NULL;
-  }
   if (argc < 1) {
     napi_throw_type_error(env, NULL, "nftables-napi: run(command: string)");
     return NULL;
@@ -586,12 +592,8 @@ static napi_value throw_batch_error(napi_env env, int err, long op_index, const 
 static napi_value set_elements(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  Ctx *c = unwrap_this(env, info, &argc, argv);
+  Ctx *c = open_this(env, info, &argc, argv);
   if (c == NULL) return NULL;
-  if (c->nft == NULL) {
-    napi_throw_error(env, NULL, "nftables-napi: context is closed");
-    return NULL;
-  }
   bool is_array = false;
   if (argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array) {
     napi_throw_type_error(env, NULL, "nftables-napi: setElements(ops: array)");
