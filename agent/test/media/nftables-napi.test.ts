@@ -96,6 +96,44 @@ describe.skipIf(skip)(`nftables-napi in a network namespace${skip ? ` (skipped: 
     expect(r.closed).toMatch(/closed/);
   });
 
+  it('setElements refuses bad ops before sending anything, naming the op and the reason; and a closed context', () => {
+    const r = inNs(
+      ns,
+      `const c = new Nftables();
+       const key = new Uint8Array([0, 0, 0, 1]);
+       const tries = [
+         'not an array',
+         [{ del: false, set: 'media_pin', key }, 'not an object'],
+         [{ del: 'no', set: 'media_pin', key }],
+         [{ del: false, set: '', key }],
+         [{ del: false, set: 'media_pin', key: 'text' }],
+         [{ del: false, set: 'media_pin', key: new Uint8Array(65) }],
+         [{ del: false, set: 'media_pin', key, timeoutMs: 0 }],
+         [{ del: false, set: 'media_pin', key, comment: 'x'.repeat(253) }],
+         [{ del: true, set: 'media_pin', key, comment: 'x' }],
+       ];
+       const out = [];
+       for (const t of tries) {
+         try { c.setElements(t); out.push('accepted'); } catch (e) { out.push(e.name + ': ' + e.message); }
+       }
+       c.close();
+       try { c.setElements([{ del: false, set: 'media_pin', key }]); out.push('accepted'); } catch (e) { out.push(e.message); }
+       return out;`,
+    ) as string[];
+    expect(r).toEqual([
+      'TypeError: nftables-napi: setElements(ops: array)',
+      'TypeError: nftables-napi: setElements: op 1: not an object',
+      'TypeError: nftables-napi: setElements: op 0: del must be a boolean',
+      'TypeError: nftables-napi: setElements: op 0: set must be a set name',
+      'TypeError: nftables-napi: setElements: op 0: key must be a Uint8Array of 1-64 bytes',
+      'TypeError: nftables-napi: setElements: op 0: key must be a Uint8Array of 1-64 bytes',
+      'TypeError: nftables-napi: setElements: op 0: timeoutMs must be a positive number',
+      'TypeError: nftables-napi: setElements: op 0: comment must be a string of 1-252 bytes',
+      'TypeError: nftables-napi: setElements: op 0: a delete takes no timeoutMs or comment',
+      'nftables-napi: context is closed',
+    ]);
+  });
+
   it('deletes a conntrack entry by its reply tuple, and says missing for one that does not exist', () => {
     const r = inNs(
       ns,
