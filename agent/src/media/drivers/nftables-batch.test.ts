@@ -1,48 +1,16 @@
-import type { ConntrackTuple, NftablesContext } from '@sipwall/nftables-napi';
 import { describe, expect, it } from 'vitest';
-import type { PinholeSpec } from '../types.js';
+import { fakeNftablesContext, pinholeSpec as spec } from '../../../test/media/fake-nftables.js';
 import { createNftablesDriver } from './nftables.js';
 
-/**
- * A libnftables context that records every run and fails the runs that contain a marker, as the
- * real one does (a failed batch applies nothing). The kernel behaviour itself is tested in
+/*
+ * The text path's batches, with a libnftables context that records every run and fails the runs
+ * that contain a marker (`fakeNftablesContext`). The kernel behaviour itself is tested in
  * agent/test/media/nftables-driver.test.ts (real nftables in a network namespace).
  */
-function recordingContext(failIf: (script: string) => boolean = () => false) {
-  const runs: string[] = [];
-  const conntrack: ConntrackTuple[][] = [];
-  const ctx: NftablesContext = {
-    run(command: string): string {
-      if (command.startsWith('list ')) return '{"nftables":[]}';
-      runs.push(command);
-      if (failIf(command)) throw new Error('Error: Could not process rule: No such file or directory');
-      return '';
-    },
-    conntrackDelete(tuples) {
-      conntrack.push([...tuples]);
-      return { deleted: tuples.length, missing: 0 };
-    },
-    close() {},
-  };
-  return { ctx, runs, conntrack };
-}
+const recordingContext = (failRun?: (script: string) => boolean) =>
+  fakeNftablesContext(failRun === undefined ? {} : { failRun });
 
-function spec(i: number, peerPort = 7000): PinholeSpec {
-  return {
-    id: `call-${i}/0/rtp`,
-    a: {
-      local: { address: '192.168.77.1', port: 30000 + 2 * i },
-      peer: { address: '192.168.77.10', port: 6000 },
-    },
-    b: {
-      local: { address: '203.0.113.1', port: 30000 + 2 * i },
-      peer: { address: '203.0.113.10', port: peerPort },
-    },
-    timeoutSec: 60,
-  };
-}
-
-function driverWith(rec: ReturnType<typeof recordingContext>) {
+function driverWith(rec: ReturnType<typeof fakeNftablesContext>) {
   const driver = createNftablesDriver({ portMin: 30000, portMax: 40000, context: rec.ctx });
   rec.runs.length = 0; // the base ruleset
   return { driver };

@@ -1,6 +1,6 @@
-import type { NftablesContext, SetElementOp } from '@sipwall/nftables-napi';
+import type { SetElementOp } from '@sipwall/nftables-napi';
 import { describe, expect, it } from 'vitest';
-import type { PinholeSpec } from '../types.js';
+import { fakeNftablesContext, pinholeSpec as spec } from '../../../test/media/fake-nftables.js';
 import { encodeValue } from './nft-elements.js';
 import { createNftablesDriver } from './nftables.js';
 
@@ -10,49 +10,9 @@ import { createNftablesDriver } from './nftables.js';
  * applies nothing). The text path's batches: nftables-batch.test.ts; the real kernel:
  * agent/test/media/nftables-fastpath.test.ts and nftables-driver.test.ts.
  */
-function fastContext(
-  failIf: (op: SetElementOp, i: number, ops: readonly SetElementOp[]) => boolean = () => false,
-) {
-  const runs: string[] = [];
-  const batches: SetElementOp[][] = [];
-  const ctx: NftablesContext = {
-    run(command: string): string {
-      if (command.startsWith('list ')) return '{"nftables":[]}';
-      runs.push(command);
-      return '';
-    },
-    setElements(ops) {
-      batches.push([...ops]);
-      const bad = ops.findIndex(failIf);
-      if (bad >= 0) {
-        throw Object.assign(new Error(`nftables-napi: setElements: op ${bad}: No such file or directory`), {
-          errno: 2,
-          op: bad,
-        });
-      }
-    },
-    conntrackDelete(tuples) {
-      return { deleted: tuples.length, missing: 0 };
-    },
-    close() {},
-  };
-  return { ctx, runs, batches };
-}
-
-function spec(i: number, peerPort = 7000): PinholeSpec {
-  return {
-    id: `call-${i}/0/rtp`,
-    a: {
-      local: { address: '192.168.77.1', port: 30000 + 2 * i },
-      peer: { address: '192.168.77.10', port: 6000 },
-    },
-    b: {
-      local: { address: '203.0.113.1', port: 30000 + 2 * i },
-      peer: { address: '203.0.113.10', port: peerPort },
-    },
-    timeoutSec: 60,
-  };
-}
+const fastContext = (
+  failOp: (op: SetElementOp, i: number, ops: readonly SetElementOp[]) => boolean = () => false,
+) => fakeNftablesContext({ failOp });
 
 function driverWith(rec: ReturnType<typeof fastContext>, fastPath?: boolean) {
   const driver = createNftablesDriver({
