@@ -104,7 +104,7 @@ export class TransactionLayer implements CompletedOwner {
    * Shared per transport kind by every transaction, server and client: timer values, logger and
    * one schedule per fixed-delay timer (J, K, L, M) instead of a clock timer per transaction.
    */
-  private readonly serverCtx: {
+  private readonly contexts: {
     readonly reliable: TransactionContext;
     readonly unreliable: TransactionContext;
   };
@@ -136,13 +136,17 @@ export class TransactionLayer implements CompletedOwner {
         timerM: new DelayQueue(deps.clock, timers.timerM),
       };
     };
-    this.serverCtx = { reliable: ctxFor(true), unreliable: ctxFor(false) };
-    this.queues = [this.serverCtx.reliable, this.serverCtx.unreliable].flatMap((c) => [
+    this.contexts = { reliable: ctxFor(true), unreliable: ctxFor(false) };
+    this.queues = [this.contexts.reliable, this.contexts.unreliable].flatMap((c) => [
       c.timerJ!,
       c.timerK!,
       c.timerL!,
       c.timerM!,
     ]);
+  }
+
+  private contextFor(channel: { readonly reliable: boolean }): TransactionContext {
+    return channel.reliable ? this.contexts.reliable : this.contexts.unreliable;
   }
 
   get serverTransactionCount(): number {
@@ -224,7 +228,7 @@ export class TransactionLayer implements CompletedOwner {
 
   private createServer(key: string, inbound: InboundRequest): void {
     const { request, channel, context } = inbound;
-    const ctx = channel.reliable ? this.serverCtx.reliable : this.serverCtx.unreliable;
+    const ctx = this.contextFor(channel);
     const events = new ServerEntry(this, key);
     const tx: AnyServer =
       request.method === 'INVITE'
@@ -301,7 +305,7 @@ export class TransactionLayer implements CompletedOwner {
     );
     this.forgetServer(key, tx);
     this.completedServers.set(own, record);
-    this.serverCtx.unreliable.timerJ!.add(record);
+    this.contexts.unreliable.timerJ!.add(record);
     return true;
   }
 
@@ -384,7 +388,7 @@ export class TransactionLayer implements CompletedOwner {
     const key = clientTransactionKey(request);
     if (key === undefined) throw new Error('request needs a top Via with a branch');
     if (this.clients.has(key)) throw new Error(`client transaction ${key} already exists`);
-    const ctx = channel.reliable ? this.serverCtx.reliable : this.serverCtx.unreliable;
+    const ctx = this.contextFor(channel);
     let tx: AnyClient;
     const forget = () => {
       if (this.clients.get(key) === tx) this.clients.delete(key);
