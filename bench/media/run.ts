@@ -52,6 +52,7 @@ import {
   stopProcess,
 } from '../lib/lab-run.js';
 import { CLK_TCK, log, procTicks, sleep } from '../register/procs.js';
+import { agentNodeFlags } from '../../agent/bin/node-flags.js';
 import type { WorkerSetup } from './fw-worker.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -196,6 +197,8 @@ async function startWorker(lab: Lab, mode: 'kernel' | 'relay' | 'rtpengine', tag
     'fw',
     process.execPath,
     [
+      // the driver runs in the agent with the agent's V8 flags (heap sizing shapes its tail)
+      ...agentNodeFlags(),
       '--conditions=@sipwall/source',
       '--import',
       'tsx',

@@ -7,7 +7,7 @@ const BIN = fileURLToPath(new URL('../../bin/sipwall-agent.js', import.meta.url)
 
 describe('agent node flags (the shebang of bin/sipwall-agent.js)', () => {
   it('are read from the shebang: the 64 MB young-generation semi-space', () => {
-    expect(agentNodeFlags()).toEqual(['--max-semi-space-size=64', '--expose-gc']);
+    expect(agentNodeFlags()).toEqual(['--max-semi-space-size=64', '--min-semi-space-size=8', '--expose-gc']);
   });
 
   it('are accepted by this node (a typo would stop the agent from starting)', () => {
