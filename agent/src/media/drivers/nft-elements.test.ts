@@ -43,11 +43,23 @@ describe('nf_tables element encoding', () => {
     expect(hex(src6.subarray(40))).toBe('1b580000');
   });
 
+  it('zeroes the padding even where the shared buffer pool held other bytes before', () => {
+    // Keys are views into Node's pool (Buffer.allocUnsafe): dirty the pool, then encode.
+    for (let i = 0; i < 64; i++) Buffer.allocUnsafe(64).fill(0xab);
+    for (let i = 0; i < 200; i++) {
+      expect(hex(encodeValue(['ipv4_addr', 'inet_service'], '203.0.113.10 . 7000'))).toBe('cb00710a1b580000');
+      Buffer.allocUnsafe(12).fill(0xff);
+    }
+  });
+
   it('refuses text that does not fit the type', () => {
     const ep: FieldType[] = ['ipv4_addr', 'inet_service'];
     expect(() => encodeValue(ep, '192.0.2.1')).toThrow(/is not ipv4_addr . inet_service/);
     expect(() => encodeValue(ep, '192.0.2.1 . 65536')).toThrow(/integer/);
     expect(() => encodeValue(ep, '192.0.2.256 . 1')).toThrow(/integer/);
+    expect(() => encodeValue(ep, '192.0.2 . 1')).toThrow(/IPv4|integer/);
+    expect(() => encodeValue(ep, '192.0.2.1.5 . 1')).toThrow(/integer/);
+    expect(() => encodeValue(ep, '192..2.1 . 1')).toThrow(/integer/);
     expect(() => encodeValue(ep, '2001:db8::1 . 1')).toThrow(/IPv4/);
     expect(() => encodeValue(['ipv6_addr'], '192.0.2.1')).toThrow(/IPv6/);
     expect(() => encodeValue(['ipv6_addr'], 'zz::1')).toThrow(/IPv6/);
