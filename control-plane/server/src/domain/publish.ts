@@ -1,4 +1,5 @@
 import { type DesiredState, DesiredStateSchema } from '@sipwall/shared';
+import { asc, inArray } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { insertConfigVersions, latestConfigVersions } from '../db/queries/config-versions.js';
 import {
@@ -8,6 +9,7 @@ import {
   loadOrganizationLayers,
   loadSiteInputs,
 } from '../db/queries/fleet-config.js';
+import { sites } from '../db/schema/index.js';
 import { DomainError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
@@ -180,6 +182,22 @@ async function versionSites(
   return { decided, siteOfAgent: new Map(agentRows.map((a) => [a.id, a.siteId])) };
 }
 
+/** The pushes in site order as asked, agents by id within a site (as `versionSites` decided them). */
+function inSiteOrder(
+  siteIds: readonly string[],
+  decided: readonly { push: AgentPush }[],
+  siteOfAgent: ReadonlyMap<string, string>,
+): AgentPush[] {
+  const bySite = new Map<string, AgentPush[]>();
+  for (const d of decided) {
+    const siteId = siteOfAgent.get(d.push.agentId)!;
+    const list = bySite.get(siteId);
+    if (list) list.push(d.push);
+    else bySite.set(siteId, [d.push]);
+  }
+  return siteIds.flatMap((id) => bySite.get(id) ?? []);
+}
+
 /**
  * Recompiles the sites and stores + publishes a new version for each agent whose content changed.
  * Sites go in chunks, each in one transaction holding the chunk's site row locks, so compiling and
@@ -202,43 +220,66 @@ export async function publishSites(
         ...(only ? { only } : {}),
       }),
     );
-    // Site order as asked, agents by id within a site.
-    const bySite = new Map<string, AgentPush[]>();
-    for (const d of decided) {
-      const siteId = siteOfAgent.get(d.push.agentId)!;
-      bySite.set(siteId, [...(bySite.get(siteId) ?? []), d.push]);
-    }
-    for (const siteId of part) out.push(...(bySite.get(siteId) ?? []));
+    for (const p of inSiteOrder(part, decided, siteOfAgent)) out.push(p);
     publishing.push(publishDecided(deps, decided, (id) => siteOfAgent.get(id)));
   }
   await Promise.all(publishing);
   return out;
 }
 
+/** Site row locks taken up front, per statement (bounds the statement size like the chunks above). */
+async function lockSites(tx: Database, siteIds: readonly string[]): Promise<void> {
+  for (const part of chunks(siteIds, SITES_PER_TRANSACTION))
+    await tx
+      .select({ id: sites.id })
+      .from(sites)
+      .where(inArray(sites.id, part))
+      .orderBy(asc(sites.id))
+      .for('update');
+}
+
 /**
- * Writes a change to one site's data with `write` and recompiles + versions the site, all in one
- * transaction: when the site does not compile afterwards (`invalid-input`, the issues named), the
- * change is rolled back with everything else, so nothing stored changes. The compile takes the
- * site's row lock (as `publishSites` does) after `write`, which touches only that site's rows. The
- * new versions are published after the commit.
+ * Writes a change with `write` and recompiles + versions the sites, all in one transaction: when a
+ * site does not compile afterwards (`invalid-input`, the issues named), or anything else fails, the
+ * change is rolled back with everything else, so nothing stored changes. The sites' row locks are
+ * taken first, in id order (uuid order is the same in JS and Postgres), so `write` reads and writes
+ * under them and two changes over overlapping sites wait for each other instead of deadlocking
+ * (an insert's foreign-key check share-locks the site row; upgrading it after another change did
+ * the same would). The sites are versioned in chunks within the transaction, which holds every
+ * lock until the commit; the new versions are published after it, in site order as asked.
  */
-export async function writeAndPublishSite<T>(
+export async function writeAndPublishSites<T>(
+  db: Database,
+  deps: PublishDeps,
+  params: { siteIds: readonly string[]; operatorId: string },
+  write: (tx: Database) => Promise<T>,
+): Promise<{ result: T; pushed: AgentPush[] }> {
+  const ordered = [...new Set(params.siteIds)].sort();
+  const { result, decided, siteOfAgent } = await db.transaction(async (txAny) => {
+    const tx = txAny as unknown as Database;
+    await lockSites(tx, ordered);
+    const result = await write(tx);
+    const decided: { push: AgentPush; state: DesiredState | null }[] = [];
+    const siteOfAgent = new Map<string, string>();
+    for (const part of chunks(ordered, SITES_PER_TRANSACTION)) {
+      const v = await versionSites(tx, deps, { siteIds: part, operatorId: params.operatorId });
+      for (const d of v.decided) decided.push(d);
+      for (const [agentId, siteId] of v.siteOfAgent) siteOfAgent.set(agentId, siteId);
+    }
+    return { result, decided, siteOfAgent };
+  });
+  await publishDecided(deps, decided, (id) => siteOfAgent.get(id));
+  return { result, pushed: inSiteOrder([...new Set(params.siteIds)], decided, siteOfAgent) };
+}
+
+/** `writeAndPublishSites` for a change to one site's data. */
+export function writeAndPublishSite<T>(
   db: Database,
   deps: PublishDeps,
   params: { siteId: string; operatorId: string },
   write: (tx: Database) => Promise<T>,
 ): Promise<{ result: T; pushed: AgentPush[] }> {
-  const { result, decided } = await db.transaction(async (txAny) => {
-    const tx = txAny as unknown as Database;
-    const result = await write(tx);
-    const { decided } = await versionSites(tx, deps, {
-      siteIds: [params.siteId],
-      operatorId: params.operatorId,
-    });
-    return { result, decided };
-  });
-  await publishDecided(deps, decided, () => params.siteId);
-  return { result, pushed: decided.map((d) => d.push) };
+  return writeAndPublishSites(db, deps, { siteIds: [params.siteId], operatorId: params.operatorId }, write);
 }
 
 /**
