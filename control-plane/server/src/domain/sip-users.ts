@@ -17,7 +17,7 @@ import { DomainError, uniqueOr } from '../errors.js';
 import { foreignDomainIssues, overlay } from './compile.js';
 import { randomToken } from '../security/tokens.js';
 import { requireAccess } from './access.js';
-import { type AgentPush, type PublishDeps, publishSites, writeAndPublishSite } from './publish.js';
+import { type AgentPush, type PublishDeps, writeAndPublishSite } from './publish.js';
 import { loadSiteFor } from './sites.js';
 
 /**
@@ -104,6 +104,11 @@ async function assertDomainServed(
   }
 }
 
+/**
+ * Creates a user. The domain check, the insert, its audit entry and the site's new versions are one
+ * transaction under the site's row lock, so a user is never stored unaudited or unversioned, nor
+ * when the site does not compile with it (`invalid-input`, the issues named).
+ */
 export async function createSipUserFor(
   db: Database,
   deps: PublishDeps,
@@ -120,33 +125,43 @@ export async function createSipUserFor(
 ): Promise<UserChange> {
   const site = await loadSiteFor(db, { ...params, access: 'operator' });
   const domain = params.domain.toLowerCase();
-  await assertDomainServed(db, site, { username: params.username, domain });
   const { password, generated } = choose(params.password);
-  const row = await uniqueOr(
-    () =>
-      insertSipUser(db, {
-        siteId: site.id,
-        username: params.username,
-        domain,
-        displayName: params.displayName,
-        enabled: params.enabled,
-        algorithms: params.algorithms,
-        ...ha1s(params.username, domain, password),
-      }),
-    {
-      constraint: 'sip_users_site_user_key',
-      field: 'username',
-      message: `SIP user ${params.username}@${domain} already exists in this site`,
+  const { result: row, pushed } = await writeAndPublishSite(
+    db,
+    deps,
+    { siteId: site.id, operatorId: params.operatorId },
+    async (tx) => {
+      // Under the site lock, which site and organization config changes take too: they cannot
+      // change the served domains before this commits.
+      await assertDomainServed(tx, site, { username: params.username, domain });
+      // The conflict is thrown out of the transaction (the failed insert aborted it): rolled back.
+      const row = await uniqueOr(
+        () =>
+          insertSipUser(tx, {
+            siteId: site.id,
+            username: params.username,
+            domain,
+            displayName: params.displayName,
+            enabled: params.enabled,
+            algorithms: params.algorithms,
+            ...ha1s(params.username, domain, password),
+          }),
+        {
+          constraint: 'sip_users_site_user_key',
+          field: 'username',
+          message: `SIP user ${params.username}@${domain} already exists in this site`,
+        },
+      );
+      await appendAudit(tx, {
+        organizationId: site.organizationId,
+        operatorId: params.operatorId,
+        action: 'sipUser.create',
+        target: row.id,
+        detail: { siteId: site.id, after: audited(row), passwordGenerated: generated !== null },
+      });
+      return row;
     },
   );
-  await appendAudit(db, {
-    organizationId: site.organizationId,
-    operatorId: params.operatorId,
-    action: 'sipUser.create',
-    target: row.id,
-    detail: { siteId: site.id, after: audited(row), passwordGenerated: generated !== null },
-  });
-  const pushed = await publishSites(db, deps, { siteIds: [site.id], operatorId: params.operatorId });
   return { user: toSipUserView(row), generatedPassword: generated, pushed };
 }
 
@@ -203,19 +218,30 @@ export async function updateSipUserFor(
   return { user: toSipUserView(after), generatedPassword: chosen?.generated ?? null, pushed };
 }
 
+/** Deletes a user; the delete, its audit entry and the site's new versions are one transaction. */
 export async function deleteSipUserFor(
   db: Database,
   deps: PublishDeps,
   params: { operatorId: string; userId: string },
 ): Promise<{ pushed: AgentPush[] }> {
   const { user, organizationId } = await loadUserFor(db, params);
-  await deleteSipUser(db, { userId: user.id });
-  await appendAudit(db, {
-    organizationId,
-    operatorId: params.operatorId,
-    action: 'sipUser.delete',
-    target: user.id,
-    detail: { siteId: user.siteId, before: audited(user) },
-  });
-  return { pushed: await publishSites(db, deps, { siteIds: [user.siteId], operatorId: params.operatorId }) };
+  const { pushed } = await writeAndPublishSite(
+    db,
+    deps,
+    { siteId: user.siteId, operatorId: params.operatorId },
+    async (tx) => {
+      // Under the site lock: a concurrent delete of the same user is not audited twice.
+      if (!(await getSipUser(tx, { userId: user.id })))
+        throw new DomainError('not-found', 'SIP user not found');
+      await deleteSipUser(tx, { userId: user.id });
+      await appendAudit(tx, {
+        organizationId,
+        operatorId: params.operatorId,
+        action: 'sipUser.delete',
+        target: user.id,
+        detail: { siteId: user.siteId, before: audited(user) },
+      });
+    },
+  );
+  return { pushed };
 }
