@@ -20,6 +20,8 @@ import {
   type PublishDeps,
   publishRollback,
   publishSites,
+  writeAndPublishSite,
+  writeAndPublishSites,
 } from './publish.js';
 import { loadSiteFor } from './sites.js';
 
@@ -45,8 +47,10 @@ export async function getOrganizationConfigFor(
 }
 
 /**
- * Replaces the organization's config and/or policies after checking every site still compiles
- * with it, then recompiles and pushes every agent of the organization whose content changed.
+ * Replaces the organization's config and/or policies and recompiles and versions every site of the
+ * organization, in one transaction holding all their site locks: refused (`invalid-input`, naming
+ * the first site the change makes invalid) with nothing stored when any site would not compile,
+ * and never stored unaudited or with some sites versioned and others not. Published after the commit.
  */
 export async function setOrganizationConfigFor(
   db: Database,
@@ -55,26 +59,35 @@ export async function setOrganizationConfigFor(
 ): Promise<{ layer: ConfigLayer; pushed: AgentPush[] }> {
   // Organization-wide changes are the admin's, whatever the part.
   await requireAccess(db, { ...params, access: 'admin' });
-  const before = await getOrganizationLayer(db, params);
-  const after = applyChange(before, params.change);
   const sites = await listSites(db, params);
-  await assertCompiles(db, {
-    organizationId: params.organizationId,
-    sites,
-    candidate: { organization: after },
-  });
-  await setOrganizationLayer(db, { organizationId: params.organizationId, layer: after, at: deps.clock() });
-  await appendAudit(db, {
-    organizationId: params.organizationId,
-    operatorId: params.operatorId,
-    action: 'organization.setConfig',
-    target: params.organizationId,
-    detail: { before, after },
-  });
-  const pushed = await publishSites(db, deps, {
-    siteIds: sites.map((s) => s.id),
-    operatorId: params.operatorId,
-  });
+  const { result: after, pushed } = await writeAndPublishSites(
+    db,
+    deps,
+    { siteIds: sites.map((s) => s.id), operatorId: params.operatorId },
+    async (tx) => {
+      // Read under the site locks, which serialise organization-wide changes (given any site).
+      const before = await getOrganizationLayer(tx, params);
+      const after = applyChange(before, params.change);
+      await assertCompiles(tx, {
+        organizationId: params.organizationId,
+        sites,
+        candidate: { organization: after },
+      });
+      await setOrganizationLayer(tx, {
+        organizationId: params.organizationId,
+        layer: after,
+        at: deps.clock(),
+      });
+      await appendAudit(tx, {
+        organizationId: params.organizationId,
+        operatorId: params.operatorId,
+        action: 'organization.setConfig',
+        target: params.organizationId,
+        detail: { before, after },
+      });
+      return after;
+    },
+  );
   return { layer: after, pushed };
 }
 
@@ -87,29 +100,40 @@ export async function getSiteConfigFor(db: Database, params: { operatorId: strin
   return { organization, site: own };
 }
 
-/** Replaces one site's overrides (validated against the organization's layer), then pushes its agents. */
+/**
+ * Replaces one site's overrides (validated against the organization's layer: `invalid-input`
+ * naming the site), audits and versions the site, in one transaction under the site's row lock, so
+ * the check sees what the write changes and nothing is stored when any step fails.
+ */
 export async function setSiteConfigFor(
   db: Database,
   deps: PublishDeps,
   params: { operatorId: string; siteId: string; change: LayerChange },
 ): Promise<{ layer: ConfigLayer; pushed: AgentPush[] }> {
   const site = await loadSiteFor(db, { ...params, access: neededFor(params.change) });
-  const before = await getSiteLayer(db, params);
-  const after = applyChange(before, params.change);
-  await assertCompiles(db, {
-    organizationId: site.organizationId,
-    sites: [site],
-    candidate: { site: after },
-  });
-  await setSiteLayer(db, { siteId: site.id, layer: after, at: deps.clock() });
-  await appendAudit(db, {
-    organizationId: site.organizationId,
-    operatorId: params.operatorId,
-    action: 'site.setConfig',
-    target: site.id,
-    detail: { before, after },
-  });
-  const pushed = await publishSites(db, deps, { siteIds: [site.id], operatorId: params.operatorId });
+  const { result: after, pushed } = await writeAndPublishSite(
+    db,
+    deps,
+    { siteId: site.id, operatorId: params.operatorId },
+    async (tx) => {
+      const before = await getSiteLayer(tx, params);
+      const after = applyChange(before, params.change);
+      await assertCompiles(tx, {
+        organizationId: site.organizationId,
+        sites: [site],
+        candidate: { site: after },
+      });
+      await setSiteLayer(tx, { siteId: site.id, layer: after, at: deps.clock() });
+      await appendAudit(tx, {
+        organizationId: site.organizationId,
+        operatorId: params.operatorId,
+        action: 'site.setConfig',
+        target: site.id,
+        detail: { before, after },
+      });
+      return after;
+    },
+  );
   return { layer: after, pushed };
 }
 
