@@ -185,8 +185,6 @@ export async function updateSipUserFor(
   },
 ): Promise<UserChange> {
   const { user: before, organizationId } = await loadUserFor(db, params);
-  if (params.enabled ?? before.enabled)
-    await assertDomainServed(db, { id: before.siteId, organizationId }, before);
   const chosen = params.password ? choose(params.password) : null;
   const set: Parameters<typeof updateSipUser>[1]['set'] = {};
   if (params.displayName !== undefined) set.displayName = params.displayName;
@@ -198,6 +196,9 @@ export async function updateSipUserFor(
     deps,
     { siteId: before.siteId, operatorId: params.operatorId },
     async (tx) => {
+      // Under the site lock: a config change cannot slip in between the check and the write.
+      if (params.enabled ?? before.enabled)
+        await assertDomainServed(tx, { id: before.siteId, organizationId }, before);
       const after = await updateSipUser(tx, { userId: before.id, set, at: deps.clock() });
       if (!after) throw new DomainError('not-found', 'SIP user not found');
       await appendAudit(tx, {
