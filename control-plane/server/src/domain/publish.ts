@@ -43,9 +43,9 @@ export interface CandidateLayers {
 }
 
 /** Sites per transaction when many are compiled and versioned (bounds locks and statement size). */
-const SITES_PER_TRANSACTION = 250;
+export const SITES_PER_TRANSACTION = 250;
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
+export function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
@@ -251,7 +251,7 @@ async function lockSites(tx: Database, siteIds: readonly string[]): Promise<void
 export async function writeAndPublishSites<T>(
   db: Database,
   deps: PublishDeps,
-  params: { siteIds: readonly string[]; operatorId: string },
+  params: { siteIds: readonly string[]; operatorId: string | null },
   write: (tx: Database) => Promise<T>,
 ): Promise<{ result: T; pushed: AgentPush[] }> {
   const ordered = [...new Set(params.siteIds)].sort();

@@ -16,7 +16,14 @@ import { DomainError } from '../errors.js';
 import { requireAccess } from './access.js';
 import { overlay } from './compile.js';
 import { configState } from './config-state.js';
-import { assertCompiles, type PublishDeps, publishSites } from './publish.js';
+import {
+  type AgentPush,
+  assertCompiles,
+  chunks,
+  type PublishDeps,
+  SITES_PER_TRANSACTION,
+  writeAndPublishSites,
+} from './publish.js';
 
 /** A patch overlaid on each selected site's overrides (objects merge, lists and scalars replace). */
 export interface SitePatch {
@@ -62,7 +69,12 @@ function patched(layer: { config: ManagedConfig; policies: PoliciesPatch }, patc
   };
 }
 
-/** Writes the patch into each site's overrides and pushes their agents. */
+/**
+ * Writes the patch into each site's overrides and versions the sites, in transactions of
+ * `SITES_PER_TRANSACTION` sites that hold their site locks from the read of each layer to its
+ * versions (a site's own config change cannot be lost between the read and the write, nor a
+ * layer stored unversioned); each chunk is published after its commit.
+ */
 async function applyPatch(
   db: Database,
   deps: PublishDeps,
@@ -70,13 +82,19 @@ async function applyPatch(
   patch: SitePatch,
   operatorId: string | null,
 ) {
-  for (const siteId of siteIds)
-    await setSiteLayer(db, {
-      siteId,
-      layer: patched(await getSiteLayer(db, { siteId }), patch),
-      at: deps.clock(),
+  const pushed: AgentPush[] = [];
+  for (const part of chunks(siteIds, SITES_PER_TRANSACTION)) {
+    const r = await writeAndPublishSites(db, deps, { siteIds: part, operatorId }, async (tx) => {
+      for (const siteId of part)
+        await setSiteLayer(tx, {
+          siteId,
+          layer: patched(await getSiteLayer(tx, { siteId }), patch),
+          at: deps.clock(),
+        });
     });
-  return publishSites(db, deps, { siteIds, operatorId });
+    for (const p of r.pushed) pushed.push(p);
+  }
+  return pushed;
 }
 
 /**

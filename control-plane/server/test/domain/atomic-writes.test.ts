@@ -21,6 +21,9 @@ const issuePaths = (e: TRPCError) =>
 describe(`writes, audit entries and versions are atomic (${process.env['DATABASE_URL'] ? 'postgres' : 'pglite'})`, () => {
   let cp: TestControlPlane;
   let owner: SignedIn;
+  /** A user with a generated password, through the API as the owner. */
+  const createUser = (siteId: string, username: string, domain: string) =>
+    owner.api.sipUsers.create({ siteId, username, domain, password: { generate: true } });
   let orgId: string;
   let siteA: string;
   let siteB: string;
@@ -67,18 +70,8 @@ describe(`writes, audit entries and versions are atomic (${process.env['DATABASE
       config: { domains: ['example.com', 'b.example'] },
     });
     await owner.api.sites.setConfig({ siteId: siteA, config: { domains: ['example.com'] } });
-    await owner.api.sipUsers.create({
-      siteId: siteA,
-      username: 'alice',
-      domain: 'example.com',
-      password: { generate: true },
-    });
-    await owner.api.sipUsers.create({
-      siteId: siteB,
-      username: 'bob',
-      domain: 'b.example',
-      password: { generate: true },
-    });
+    await createUser(siteA, 'alice', 'example.com');
+    await createUser(siteB, 'bob', 'b.example');
   });
   afterAll(async () => {
     await cp?.close();
@@ -89,14 +82,7 @@ describe(`writes, audit entries and versions are atomic (${process.env['DATABASE
       const before = await versions(agentsA);
       const audited = await audits('sipUser.create');
       const e = await refusing('audit_log', `action <> 'sipUser.create'`, () =>
-        trpcError(
-          owner.api.sipUsers.create({
-            siteId: siteA,
-            username: 'carol',
-            domain: 'example.com',
-            password: { generate: true },
-          }),
-        ),
+        trpcError(createUser(siteA, 'carol', 'example.com')),
       );
       expect(e.code).toBe('INTERNAL_SERVER_ERROR');
       expect(await usernames(siteA)).toEqual(['alice']);
@@ -104,12 +90,7 @@ describe(`writes, audit entries and versions are atomic (${process.env['DATABASE
       expect(await audits('sipUser.create')).toBe(audited);
 
       // Without the fault the same create goes through: user, audit entry and a version per agent.
-      const r = await owner.api.sipUsers.create({
-        siteId: siteA,
-        username: 'carol',
-        domain: 'example.com',
-        password: { generate: true },
-      });
+      const r = await createUser(siteA, 'carol', 'example.com');
       expect(r.pushed).toEqual(
         agentsA.map((agentId, i) => ({ agentId, version: before[i]! + 1, changed: true })),
       );
@@ -132,14 +113,7 @@ describe(`writes, audit entries and versions are atomic (${process.env['DATABASE
       });
       const before = await versions(agentsA);
       const audited = await audits('sipUser.create');
-      const e = await trpcError(
-        owner.api.sipUsers.create({
-          siteId: siteA,
-          username: 'dave',
-          domain: 'example.com',
-          password: { generate: true },
-        }),
-      );
+      const e = await trpcError(createUser(siteA, 'dave', 'example.com'));
       expect(e.code).toBe('BAD_REQUEST');
       expect((e.cause as DomainError).code).toBe('invalid-input');
       expect(issuePaths(e)).toEqual(['users.legacy@c.example.domain']);
@@ -156,14 +130,7 @@ describe(`writes, audit entries and versions are atomic (${process.env['DATABASE
     it('the duplicate-user error is unchanged (CONFLICT on username), nothing is stored, and the next change works', async () => {
       const before = await versions(agentsA);
       const audited = await audits('sipUser.create');
-      const e = await trpcError(
-        owner.api.sipUsers.create({
-          siteId: siteA,
-          username: 'alice',
-          domain: 'Example.COM',
-          password: { generate: true },
-        }),
-      );
+      const e = await trpcError(createUser(siteA, 'alice', 'Example.COM'));
       expect(e.code).toBe('CONFLICT');
       expect(e.cause).toBeInstanceOf(DomainError);
       expect((e.cause as DomainError).code).toBe('conflict');
@@ -172,12 +139,7 @@ describe(`writes, audit entries and versions are atomic (${process.env['DATABASE
       expect(await versions(agentsA)).toEqual(before);
       expect(await audits('sipUser.create')).toBe(audited);
       // The aborted transaction was rolled back, not left on a pooled connection.
-      const ok = await owner.api.sipUsers.create({
-        siteId: siteA,
-        username: 'erin',
-        domain: 'example.com',
-        password: { generate: true },
-      });
+      const ok = await createUser(siteA, 'erin', 'example.com');
       expect(ok.pushed.every((p) => p.changed)).toBe(true);
     });
 
@@ -211,14 +173,7 @@ describe(`writes, audit entries and versions are atomic (${process.env['DATABASE
     it('concurrent creates in one site, with config changes of the site and the organization, all go through', async () => {
       const names = ['u1', 'u2', 'u3', 'u4', 'u5'];
       const results = await Promise.allSettled([
-        ...names.map((username) =>
-          owner.api.sipUsers.create({
-            siteId: siteA,
-            username,
-            domain: 'example.com',
-            password: { generate: true },
-          }),
-        ),
+        ...names.map((username) => createUser(siteA, username, 'example.com')),
         owner.api.sites.setConfig({ siteId: siteA, config: { domains: ['example.com'], logLevel: 'info' } }),
         owner.api.organizations.setConfig({
           organizationId: orgId,
@@ -287,6 +242,42 @@ describe(`writes, audit entries and versions are atomic (${process.env['DATABASE
       expect((await owner.api.sites.getConfig({ siteId: siteA })).site).toEqual(layer);
       expect(await versions(agentsA)).toEqual(before);
       expect(await audits('site.setConfig')).toBe(audited);
+    });
+  });
+
+  describe('bulk change (rollout)', () => {
+    it('a rollout whose versioning fails at one site stores no site layer of its chunk', async () => {
+      const layers = await Promise.all(
+        [siteA, siteB].map(async (siteId) => (await owner.api.sites.getConfig({ siteId })).site),
+      );
+      const before = await versions([...agentsA, agentB]);
+      const e = await refusing('config_versions', `agent_id <> '${agentsA[1]}'`, () =>
+        trpcError(
+          owner.api.rollouts.start({
+            organizationId: orgId,
+            canarySiteIds: [],
+            siteIds: [siteA, siteB],
+            config: { logLevel: 'error' },
+          }),
+        ),
+      );
+      expect(e.code).toBe('INTERNAL_SERVER_ERROR');
+      for (const [i, siteId] of [siteA, siteB].entries())
+        expect((await owner.api.sites.getConfig({ siteId })).site).toEqual(layers[i]);
+      expect(await versions([...agentsA, agentB])).toEqual(before);
+
+      // Without the fault the same rollout stores the layers and versions every agent.
+      const r = await owner.api.rollouts.start({
+        organizationId: orgId,
+        canarySiteIds: [],
+        siteIds: [siteA, siteB],
+        config: { logLevel: 'error' },
+      });
+      expect(r.state).toBe('completed');
+      expect((await owner.api.sites.getConfig({ siteId: siteB })).site.config).toMatchObject({
+        logLevel: 'error',
+      });
+      expect(await versions([...agentsA, agentB])).toEqual(before.map((v) => (v ?? 0) + 1));
     });
   });
 
