@@ -210,27 +210,15 @@ describe(`writes, audit entries and versions are atomic (${process.env['DATABASE
       expect(await audits('site.setConfig')).toBe(audited);
     });
 
-    it('a change whose audit entry fails stores nothing', async () => {
-      const layer = (await owner.api.sites.getConfig({ siteId: siteA })).site;
-      const before = await versions(agentsA);
-      const e = await refusing('audit_log', `action <> 'site.setConfig'`, () =>
-        trpcError(
-          owner.api.sites.setConfig({
-            siteId: siteA,
-            config: { domains: ['example.com'], logLevel: 'debug' },
-          }),
-        ),
-      );
-      expect(e.code).toBe('INTERNAL_SERVER_ERROR');
-      expect((await owner.api.sites.getConfig({ siteId: siteA })).site).toEqual(layer);
-      expect(await versions(agentsA)).toEqual(before);
-    });
-
-    it('a change whose versioning fails for one agent stores nothing (not even the other agents’ versions)', async () => {
+    it.each([
+      ['its audit entry', 'audit_log', (): string => `action <> 'site.setConfig'`],
+      // Not even the other agent's version is stored.
+      ['its versioning for one agent', 'config_versions', (): string => `agent_id <> '${agentsA[1]}'`],
+    ] as const)('a change for which %s fails stores nothing', async (_what, table, check) => {
       const layer = (await owner.api.sites.getConfig({ siteId: siteA })).site;
       const before = await versions(agentsA);
       const audited = await audits('site.setConfig');
-      const e = await refusing('config_versions', `agent_id <> '${agentsA[1]}'`, () =>
+      const e = await refusing(table, check(), () =>
         trpcError(
           owner.api.sites.setConfig({
             siteId: siteA,
