@@ -1,5 +1,4 @@
 import { type DesiredState, DesiredStateSchema } from '@sipwall/shared';
-import { asc, inArray } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { insertConfigVersions, latestConfigVersions } from '../db/queries/config-versions.js';
 import {
@@ -9,7 +8,7 @@ import {
   loadOrganizationLayers,
   loadSiteInputs,
 } from '../db/queries/fleet-config.js';
-import { sites } from '../db/schema/index.js';
+import { siteRowsInIdOrder } from '../db/queries/sites.js';
 import { DomainError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
@@ -230,12 +229,7 @@ export async function publishSites(
 /** Site row locks taken up front, per statement (bounds the statement size like the chunks above). */
 async function lockSites(tx: Database, siteIds: readonly string[]): Promise<void> {
   for (const part of chunks(siteIds, SITES_PER_TRANSACTION))
-    await tx
-      .select({ id: sites.id })
-      .from(sites)
-      .where(inArray(sites.id, part))
-      .orderBy(asc(sites.id))
-      .for('update');
+    await siteRowsInIdOrder(tx, { siteIds: part, lock: true });
 }
 
 /**
@@ -254,7 +248,8 @@ export async function writeAndPublishSites<T>(
   params: { siteIds: readonly string[]; operatorId: string | null },
   write: (tx: Database) => Promise<T>,
 ): Promise<{ result: T; pushed: AgentPush[] }> {
-  const ordered = [...new Set(params.siteIds)].sort();
+  const asked = [...new Set(params.siteIds)];
+  const ordered = [...asked].sort();
   const { result, decided, siteOfAgent } = await db.transaction(async (txAny) => {
     const tx = txAny as unknown as Database;
     await lockSites(tx, ordered);
@@ -269,7 +264,7 @@ export async function writeAndPublishSites<T>(
     return { result, decided, siteOfAgent };
   });
   await publishDecided(deps, decided, (id) => siteOfAgent.get(id));
-  return { result, pushed: inSiteOrder([...new Set(params.siteIds)], decided, siteOfAgent) };
+  return { result, pushed: inSiteOrder(asked, decided, siteOfAgent) };
 }
 
 /** `writeAndPublishSites` for a change to one site's data. */

@@ -2,6 +2,7 @@ import type { DigestAlgorithm, ManagedConfig, PoliciesPatch } from '@sipwall/sha
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import { agents, organizationConfig, siteConfig, sipUsers, sites } from '../schema/index.js';
+import { siteRowsInIdOrder } from './sites.js';
 
 /** A stored SIP user (HA1s included: for compilation only, never returned by the API). */
 export type SipUserRow = typeof sipUsers.$inferSelect;
@@ -150,12 +151,7 @@ export async function loadSiteInputs(
   const out = new Map<string, SiteInputs>();
   if (params.siteIds.length === 0) return out;
   const ids = [...params.siteIds];
-  const siteRows = db
-    .select({ id: sites.id, organizationId: sites.organizationId })
-    .from(sites)
-    .where(inArray(sites.id, ids))
-    .orderBy(asc(sites.id));
-  const found = params.lock ? await siteRows.for('update') : await siteRows;
+  const found = await siteRowsInIdOrder(db, { siteIds: ids, lock: params.lock === true });
   for (const r of found) out.set(r.id, { organizationId: r.organizationId, site: EMPTY_LAYER, users: [] });
   const layers = await db
     .select({ siteId: siteConfig.siteId, config: siteConfig.config, policies: siteConfig.policies })

@@ -1,4 +1,4 @@
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import { sites } from '../schema/index.js';
 
@@ -8,6 +8,22 @@ export async function listSites(db: Database, params: { organizationId: string }
     .from(sites)
     .where(eq(sites.organizationId, params.organizationId))
     .orderBy(asc(sites.name));
+}
+
+/**
+ * The rows (id, organization) of `siteIds`, in id order; with `lock`, locked `FOR UPDATE` in that
+ * order (inside a transaction: two lockers of overlapping sites wait for each other, never deadlock).
+ */
+export async function siteRowsInIdOrder(
+  db: Database,
+  params: { siteIds: readonly string[]; lock: boolean },
+): Promise<{ id: string; organizationId: string }[]> {
+  const rows = db
+    .select({ id: sites.id, organizationId: sites.organizationId })
+    .from(sites)
+    .where(inArray(sites.id, [...params.siteIds]))
+    .orderBy(asc(sites.id));
+  return params.lock ? rows.for('update') : rows;
 }
 
 export async function createSite(db: Database, params: { organizationId: string; name: string }) {
