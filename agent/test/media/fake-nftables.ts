@@ -5,14 +5,13 @@ import type { PinholeSpec } from '../../src/media/types.js';
  * A libnftables context for the kernel driver's unit tests (the kernel itself: the namespace tests
  * in this folder). It records every run (listings answer empty) and every conntrack delete, and
  * fails a run when `failRun` says so, as the real one does (a failed batch applies nothing). With
- * `failOp` (or `setElements: true`) it also has the binding's netlink fast path, recording each
- * batch and failing one that holds an op `failOp` marks, naming it as the addon does.
+ * `failOp` it also has the binding's netlink fast path, recording each batch and failing one that
+ * holds an op `failOp` marks, naming it as the addon does.
  */
 export function fakeNftablesContext(
   opts: {
-    failRun?: (script: string) => boolean;
+    failRun?: ((script: string) => boolean) | undefined;
     failOp?: (op: SetElementOp, i: number, ops: readonly SetElementOp[]) => boolean;
-    setElements?: boolean;
   } = {},
 ) {
   const runs: string[] = [];
@@ -33,10 +32,10 @@ export function fakeNftablesContext(
     },
     close() {},
   };
-  if (failOp !== undefined || opts.setElements === true) {
+  if (failOp !== undefined) {
     ctx.setElements = (ops) => {
       batches.push([...ops]);
-      const bad = failOp === undefined ? -1 : ops.findIndex(failOp);
+      const bad = ops.findIndex(failOp);
       if (bad >= 0) {
         throw Object.assign(new Error(`nftables-napi: setElements: op ${bad}: No such file or directory`), {
           errno: 2,

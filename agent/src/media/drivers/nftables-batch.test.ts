@@ -7,8 +7,7 @@ import { createNftablesDriver } from './nftables.js';
  * that contain a marker (`fakeNftablesContext`). The kernel behaviour itself is tested in
  * agent/test/media/nftables-driver.test.ts (real nftables in a network namespace).
  */
-const recordingContext = (failRun?: (script: string) => boolean) =>
-  fakeNftablesContext(failRun === undefined ? {} : { failRun });
+const recordingContext = (failRun?: (script: string) => boolean) => fakeNftablesContext({ failRun });
 
 function driverWith(rec: ReturnType<typeof fakeNftablesContext>) {
   const driver = createNftablesDriver({ portMin: 30000, portMax: 40000, context: rec.ctx });
