@@ -3,10 +3,10 @@ import type { TRPCError } from '@trpc/server';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestConfigVersion } from '../../src/db/queries/config-versions.js';
-import { insertSipUser } from '../../src/db/queries/fleet-config.js';
 import { createSite } from '../../src/db/queries/sites.js';
 import { DomainError } from '../../src/errors.js';
 import { type SignedIn, startTestControlPlane, type TestControlPlane } from '../helpers/control-plane.js';
+import { insertStrandedUser } from '../helpers/fleet.js';
 import { trpcError } from '../helpers/trpc-error.js';
 
 const issuePaths = (e: TRPCError) =>
@@ -101,16 +101,7 @@ describe(`writes, audit entries and versions are atomic (${process.env['DATABASE
 
     it('a create after which the site does not compile stores nothing; deleting the culprit is allowed', async () => {
       // An enabled user of a domain the site does not serve, written behind the API's back.
-      const legacy = await insertSipUser(cp.database.db, {
-        siteId: siteA,
-        username: 'legacy',
-        domain: 'c.example',
-        displayName: '',
-        enabled: true,
-        algorithms: null,
-        ha1Md5: '0'.repeat(32),
-        ha1Sha256: '0'.repeat(64),
-      });
+      const legacy = await insertStrandedUser(cp, siteA);
       const before = await versions(agentsA);
       const audited = await audits('sipUser.create');
       const e = await trpcError(createUser(siteA, 'dave', 'example.com'));

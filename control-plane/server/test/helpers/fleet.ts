@@ -1,4 +1,5 @@
 import { type EnrollResponse, EnrollResponseSchema } from '@sipwall/shared';
+import { insertSipUser } from '../../src/db/queries/fleet-config.js';
 import type { SignedIn, TestControlPlane } from './control-plane.js';
 
 /** An org with one site, owned by a fresh operator. */
@@ -25,4 +26,21 @@ export async function enrolledAgent(cp: TestControlPlane, owner: SignedIn, siteI
   if (resp.status !== 200) throw new Error(`enroll failed: ${resp.status} ${await resp.text()}`);
   const creds: EnrollResponse = EnrollResponseSchema.parse(await resp.json());
   return { agentId: agent.id, creds };
+}
+
+/**
+ * An enabled user `legacy@c.example` in `siteId`, written behind the API's back (as if from before
+ * the domain rule): no test site serves c.example, so the site no longer compiles until it goes.
+ */
+export function insertStrandedUser(cp: TestControlPlane, siteId: string) {
+  return insertSipUser(cp.database.db, {
+    siteId,
+    username: 'legacy',
+    domain: 'c.example',
+    displayName: '',
+    enabled: true,
+    algorithms: null,
+    ha1Md5: '0'.repeat(32),
+    ha1Sha256: '0'.repeat(64),
+  });
 }

@@ -1,10 +1,9 @@
 import type { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestConfigVersion } from '../../src/db/queries/config-versions.js';
-import { insertSipUser } from '../../src/db/queries/fleet-config.js';
 import { DomainError } from '../../src/errors.js';
 import { type SignedIn, startTestControlPlane, type TestControlPlane } from '../helpers/control-plane.js';
-import { enrolledAgent } from '../helpers/fleet.js';
+import { enrolledAgent, insertStrandedUser } from '../helpers/fleet.js';
 import { trpcError } from '../helpers/trpc-error.js';
 
 const issuePaths = (e: TRPCError) =>
@@ -150,16 +149,7 @@ describe(`SIP users belong to a domain the site serves (${process.env['DATABASE_
     it('a change after which the site does not compile stores nothing (write, audit and versioning are one transaction)', async () => {
       // A stranded, enabled user written behind the API's back (as if from before the domain rule):
       // the site no longer compiles, so any change to its users is refused.
-      const legacy = await insertSipUser(cp.database.db, {
-        siteId: other,
-        username: 'legacy',
-        domain: 'c.example',
-        displayName: '',
-        enabled: true,
-        algorithms: null,
-        ha1Md5: '0'.repeat(32),
-        ha1Sha256: '0'.repeat(64),
-      });
+      const legacy = await insertStrandedUser(cp, other);
       const version = await latestVersion();
       const audited = await updates();
       const e = await trpcError(owner.api.sipUsers.update({ userId: bob, enabled: false, displayName: 'B' }));
