@@ -3,8 +3,11 @@
 //   1. on the embedded defaults (PGlite, aedes), and
 //   2. again against real PostgreSQL and Mosquitto when they answer on 127.0.0.1:5432 / :1883
 //      (required when SIPWALL_REQUIRE_REAL=1, as in CI),
-// and prints one closing line `N passed, N failed, N skipped` summed over both runs from vitest's JSON reports.
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+// and prints one closing line `N passed, N failed, N skipped` summed over both runs from vitest's JSON reports,
+// preceded by what failed: failed tests, and errors outside tests (a failed beforeAll/afterAll, a module that
+// did not load, an unhandled error), which make vitest exit 1 without failing a test. The same text goes to
+// .reports/summary.txt, which .ci/run prints again at its very end for each Node version.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildAll, canConnect, ensureInstalled, root, run, step } from './lib.mjs';
 
@@ -42,6 +45,7 @@ for (const r of runs) {
     `vitest run (${r.name}${r.env.DATABASE_URL ? `: ${redact(r.env.DATABASE_URL)}, ${redact(r.env.MQTT_URL)}` : ''})`,
   );
   const outputFile = path.join(reportsDir, `${r.name}.json`);
+  const failuresFile = path.join(reportsDir, `${r.name}.failures.json`);
   const code = run(
     'npx',
     [
@@ -49,11 +53,13 @@ for (const r of runs) {
       'run',
       '--reporter=default',
       '--reporter=json',
+      `--reporter=${path.join(root, 'scripts', 'failures-reporter.mjs')}`,
       `--outputFile.json=${outputFile}`,
       ...extraArgs,
     ],
-    { env: { ...r.env, SIPWALL_TEST_RUN: r.name }, allowFail: true },
+    { env: { ...r.env, SIPWALL_TEST_RUN: r.name, SIPWALL_FAILURES_FILE: failuresFile }, allowFail: true },
   );
+  r.code = code;
   exitCodes |= code;
 }
 
@@ -82,8 +88,29 @@ for (const r of runs) {
     console.error(`suite failed to run (${r.name}): ${path.relative(root, s.name)}`);
 }
 
-console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+const summary = [...runs.flatMap(whatFailed), `${passed} passed, ${failed} failed, ${skipped} skipped`].join(
+  '\n',
+);
+writeFileSync(path.join(reportsDir, 'summary.txt'), `${summary}\n`);
+console.log(`\n${summary}`);
 if (failed > 0 || passed === 0 || exitCodes !== 0) process.exit(1);
+
+/** Lines naming what failed in one run, from the failures reporter's file; none for a clean run. */
+function whatFailed(r) {
+  const file = path.join(reportsDir, `${r.name}.failures.json`);
+  if (!existsSync(file))
+    return r.code === 0 ? [] : [`${r.name}: vitest exited ${r.code} and left no failures report`];
+  const f = JSON.parse(readFileSync(file, 'utf8'));
+  const lines = [];
+  const first = (errors) => (errors[0] ?? '(no error text)').split('\n').slice(0, 6).join('\n      ');
+  for (const t of f.tests) lines.push(`${r.name}: FAILED ${t.module} > ${t.test}\n      ${first(t.errors)}`);
+  for (const m of f.modules)
+    lines.push(`${r.name}: ERROR in ${m.module} (outside its tests)\n      ${first(m.errors)}`);
+  for (const e of f.unhandled) lines.push(`${r.name}: UNHANDLED ERROR\n      ${first([e])}`);
+  if (lines.length === 0 && r.code !== 0)
+    lines.push(`${r.name}: vitest exited ${r.code} (reason: ${f.reason}) with nothing failed`);
+  return lines;
+}
 
 function redact(url) {
   try {
