@@ -43,6 +43,7 @@ import {
 } from '../lib/lab-run.js';
 import { sleep } from '../register/procs.js';
 import { SIPP } from '../register/sipp.js';
+import { agentEntryArgs } from '../lib/agent-entry.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
@@ -151,10 +152,8 @@ async function startAgent(tag: string, ctx: CallBenchContext): Promise<ServerHan
     const nodeArgs = [
       ...(ctx.agentCpuProf ? ['--cpu-prof', '--cpu-prof-dir', join(ctx.work, `cpu-prof-${tag}`)] : []),
       ...ctx.agentNodeArgs,
-      '--conditions=@sipwall/source',
-      '--import',
-      'tsx',
-      'agent/src/cli.ts',
+      // the compiled agent, as shipped (bench/lib/agent-entry.ts)
+      ...agentEntryArgs(),
       '--config',
       cfg,
     ];

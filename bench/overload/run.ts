@@ -41,6 +41,7 @@ import {
 } from '../register/procs.js';
 import { generationTime, num, runSipp, SIPP, sippTime } from '../register/sipp.js';
 import { type BenchUser, makeUsers, REALM, writeAgentConfig, writeSippUsers } from '../register/users.js';
+import { agentEntryArgs } from '../lib/agent-entry.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
@@ -128,10 +129,8 @@ async function startAgent(tag: string, users: readonly BenchUser[]): Promise<Age
   const nodeArgs = [
     ...agentNodeFlags(),
     ...AGENT_NODE_ARGS,
-    '--conditions=@sipwall/source',
-    '--import',
-    'tsx',
-    'agent/src/cli.ts',
+    // the compiled agent, as shipped (bench/lib/agent-entry.ts)
+    ...agentEntryArgs(),
     '--config',
     cfg,
     '--sip-port',

@@ -37,6 +37,7 @@ import {
 import { UAS_ADDR } from '../lib/sipp-call.js';
 import { freeTcpPort, freeUdpPort, sleep, stopChild, waitSipReady } from '../register/procs.js';
 import { SIPP } from '../register/sipp.js';
+import { agentEntryArgs } from '../lib/agent-entry.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
@@ -102,10 +103,8 @@ async function startAgent(tag: string, ctx: CallBenchContext): Promise<ServerHan
     ...(ctx.agentCpuProf ? ['--cpu-prof', '--cpu-prof-dir', join(WORK, `cpu-prof-${tag}`)] : []),
     // the product's V8 flags, then the bench's own
     ...ctx.agentNodeArgs,
-    '--conditions=@sipwall/source',
-    '--import',
-    'tsx',
-    'agent/src/cli.ts',
+    // the compiled agent, as shipped (bench/lib/agent-entry.ts)
+    ...agentEntryArgs(),
     '--config',
     cfg,
     '--sip-port',

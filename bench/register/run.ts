@@ -48,6 +48,7 @@ import {
   writeSippUsers,
 } from './users.js';
 import { agentNodeFlags } from '../../agent/bin/node-flags.js';
+import { agentEntryArgs } from '../lib/agent-entry.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
@@ -241,11 +242,18 @@ async function startAgent(o: AgentStart): Promise<ServerHandle> {
     // The product's V8 flags, then the bench's own.
     ...AGENT_FLAGS,
     ...AGENT_NODE_ARGS,
-    '--conditions=@sipwall/source',
-    '--import',
-    'tsx',
-    ...(o.probe ? ['--import', join(HERE, 'heap-probe.ts')] : []),
-    'agent/src/cli.ts',
+    // The compiled agent, as shipped (bench/lib/agent-entry.ts); the memory probe is TypeScript
+    // loaded into the agent, so that run takes the source through tsx.
+    ...(o.probe
+      ? [
+          '--conditions=@sipwall/source',
+          '--import',
+          'tsx',
+          '--import',
+          join(HERE, 'heap-probe.ts'),
+          'agent/src/cli.ts',
+        ]
+      : agentEntryArgs()),
     '--config',
     cfg,
     '--sip-port',
