@@ -151,14 +151,17 @@ interface ProxyTx {
   finalSent: boolean;
   cancelled: boolean;
   cancelTimer: TimerHandle | undefined;
+  /** Dropped once every branch is final: the call table keeps an ongoing call. */
   call: Call | undefined;
   /** Record-Route this request (it may create a dialog). */
   readonly recordRoute: boolean;
   /** Session timer (RFC 4028): what the request was forwarded with, and the edits for that. */
   readonly timer: SessionTimerRequestInfo | undefined;
-  readonly timerEdits: readonly HeaderSet[];
+  /** Emptied once every branch is final (no branch is sent again). */
+  timerEdits: readonly HeaderSet[];
 }
 
+const NO_EDITS: readonly HeaderSet[] = [];
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
 const CALL_LIFETIME_MS = 12 * 3600 * 1000;
 const CANCEL_GRACE_MS = 32_000;
@@ -730,6 +733,9 @@ export class SipProxy {
     if (!ptx.finalSent) this.sendBest(ptx, finals);
     ptx.original = shellOf(ptx.original);
     ptx.routed = shellOf(ptx.routed);
+    // Nothing below reads them once every branch is final: a 2xx retransmission only goes up.
+    ptx.call = undefined;
+    ptx.timerEdits = NO_EDITS;
   }
 
   /** §16.7 step 6–7: the best final response upstream (no 2xx went up). */

@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import { createResponse } from '../sip/build.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import { buildAckForNon2xx } from './build-ack.js';
-import { shellOf } from '../sip/edit.js';
 import { DelayQueue } from '../util/delay-queue.js';
+import { keptLogIds, type LogIds } from './log-ids.js';
 import { TimerSlots } from './timer-slots.js';
 import type {
   ClientChannel,
@@ -30,26 +30,33 @@ export class ClientInviteTransaction implements ClientTransaction {
   private readonly timers: TimerSlots<Timer>;
   private timerAInterval: number;
   private ack: SipRequest | undefined;
+  /**
+   * Once Accepted, what logs name instead of the INVITE: nothing is sent from Accepted (RFC 6026
+   * §7.2) and the transaction waits out Timer M (64·T1) there, so it keeps no message.
+   */
+  private accepted: LogIds | undefined;
+
+  /** The INVITE as sent, and where it goes; `undefined` once Accepted. */
+  private request: SipRequest | undefined;
+  private channel: ClientChannel | undefined;
 
   constructor(
-    /** The INVITE as sent; only its routing fields once Accepted ({@link shellOf}). */
-    private request: SipRequest,
-    private readonly channel: ClientChannel,
+    request: SipRequest,
+    channel: ClientChannel,
     private readonly ctx: TransactionContext,
     private readonly user: ClientTransactionUser,
     private readonly onTerminated: () => void = () => {},
   ) {
+    this.request = request;
+    this.channel = channel;
     this.timers = new TimerSlots(ctx.clock);
     this.timerAInterval = ctx.timers.timerA;
   }
 
   /** The transaction's logger, made only when something is logged (a child per transaction costs). */
   private get log(): Logger {
-    return this.ctx.logger.child({
-      transaction: 'ict',
-      callId: this.request.callId,
-      branch: this.request.via[0]?.branch,
-    });
+    const ids = this.accepted ?? { callId: this.request!.callId, branch: this.request!.via[0]?.branch };
+    return this.ctx.logger.child({ transaction: 'ict', callId: ids.callId, branch: ids.branch });
   }
 
   get state(): ClientTransactionState {
@@ -58,13 +65,13 @@ export class ClientInviteTransaction implements ClientTransaction {
 
   /** Sends the INVITE and arms Timers A (unreliable only) and B. */
   start(): void {
-    this.transmit(this.request);
-    if (!this.channel.reliable) this.startTimerA();
+    this.transmit(this.request!);
+    if (!this.channel!.reliable) this.startTimerA();
     this.timers.start('B', this.ctx.timers.timerB, () => {
       if (this.current !== 'calling' && this.current !== 'proceeding') return;
       // §17.1.1.2: Timer B → inform the TU of a timeout (a 408, §8.1.3.1).
       this.log.info('Timer B fired: INVITE timed out');
-      this.user.onResponse(createResponse(this.request, 408, 'Request Timeout'), 'timeout');
+      this.user.onResponse(createResponse(this.request!, 408, 'Request Timeout'), 'timeout');
       this.terminate();
     });
   }
@@ -72,7 +79,7 @@ export class ClientInviteTransaction implements ClientTransaction {
   private startTimerA(): void {
     this.timers.start('A', this.timerAInterval, () => {
       if (this.current !== 'calling') return;
-      this.transmit(this.request);
+      this.transmit(this.request!);
       this.timerAInterval *= 2; // §17.1.1.2: A doubles each time, with no T2 cap for INVITE.
       this.startTimerA();
     });
@@ -93,14 +100,16 @@ export class ClientInviteTransaction implements ClientTransaction {
         if (status < 300) {
           this.current = 'accepted';
           // RFC 6026 §7.2: nothing is sent from Accepted; keep what logs need, not the message.
-          this.request = shellOf(this.request);
+          this.accepted = keptLogIds(this.request!);
+          this.request = undefined;
+          this.channel = undefined;
           // Timer M: the same 64·T1 for every ICT, so one shared schedule (no clock timer each).
           (this.ctx.timerM ?? new DelayQueue(this.ctx.clock, this.ctx.timers.timerM)).add(this);
           this.user.onResponse(response);
           return;
         }
         this.current = 'completed';
-        this.ack = buildAckForNon2xx(this.request, response);
+        this.ack = buildAckForNon2xx(this.request!, response);
         this.transmit(this.ack);
         this.timers.start('D', this.ctx.timers.timerD, () => this.terminate());
         this.user.onResponse(response);
@@ -124,12 +133,12 @@ export class ClientInviteTransaction implements ClientTransaction {
   }
 
   private transmit(request: SipRequest): void {
-    this.channel.sendRequest(request).catch((e: unknown) => {
+    this.channel!.sendRequest(request).catch((e: unknown) => {
       if (this.current === 'terminated' || this.current === 'completed' || this.current === 'accepted')
         return;
       // §17.1.4 + §8.1.3.1: a transport failure is reported as a 503.
       this.log.warn({ err: e }, 'sending INVITE failed');
-      this.user.onResponse(createResponse(this.request, 503, 'Service Unavailable'), 'transport-error');
+      this.user.onResponse(createResponse(this.request!, 503, 'Service Unavailable'), 'transport-error');
       this.terminate();
     });
   }

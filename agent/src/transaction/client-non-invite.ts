@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { createResponse } from '../sip/build.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
-import { shellOf } from '../sip/edit.js';
 import { DelayQueue } from '../util/delay-queue.js';
+import { keptLogIds, type LogIds } from './log-ids.js';
 import { TimerSlots } from './timer-slots.js';
 import type {
   ClientChannel,
@@ -27,26 +27,34 @@ export class ClientNonInviteTransaction implements ClientTransaction {
   private current: ClientTransactionState = 'trying';
   private readonly timers: TimerSlots<Timer>;
   private timerEInterval: number;
+  /**
+   * Completed only absorbs response retransmissions for Timer K (§17.1.2.2): nothing is sent and
+   * nothing goes to the TU any more, so the request, the channel and the TU (which may hold a
+   * whole response context) are let go; the log keeps these names.
+   */
+  private completed: LogIds | undefined;
+  private request: SipRequest | undefined;
+  private channel: ClientChannel | undefined;
+  private user: ClientTransactionUser | undefined;
 
   constructor(
-    /** The request as sent; only its routing fields once Completed ({@link shellOf}). */
-    private request: SipRequest,
-    private readonly channel: ClientChannel,
+    request: SipRequest,
+    channel: ClientChannel,
     private readonly ctx: TransactionContext,
-    private readonly user: ClientTransactionUser,
+    user: ClientTransactionUser,
     private readonly onTerminated: () => void = () => {},
   ) {
+    this.request = request;
+    this.channel = channel;
+    this.user = user;
     this.timers = new TimerSlots(ctx.clock);
     this.timerEInterval = ctx.timers.timerE;
   }
 
   /** The transaction's logger, made only when something is logged (a child per transaction costs). */
   private get log(): Logger {
-    return this.ctx.logger.child({
-      transaction: 'nict',
-      callId: this.request.callId,
-      branch: this.request.via[0]?.branch,
-    });
+    const ids = this.completed ?? { callId: this.request!.callId, branch: this.request!.via[0]?.branch };
+    return this.ctx.logger.child({ transaction: 'nict', callId: ids.callId, branch: ids.branch });
   }
 
   get state(): ClientTransactionState {
@@ -55,12 +63,12 @@ export class ClientNonInviteTransaction implements ClientTransaction {
 
   start(): void {
     this.transmit();
-    if (!this.channel.reliable) this.startTimerE();
+    if (!this.channel!.reliable) this.startTimerE();
     this.timers.start('F', this.ctx.timers.timerF, () => {
       if (this.current !== 'trying' && this.current !== 'proceeding') return;
       // §17.1.2.2: Timer F → timeout reported to the TU as a 408 (§8.1.3.1).
       this.log.info('Timer F fired: request timed out');
-      this.user.onResponse(createResponse(this.request, 408, 'Request Timeout'), 'timeout');
+      this.user!.onResponse(createResponse(this.request!, 408, 'Request Timeout'), 'timeout');
       this.terminate();
     });
   }
@@ -82,18 +90,20 @@ export class ClientNonInviteTransaction implements ClientTransaction {
     if (this.current !== 'trying' && this.current !== 'proceeding') return; // Completed absorbs.
     if (response.status < 200) {
       this.current = 'proceeding';
-      this.user.onResponse(response);
+      this.user!.onResponse(response);
       return;
     }
     this.current = 'completed';
-    // §17.1.2.2: Completed only absorbs response retransmissions (Timer K): the request's bytes
-    // and parsed fields are not needed any more.
-    this.request = shellOf(this.request);
+    const user = this.user!;
+    this.completed = keptLogIds(this.request!);
+    this.request = undefined;
+    this.channel = undefined;
+    this.user = undefined;
     this.timers.stop('E');
     this.timers.stop('F');
     // Timer K: one delay per transport kind, so one shared schedule (no clock timer each).
     (this.ctx.timerK ?? new DelayQueue(this.ctx.clock, this.ctx.timers.timerK)).add(this);
-    this.user.onResponse(response);
+    user.onResponse(response);
   }
 
   /** Timer K fired (only meaningful while Completed). */
@@ -102,10 +112,11 @@ export class ClientNonInviteTransaction implements ClientTransaction {
   }
 
   private transmit(): void {
-    this.channel.sendRequest(this.request).catch((e: unknown) => {
+    const request = this.request!;
+    this.channel!.sendRequest(request).catch((e: unknown) => {
       if (this.current !== 'trying' && this.current !== 'proceeding') return;
       this.log.warn({ err: e }, 'sending request failed');
-      this.user.onResponse(createResponse(this.request, 503, 'Service Unavailable'), 'transport-error');
+      this.user!.onResponse(createResponse(request, 503, 'Service Unavailable'), 'transport-error');
       this.terminate();
     });
   }
