@@ -8,9 +8,10 @@ import type { Clock } from '../util/clock.js';
  *
  * Bounded: at most `maxCalls` calls (the oldest call is forgotten when a new one starts), at most
  * `maxMessagesPerCall` messages per call (the oldest message of the call is dropped and counted),
- * at most `maxMessageBytes` characters of text per message (the rest cut and marked). So the text
- * held is at most `maxCalls × maxMessagesPerCall × maxMessageBytes` characters — with the defaults
- * 64 × 32 × 4 KiB = 8 MiB, latin1 strings (one byte a character) plus ~200 bytes of fields each.
+ * at most `maxMessageBytes` characters of text per message (the rest cut and marked). A message is
+ * kept as a copy of its first `maxMessageBytes` + 1 KiB bytes and turned into text when read, so
+ * what is held is at most `maxCalls × maxMessagesPerCall × (maxMessageBytes + 1 KiB)` bytes —
+ * with the defaults 64 × 32 × 5 KiB = 10 MiB — plus ~200 bytes of fields each.
  *
  * Only calls are traced: a Call-ID gets a slot when an INVITE request for it is seen; any other
  * message is kept only if its Call-ID already has one (REGISTER, OPTIONS, … cost one map lookup).
@@ -96,11 +97,35 @@ export interface SipTraceSink {
 interface Slot {
   readonly callId: string;
   readonly firstAt: number;
-  messages: TracedMessage[];
+  messages: Kept[];
   dropped: number;
 }
 
+/**
+ * A message as `record` keeps it: its fields and a copy of its bytes. The text (redacted, cut) is
+ * made only when the trace is read, so the SIP path pays one copy per message, not two string
+ * conversions, a scan for credentials and a concatenation.
+ */
+interface Kept {
+  readonly at: number;
+  readonly direction: TraceDirection;
+  readonly socket: TraceSocket;
+  readonly address: string;
+  readonly port: number;
+  readonly callId: string;
+  readonly method: string | null;
+  readonly status: number | null;
+  readonly reason: string | null;
+  readonly cseqMethod: string;
+  /** The message's first `maxMessageBytes + REDACTION_SLACK` bytes. */
+  readonly bytes: Buffer;
+  /** The message's full size on the wire. */
+  readonly length: number;
+}
+
 const REDACTED = '[redacted]';
+/** Bytes kept beyond `maxMessageBytes`: what redacting the credentials of a message can take out. */
+const REDACTION_SLACK = 1024;
 const CREDENTIAL_HEADER = /^(authorization|proxy-authorization)([ \t]*:[ \t]*)(.*)$/i;
 /** Any line that starts a credentials header (a superset of what {@link CREDENTIAL_HEADER} takes). */
 const CREDENTIAL_ANYWHERE = /^(?:proxy-)?authorization[ \t]*:/im;
@@ -195,29 +220,23 @@ export class CallTrace implements SipTraceSink {
         this.slots.delete(oldest);
       }
     }
-    // Redact the whole header section first, so a cut can never leave half a secret behind.
-    const max = this.limits.maxMessageBytes;
-    const headEnd = bytes.indexOf('\r\n\r\n');
-    const headLen = headEnd < 0 ? bytes.length : headEnd;
-    const head = redactCredentials(bytes.subarray(0, headLen).toString('latin1'));
-    const room = Math.max(0, max - head.length);
-    const body = bytes.subarray(headLen, headLen + room).toString('latin1');
-    const fullLength = head.length + (bytes.length - headLen);
-    const text = (head + body).slice(0, max);
+    // Copied: a received buffer may be a slice of a larger one (a TCP read), a sent one of Node's
+    // pool. What is shown is cut at `maxMessageBytes` after redaction, which can shorten a line:
+    // a little more is kept so the cut text is the same as if the whole message had been kept.
+    const keep = Math.min(bytes.length, this.limits.maxMessageBytes + REDACTION_SLACK);
     slot.messages.push({
       at: this.deps.clock.now(),
       direction,
-      interface: socket.interfaceName,
-      role: this.deps.roleOf(socket.interfaceName),
-      transport: socket.protocol,
-      peer: endpointText(peer),
+      socket,
+      address: peer.address,
+      port: peer.port,
       callId: wireId,
       method: message.kind === 'request' ? message.method : null,
       status: message.kind === 'response' ? message.status : null,
       reason: message.kind === 'response' ? message.reason : null,
       cseqMethod: message.cseq.method,
-      text,
-      truncated: fullLength > max,
+      bytes: Buffer.from(bytes.subarray(0, keep)),
+      length: bytes.length,
     });
     if (slot.messages.length > this.limits.maxMessagesPerCall) {
       slot.messages.shift();
@@ -232,8 +251,36 @@ export class CallTrace implements SipTraceSink {
     return {
       callId: slot.callId,
       firstAt: slot.firstAt,
-      messages: [...slot.messages],
+      messages: slot.messages.map((k) => this.traced(k)),
       dropped: slot.dropped,
+    };
+  }
+
+  /** A kept message as the trace shows it: secrets redacted first, then cut at `maxMessageBytes`. */
+  private traced(k: Kept): TracedMessage {
+    // Redact the (kept) header section first, then cut: a cut never leaves half a secret behind,
+    // and a credentials line cut short by the copy is still redacted (the patterns take a prefix).
+    const max = this.limits.maxMessageBytes;
+    const headEnd = k.bytes.indexOf('\r\n\r\n');
+    const headLen = headEnd < 0 ? k.bytes.length : headEnd;
+    const head = redactCredentials(k.bytes.subarray(0, headLen).toString('latin1'));
+    const room = Math.max(0, max - head.length);
+    const body = k.bytes.subarray(headLen, headLen + room).toString('latin1');
+    const fullLength = head.length + (k.length - headLen);
+    return {
+      at: k.at,
+      direction: k.direction,
+      interface: k.socket.interfaceName,
+      role: this.deps.roleOf(k.socket.interfaceName),
+      transport: k.socket.protocol,
+      peer: endpointText(k),
+      callId: k.callId,
+      method: k.method,
+      status: k.status,
+      reason: k.reason,
+      cseqMethod: k.cseqMethod,
+      text: (head + body).slice(0, max),
+      truncated: fullLength > max,
     };
   }
 

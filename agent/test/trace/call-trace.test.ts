@@ -169,6 +169,21 @@ describe('CallTrace', () => {
     for (const id of ['auth-1', 'auth-2']) expect(t.get(id)!.messages[0]!.text).not.toContain(secret);
   });
 
+  it('shows the same cut text as redacting the whole message first (it keeps only a copy of its start)', () => {
+    const secret = 'f'.repeat(64); // redaction shortens the line: more of the message fits the cut
+    const creds = `Authorization: Digest username="alice", response="${secret}"\n`;
+    const sdp = `v=0\n${'a=x-filler:0123456789abcdef\n'.repeat(200)}`; // ~5.6 KB: past the kept copy
+    const m = invite('cut', creds, sdp);
+    for (const max of [300, 2048]) {
+      const t = trace({ maxMessageBytes: max });
+      add(t, 'in', m);
+      const shown = t.get('cut')!.messages[0]!;
+      expect(shown.text).toBe(redactCredentials(m.bytes.toString('latin1')).slice(0, max));
+      expect(shown.text).not.toContain(secret);
+      expect(shown.truncated).toBe(true);
+    }
+  });
+
   it('puts both legs in one slot through canonicalCallId (sealed Call-IDs)', () => {
     const t = trace();
     t.canonicalCallId = (id) => (id.startsWith('sw0') ? id.slice(3) : id);
