@@ -8,10 +8,6 @@ import { writeFileSync } from 'node:fs';
 const MAX_MESSAGE = 2000;
 
 export default class FailuresReporter {
-  onInit(vitest) {
-    this.root = vitest.config.root;
-  }
-
   onTestRunEnd(testModules, unhandledErrors, reason) {
     const file = process.env.SIPWALL_FAILURES_FILE;
     if (!file) return;

@@ -15,12 +15,12 @@ import { fileURLToPath } from 'node:url';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-export const AGENT_DIST_CLI = join(REPO, 'agent', 'dist', 'cli.js');
+const AGENT_DIST_CLI = join(REPO, 'agent', 'dist', 'cli.js');
 
 let built = false;
 
 /** Builds the agent and what it imports (once per bench process); throws if that fails. */
-export function buildAgent(): void {
+function buildAgent(): void {
   if (built) return;
   const r = spawnSync(
     'npx',

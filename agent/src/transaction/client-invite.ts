@@ -3,7 +3,7 @@ import { createResponse } from '../sip/build.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import { buildAckForNon2xx } from './build-ack.js';
 import { DelayQueue } from '../util/delay-queue.js';
-import { keptLogIds, type LogIds } from './log-ids.js';
+import { keptLogIds, type LogIds, logIdsOf } from './log-ids.js';
 import { TimerSlots } from './timer-slots.js';
 import type {
   ClientChannel,
@@ -55,7 +55,7 @@ export class ClientInviteTransaction implements ClientTransaction {
 
   /** The transaction's logger, made only when something is logged (a child per transaction costs). */
   private get log(): Logger {
-    const ids = this.accepted ?? { callId: this.request!.callId, branch: this.request!.via[0]?.branch };
+    const ids = this.accepted ?? logIdsOf(this.request!);
     return this.ctx.logger.child({ transaction: 'ict', callId: ids.callId, branch: ids.branch });
   }
 

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { createResponse } from '../sip/build.js';
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import { DelayQueue } from '../util/delay-queue.js';
-import { keptLogIds, type LogIds } from './log-ids.js';
+import { keptLogIds, type LogIds, logIdsOf } from './log-ids.js';
 import { TimerSlots } from './timer-slots.js';
 import type {
   ClientChannel,
@@ -53,7 +53,7 @@ export class ClientNonInviteTransaction implements ClientTransaction {
 
   /** The transaction's logger, made only when something is logged (a child per transaction costs). */
   private get log(): Logger {
-    const ids = this.completed ?? { callId: this.request!.callId, branch: this.request!.via[0]?.branch };
+    const ids = this.completed ?? logIdsOf(this.request!);
     return this.ctx.logger.child({ transaction: 'nict', callId: ids.callId, branch: ids.branch });
   }
 

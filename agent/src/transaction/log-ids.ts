@@ -7,14 +7,16 @@ export interface LogIds {
   readonly branch: string | undefined;
 }
 
+/** The log names of `request` (cut from its text: for a log line made now). */
+export function logIdsOf(request: SipRequest): LogIds {
+  return { callId: request.callId, branch: request.via[0]?.branch };
+}
+
 /**
  * The log names of `request`, detached from its text: what a finished client transaction keeps
  * instead of the request while it waits out Timer K or M (it sends nothing more).
  */
 export function keptLogIds(request: SipRequest): LogIds {
-  const branch = request.via[0]?.branch;
-  return {
-    callId: detachString(request.callId),
-    branch: branch === undefined ? undefined : detachString(branch),
-  };
+  const { callId, branch } = logIdsOf(request);
+  return { callId: detachString(callId), branch: branch === undefined ? undefined : detachString(branch) };
 }
