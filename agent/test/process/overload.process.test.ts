@@ -1,8 +1,8 @@
 /**
  * Overload degrades, it does not collapse (RFC 3261 §21.5.4): the real agent flooded with new
- * REGISTERs over UDP on 127.0.0.1 at about four times the rate it serves them answers part of them
- * 503 + Retry-After before parsing, while a retransmission of a transaction it already answered
- * and a request inside a dialog still get their normal answers. The flood lasts 4 s.
+ * REGISTERs over UDP on 127.0.0.1, at four times the rate it serves them and more until it sheds,
+ * answers part of them 503 + Retry-After before parsing, while a retransmission of a transaction it
+ * already answered and a request inside a dialog still get their normal answers.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -12,7 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SpawnedAgent, startAgent } from '../helpers/spawn-agent.js';
 
 const DOMAIN = 'overload.test';
-const FLOOD_MS = 4000;
+/** The flood's bound, and how long it goes on once the agent sheds (the probes' time). */
+const FLOOD_MAX_MS = 12_000;
+const FLOOD_AFTER_SHED_MS = 2500;
+/** How long each offered rate lasts before it is raised, while nothing is shed. */
+const RAMP_STEP_MS = 1500;
 
 function yaml(stateDir: string): string {
   return `site: overload-test
@@ -135,25 +139,40 @@ describe('overload: shed new requests early, keep what finishes work', () => {
       }
       const rate = Math.max(2000, (served / (performance.now() - t0)) * 1000);
 
-      // The flood: new REGISTERs at four times that rate for 3 s (the cold agent's first half
-      // second underrates it, and the guard waits out 1 s of saturation); probes from 1.5 s on.
-      const target = 4 * rate;
+      // The flood: new REGISTERs from four times that rate, raised by half every 1.5 s (longer than
+      // the guard's 1 s of saturation) for as long as no 503 has come back: a warm agent serves
+      // far more than the cold one measured above, and a fixed four times did not saturate it on a
+      // fast machine. It lasts 2.5 s past the first 503, at most 12 s; the probes run from the
+      // first 503 on.
+      let target = 4 * rate;
       let sent = 0;
       let floodDone = false;
+      let shedSince: number | undefined;
+      flood.socket.on('message', (b) => {
+        if (shedSince === undefined && b.toString('latin1', 0, 11) === 'SIP/2.0 503')
+          shedSince = performance.now();
+      });
       const floodRun = (async () => {
         const start = performance.now();
+        let stepStart = start;
+        let stepSent = 0;
         for (;;) {
-          const elapsed = performance.now() - start;
-          if (elapsed >= FLOOD_MS) break;
-          const due = Math.floor((elapsed / 1000) * target);
+          const t = performance.now();
+          if (t - start >= FLOOD_MAX_MS || (shedSince !== undefined && t - shedSince >= FLOOD_AFTER_SHED_MS))
+            break;
+          if (shedSince === undefined && t - stepStart >= RAMP_STEP_MS) {
+            target *= 1.5;
+            stepStart = t;
+            stepSent = sent;
+          }
+          const due = stepSent + Math.floor(((t - stepStart) / 1000) * target);
           for (; sent < due; sent++)
             flood.socket.send(request('REGISTER', flood.port, `fl-${sent}`), sipPort, '127.0.0.1');
           await sleep(1);
         }
         floodDone = true;
       })();
-      // Probes once the guard has engaged (it waits out 1 s of saturation with a backlog).
-      await sleep(1500);
+      while (shedSince === undefined && !floodDone) await sleep(20);
       const results: { retransmission: boolean; inDialog: boolean }[] = [];
       for (let n = 1; n <= 8 && !floodDone; n++) {
         const before = probe.byCallId.get('accepted-1')!.length;
@@ -178,7 +197,10 @@ describe('overload: shed new requests early, keep what finishes work', () => {
         .map(([, v]) => v[0]!);
       const shed = answers.filter((m) => statusOf(m) === 503);
       expect(sent).toBeGreaterThan(0);
-      expect(shed.length, `${answers.length} answers to ${sent} flood requests`).toBeGreaterThan(0);
+      expect(
+        shed.length,
+        `${answers.length} answers to ${sent} flood requests, last offered ${Math.round(target)}/s`,
+      ).toBeGreaterThan(0);
       for (const m of shed.slice(0, 50)) {
         expect(m).toMatch(/^Retry-After: \d+\r$/m);
         expect(toTagOf(m)).toBeDefined();
@@ -200,5 +222,5 @@ describe('overload: shed new requests early, keep what finishes work', () => {
       probe.socket.close();
       flood.socket.close();
     }
-  }, 30_000);
+  }, 45_000);
 });
