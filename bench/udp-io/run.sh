@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# CPU per datagram answered over UDP on 127.0.0.1: node:dgram (the agent's way) against C with one
-# datagram per system call and C with recvmmsg/sendmmsg batches of 32. A C client (blast.c) offers
+# CPU per datagram answered over UDP on 127.0.0.1: node:dgram (the agent's way), Node with a small
+# addon of this bench (napi/napi-udp.c: recvmmsg batches, one JS call per batch, sendmmsg), C with
+# one datagram per system call and C with recvmmsg/sendmmsg batches of 32. A C client (blast.c) offers
 # RATE datagrams/s for 5 s per server; the server's CPU (utime+stime from /proc) over the datagrams
 # it answered gives µs per datagram (receive one, send one reply).
 #   bash bench/udp-io/run.sh [RATE ...]      default: 20000 40000
@@ -10,6 +11,17 @@ work=$(mktemp -d /tmp/sipwall-udp-io-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 gcc -O2 -o "$work/blast" "$here/blast.c"
 gcc -O2 -o "$work/echo" "$here/echo.c"
+# The addon, built with npm's own node-gyp against the running node's headers (no download).
+prefix=$(cd "$(dirname "$(command -v node)")/.." && pwd)
+gyp="$prefix/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js"
+cp "$here/napi/napi-udp.c" "$here/napi/binding.gyp" "$work/"
+native=""
+if (cd "$work" && node "$gyp" rebuild --nodedir="$prefix" >"$work/gyp.log" 2>&1); then
+  native="$work/build/Release/napi_udp.node"
+else
+  echo "node-mmsg: addon not built (see the node-gyp output below); that row is left out"
+  tail -5 "$work/gyp.log"
+fi
 port=$((47000 + RANDOM % 1000))
 rates=("$@")
 [ ${#rates[@]} -eq 0 ] && rates=(20000 40000)
@@ -37,6 +49,7 @@ one() { # one <label> <rate> <server command...>
 
 for rate in "${rates[@]}"; do
   one node "$rate" node "$here/echo.mjs" "$port"
+  [ -n "$native" ] && NAPI_UDP="$native" one node-mmsg "$rate" node "$here/echo-native.mjs" "$port"
   one c-single "$rate" "$work/echo" "$port" 1
   one c-mmsg32 "$rate" "$work/echo" "$port" 32
 done
