@@ -1,5 +1,6 @@
-// NAPI_UDP=<addon> node echo-native.mjs <port>: the same replies as echo.mjs, through napi/napi-udp.c (recvmmsg per batch,
-// one JS call per batch, a copy and a source object per datagram; replies sent with sendmmsg).
+// NAPI_UDP=<addon> node echo-native.mjs <port>: the same replies as echo.mjs, through
+// napi/napi-udp.c (recvmmsg per batch, one JS call per batch, a copy and a source object per
+// datagram as the agent would make; replies sent with sendmmsg).
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);

@@ -5,7 +5,8 @@
  *   const u = open(port)                 -> { slab: ArrayBuffer, meta: Int32Array } (per datagram: offset, length, port, IPv4 address)
  *   start(u, onBatch)                    onBatch(count) after each recvmmsg that read count > 0
  *   sendBatch(u, buf, lens, ports, addrs, count)  -> datagrams sent (sendmmsg, up to 64 per call)
- *   close(u)
+ *
+ * No close: the socket and its poll handle live until the bench's server process exits.
  */
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -66,13 +67,6 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   }
 }
 
-static void finalize(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  U *u = data;
-  (void)u; /* the bench process exits; the handle is closed by close() */
-}
-
 static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -107,7 +101,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
   napi_set_named_property(env, obj, "slab", slab);
   napi_set_named_property(env, obj, "meta", meta);
-  napi_wrap(env, obj, u, finalize, NULL, NULL);
+  napi_wrap(env, obj, u, NULL, NULL, NULL);
   napi_create_reference(env, obj, 1, &u->self);
   return obj;
 }
